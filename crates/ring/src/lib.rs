@@ -1,1 +1,3 @@
-//! placeholder
+//! placeholder while the engine lands
+mod topic;
+pub use topic::{Topic, TopicSet};
