@@ -1,0 +1,225 @@
+//! The `System` abstraction and the producer loop every system shares.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::check::{self, Checker, ConsumerReport};
+use crate::event::{Clock, Event};
+use crate::scenario::{Layout, Scenario, Shape, Workload};
+
+/// One run: a scenario's layout and workload, a ring capacity, an event count and a deadline.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// Consumers.
+    pub layout: Arc<Layout>,
+    /// Producer.
+    pub workload: Arc<Workload>,
+    /// Ring (or channel) capacity in events.
+    pub capacity: usize,
+    /// Events to publish.
+    pub events: u64,
+    /// The producer stops publishing when this much time has passed since the start and
+    /// the run is reported as timed out.
+    pub time_limit: Duration,
+    /// Record publish-to-handle latency.
+    pub latency: bool,
+}
+
+impl RunSpec {
+    /// A spec for `scenario` with the given capacity, count and time limit.
+    pub fn new(scenario: &Scenario, capacity: usize, events: u64, time_limit: Duration) -> Self {
+        RunSpec {
+            layout: Arc::new(scenario.layout.clone()),
+            workload: Arc::new(scenario.workload.clone()),
+            capacity,
+            events,
+            time_limit,
+            latency: scenario.focus == crate::scenario::Focus::Latency,
+        }
+    }
+
+    /// One checker per consumer. `filter`: the system delivers every event to every consumer
+    /// (broadcast) and the consumer skips foreign topics; otherwise delivery is routed.
+    /// In a pipeline only the last stage records latency.
+    pub fn checkers(&self, clock: Clock, filter: bool) -> Vec<Checker> {
+        let n = self.layout.consumers();
+        self.layout
+            .subscriptions
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let latency = self.latency && (self.layout.shape == Shape::Broadcast || i + 1 == n);
+                Checker::new(*m, filter, clock, latency)
+            })
+            .collect()
+    }
+}
+
+/// What a run returns.
+#[derive(Debug)]
+pub struct RunResult {
+    /// From the producer's start (after the barrier) to every consumer done.
+    pub elapsed: Duration,
+    /// Events the producer published.
+    pub published: u64,
+    /// The producer hit the deadline before publishing `events`.
+    pub timed_out: bool,
+    /// One report per consumer, in layout order.
+    pub consumers: Vec<ConsumerReport>,
+}
+
+impl RunResult {
+    /// Published events per second.
+    pub fn events_per_sec(&self) -> f64 {
+        self.published as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Checks every consumer against what was published.
+    pub fn verify(&self, spec: &RunSpec) -> Result<(), String> {
+        check::verify(
+            &spec.workload,
+            self.published,
+            &spec.layout.subscriptions,
+            &self.consumers,
+        )
+    }
+}
+
+/// A system under test.
+pub trait System: Send + Sync {
+    /// Stable name (used by `--systems`); the part before the first `-` is its family.
+    fn name(&self) -> &str;
+
+    /// `Err(reason)` when the system cannot run this layout.
+    fn supports(&self, _layout: &Layout) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Runs producer and consumers on real threads started together; returns after every
+    /// thread has ended.
+    fn run(&self, spec: &RunSpec) -> Result<RunResult, String>;
+}
+
+/// The family of a system name: `disruptor-spin` -> `disruptor`.
+pub fn family(name: &str) -> &str {
+    name.split('-').next().unwrap_or(name)
+}
+
+/// The producer side of a system.
+pub trait Publish {
+    /// Publishes `n` events (1 <= n <= capacity), `fill(i, slot)` writing event `i` of the batch.
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, fill: F);
+}
+
+/// What the producer loop did.
+#[derive(Debug, Clone, Copy)]
+pub struct Produced {
+    /// When publishing started (after the barrier).
+    pub start: Instant,
+    /// Events published.
+    pub events: u64,
+    /// Stopped by the deadline.
+    pub timed_out: bool,
+}
+
+/// How often (in events) the producer looks at the clock for the deadline.
+const DEADLINE_CHECK_EVERY: u64 = 256;
+
+/// The producer loop shared by every system: batches as the workload says, pacing, pauses,
+/// timestamps when latency is recorded, and the deadline.
+pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced {
+    let w = &*spec.workload;
+    let start = Instant::now();
+    let deadline = start + spec.time_limit;
+    let cap = spec.capacity.max(1) as u64;
+    let interval_ns = w.rate.map(|r| 1e9 / r.max(1.0));
+    let start_ns = clock.now_ns();
+    let mut seq = 0u64;
+    let mut k = 0u64;
+    let mut next_check = DEADLINE_CHECK_EVERY;
+    let mut timed_out = false;
+    while seq < spec.events {
+        let n = u64::from(w.batch(k)).min(cap).min(spec.events - seq).max(1);
+        k += 1;
+        if let Some(iv) = interval_ns {
+            let due = start_ns + (seq as f64 * iv) as u64;
+            while clock.now_ns() < due {
+                std::hint::spin_loop();
+            }
+        }
+        let base = seq;
+        if spec.latency {
+            p.publish(n as usize, |i, e| {
+                let s = base + i as u64;
+                e.fill(s, w.topic_of(s), w.size_of(s), clock.now_ns());
+            });
+        } else {
+            p.publish(n as usize, |i, e| {
+                let s = base + i as u64;
+                e.fill(s, w.topic_of(s), w.size_of(s), 0);
+            });
+        }
+        seq += n;
+        if !w.pause.is_zero() {
+            thread::sleep(w.pause);
+        }
+        if seq >= next_check || interval_ns.is_some() || !w.pause.is_zero() {
+            next_check = seq + DEADLINE_CHECK_EVERY;
+            if Instant::now() >= deadline {
+                timed_out = seq < spec.events;
+                break;
+            }
+        }
+    }
+    Produced {
+        start,
+        events: seq,
+        timed_out,
+    }
+}
+
+/// Joins a thread, turning a panic into an error message.
+pub fn join<T>(h: thread::JoinHandle<T>, who: &str) -> Result<T, String> {
+    h.join().map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("{who} panicked: {msg}")
+    })
+}
+
+/// How a guarded run ended.
+#[derive(Debug)]
+pub enum Guarded {
+    /// The system returned (checked or not: see the inner result).
+    Done(Result<RunResult, String>),
+    /// The system did not return within its deadline plus grace: its threads are abandoned.
+    Hung,
+}
+
+/// Runs `system` on a watchdog thread; gives up after the spec's time limit plus `grace`.
+pub fn run_guarded(system: Arc<dyn System>, spec: &RunSpec, grace: Duration) -> Guarded {
+    let (tx, rx) = mpsc::channel();
+    let s = spec.clone();
+    let limit = spec.time_limit + grace;
+    let spawned = thread::Builder::new()
+        .name("bench-run".into())
+        .spawn(move || {
+            let r = system.run(&s);
+            let _ = tx.send(r);
+        });
+    if let Err(e) = spawned {
+        return Guarded::Done(Err(format!("cannot spawn: {e}")));
+    }
+    match rx.recv_timeout(limit) {
+        Ok(r) => Guarded::Done(r),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Guarded::Done(Err("run thread panicked".into()))
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Guarded::Hung,
+    }
+}

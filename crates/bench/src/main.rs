@@ -1,0 +1,5 @@
+//! `ringbus-bench` command line.
+
+fn main() {
+    println!("ringbus-bench: work in progress");
+}

@@ -1,0 +1,58 @@
+//! The ceiling: one thread writes a batch into a plain ring, then reads it back once per
+//! consumer. No cross-thread traffic at all.
+
+use std::time::Instant;
+
+use crate::check::Checker;
+use crate::event::{Clock, Event};
+use crate::harness::{produce, Publish, RunResult, RunSpec, System};
+
+/// One thread writing then reading a ring.
+#[derive(Debug, Default)]
+pub struct Limit;
+
+struct LocalRing {
+    slots: Vec<Event>,
+    head: usize,
+    readers: Vec<Checker>,
+}
+
+impl Publish for LocalRing {
+    #[inline]
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, mut fill: F) {
+        let cap = self.slots.len();
+        let start = self.head;
+        for i in 0..n {
+            fill(i, &mut self.slots[(start + i) % cap]);
+        }
+        for r in &mut self.readers {
+            for i in 0..n {
+                r.on_event(&self.slots[(start + i) % cap]);
+            }
+        }
+        self.head = (start + n) % cap;
+    }
+}
+
+impl System for Limit {
+    fn name(&self) -> &str {
+        "limit"
+    }
+
+    fn run(&self, spec: &RunSpec) -> Result<RunResult, String> {
+        let clock = Clock::new();
+        let mut ring = LocalRing {
+            slots: vec![Event::default(); spec.capacity.max(1)],
+            head: 0,
+            readers: spec.checkers(clock, true),
+        };
+        let produced = produce(&mut ring, spec, clock);
+        let elapsed = Instant::now() - produced.start;
+        Ok(RunResult {
+            elapsed,
+            published: produced.events,
+            timed_out: produced.timed_out,
+            consumers: ring.readers.iter_mut().map(Checker::finish).collect(),
+        })
+    }
+}

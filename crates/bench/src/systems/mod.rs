@@ -1,0 +1,107 @@
+//! Every system in the comparison, one file each.
+
+use std::sync::Arc;
+
+use crate::harness::System;
+
+pub mod bus;
+pub mod channel_fanout;
+pub mod crossbeam;
+pub mod disruptor;
+pub mod limit;
+pub mod mpsc;
+
+/// Every system, in report order.
+pub fn all() -> Vec<Arc<dyn System>> {
+    vec![
+        Arc::new(limit::Limit),
+        Arc::new(disruptor::Disruptor::new(disruptor::Wait::BusySpin)),
+        Arc::new(disruptor::Disruptor::new(disruptor::Wait::Sleep1us)),
+        Arc::new(crossbeam::Crossbeam),
+        Arc::new(bus::BusCrate),
+        Arc::new(mpsc::StdMpsc),
+    ]
+}
+
+/// Keeps the systems whose name or family is in `filters` (all when empty).
+pub fn select(all: Vec<Arc<dyn System>>, filters: &[String]) -> Vec<Arc<dyn System>> {
+    if filters.is_empty() {
+        return all;
+    }
+    all.into_iter()
+        .filter(|s| {
+            filters
+                .iter()
+                .any(|f| s.name() == f || crate::harness::family(s.name()) == f)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::{RunSpec, System};
+    use crate::scenario::{self, Scenario};
+    use std::time::Duration;
+
+    fn smoke(system: &dyn System, scenario: &Scenario, events: u64) {
+        let mut spec = RunSpec::new(scenario, 64, events, Duration::from_secs(20));
+        spec.latency = true;
+        let r = system
+            .run(&spec)
+            .unwrap_or_else(|e| panic!("{} on {}: {e}", system.name(), scenario.name));
+        assert_eq!(
+            r.published,
+            events,
+            "{} on {}",
+            system.name(),
+            scenario.name
+        );
+        assert!(!r.timed_out);
+        r.verify(&spec)
+            .unwrap_or_else(|e| panic!("{} on {}: {e}", system.name(), scenario.name));
+        let last = r.consumers.last().unwrap();
+        assert!(last.hist.as_ref().is_some_and(|h| !h.is_empty()));
+    }
+
+    fn scenarios() -> Vec<Scenario> {
+        let all = scenario::all(None);
+        scenario::select(
+            all,
+            &[
+                "unicast-single".into(),
+                "unicast-batch32".into(),
+                "multicast-2".into(),
+                "pipeline".into(),
+                "topics-8".into(),
+            ],
+        )
+    }
+
+    #[test]
+    fn every_system_passes_its_own_checks_on_every_layout() {
+        for s in all() {
+            for sc in scenarios() {
+                smoke(s.as_ref(), &sc, 2_000);
+            }
+        }
+    }
+
+    #[test]
+    fn deadline_stops_a_run_instead_of_hanging() {
+        let sc = &scenarios()[0];
+        for s in all() {
+            let spec = RunSpec::new(sc, 64, u64::MAX / 2, Duration::from_millis(20));
+            let r = s.run(&spec).unwrap();
+            assert!(r.timed_out, "{}", s.name());
+            r.verify(&spec).unwrap();
+        }
+    }
+
+    #[test]
+    fn select_by_name_or_family() {
+        let v = select(all(), &["disruptor".into(), "bus".into()]);
+        let names: Vec<_> = v.iter().map(|s| s.name().to_string()).collect();
+        assert_eq!(names, ["disruptor-spin", "disruptor-sleep", "bus"]);
+    }
+}
