@@ -52,6 +52,14 @@ macro_rules! payload {
                     $(Payload::$name(_) => EventTopic::$name,)*
                 }
             }
+
+            /// Serializes the variant's data alone, without the variant name (JSON lines
+            /// carry the topic in a field of their own).
+            pub(crate) fn serialize_body<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Payload::$name(p) => p.serialize(s),)*
+                }
+            }
         }
 
         $(

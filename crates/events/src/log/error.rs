@@ -1,0 +1,206 @@
+//! Typed errors of the event log: each names the record and byte offset where it happened.
+
+use super::format::HEADER_LEN;
+use std::io;
+
+/// What went wrong reading or writing an event log.
+///
+/// Record numbers count from 0; offsets are bytes from the start of the file to the start of
+/// the record (its length field). [`LogError::record`] and [`LogError::offset`] give them
+/// uniformly.
+///
+/// ```
+/// use ringbus_events::{EventLogReader, LogError};
+/// let err = EventLogReader::new(&b"not a log at all"[..]).unwrap_err();
+/// assert!(matches!(err, LogError::BadMagic { .. }));
+/// assert_eq!(err.offset(), 0);
+/// assert_eq!(err.record(), None);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The underlying reader or writer failed.
+    #[error("i/o error at byte {offset}: {source}")]
+    Io {
+        /// Offset of the record (or header) being read or written.
+        offset: u64,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file does not start with the event-log magic.
+    #[error("not an event log: the first bytes are {found:02x?}")]
+    BadMagic {
+        /// The first eight bytes found.
+        found: [u8; 8],
+    },
+    /// The file has a format version this build cannot read.
+    #[error("unsupported event-log format version {found} (this build reads version {supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// The file ends inside its header.
+    #[error("truncated header: the file has {available} of the {HEADER_LEN} header bytes")]
+    TruncatedHeader {
+        /// Bytes present.
+        available: u64,
+    },
+    /// The file ends inside a record.
+    #[error("record {record} at byte {offset} is truncated: it needs {needed} bytes, {available} remain")]
+    Truncated {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// Bytes the record needs (frame and body), as far as known.
+        needed: u64,
+        /// Bytes left in the file from the record's offset.
+        available: u64,
+    },
+    /// A record declares a body longer than any event: its length field is corrupt.
+    #[error("record {record} at byte {offset} declares a {len}-byte body, over the {max}-byte limit (corrupt length)")]
+    RecordTooLarge {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// The declared length.
+        len: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// A record's body does not match its checksum.
+    #[error("record {record} at byte {offset}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    ChecksumMismatch {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// The checksum in the frame.
+        stored: u32,
+        /// The checksum of the body read.
+        computed: u32,
+    },
+    /// A record's body passed its checksum but is not an event this build understands.
+    #[error("record {record} at byte {offset}: undecodable body: {reason}")]
+    Undecodable {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// What the decoder said.
+        #[source]
+        reason: postcard::Error,
+    },
+    /// A record's body holds an event followed by unexpected bytes.
+    #[error("record {record} at byte {offset}: {extra} unexpected bytes after the event")]
+    TrailingBytes {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// How many bytes follow the event.
+        extra: usize,
+    },
+    /// An event's sequence number is not the one after the previous event's.
+    #[error("record {record} at byte {offset}: sequence gap: expected {expected}, found {found}")]
+    SequenceGap {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// The sequence number that should have come next.
+        expected: u64,
+        /// The sequence number found.
+        found: u64,
+    },
+    /// An event's sequence number is not above the previous event's.
+    #[error("record {record} at byte {offset}: sequence {found} does not follow {previous}")]
+    SequenceNotIncreasing {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// The previous event's sequence number.
+        previous: u64,
+        /// The sequence number found.
+        found: u64,
+    },
+    /// An event could not be encoded (it would exceed the body limit).
+    #[error("record {record} at byte {offset}: cannot encode the event: {reason}")]
+    Encode {
+        /// Record number it would have had.
+        record: u64,
+        /// Offset it would have had.
+        offset: u64,
+        /// What the encoder said.
+        #[source]
+        reason: postcard::Error,
+    },
+    /// An earlier write failed, so the log may end in a partial record; the writer refuses
+    /// to append after it (recover the log, then resume).
+    #[error(
+        "record {record} at byte {offset}: an earlier write failed; the writer no longer appends"
+    )]
+    Poisoned {
+        /// Record number of the next append.
+        record: u64,
+        /// Offset of the record whose write failed.
+        offset: u64,
+    },
+}
+
+impl LogError {
+    /// The number of the record at fault; `None` for header and I/O errors.
+    ///
+    /// ```
+    /// use ringbus_events::LogError;
+    /// let e = LogError::Truncated { record: 3, offset: 200, needed: 8, available: 2 };
+    /// assert_eq!(e.record(), Some(3));
+    /// ```
+    pub fn record(&self) -> Option<u64> {
+        match self {
+            LogError::Io { .. }
+            | LogError::BadMagic { .. }
+            | LogError::UnsupportedVersion { .. }
+            | LogError::TruncatedHeader { .. } => None,
+            LogError::Truncated { record, .. }
+            | LogError::RecordTooLarge { record, .. }
+            | LogError::ChecksumMismatch { record, .. }
+            | LogError::Undecodable { record, .. }
+            | LogError::TrailingBytes { record, .. }
+            | LogError::SequenceGap { record, .. }
+            | LogError::SequenceNotIncreasing { record, .. }
+            | LogError::Encode { record, .. }
+            | LogError::Poisoned { record, .. } => Some(*record),
+        }
+    }
+
+    /// The byte offset of the damage: the start of the record at fault (its length field),
+    /// or the header field at fault.
+    ///
+    /// ```
+    /// use ringbus_events::LogError;
+    /// let e = LogError::UnsupportedVersion { found: 9, supported: 1 };
+    /// assert_eq!(e.offset(), 8);
+    /// ```
+    pub fn offset(&self) -> u64 {
+        match self {
+            LogError::BadMagic { .. } | LogError::TruncatedHeader { .. } => 0,
+            LogError::UnsupportedVersion { .. } => 8,
+            LogError::Io { offset, .. }
+            | LogError::Truncated { offset, .. }
+            | LogError::RecordTooLarge { offset, .. }
+            | LogError::ChecksumMismatch { offset, .. }
+            | LogError::Undecodable { offset, .. }
+            | LogError::TrailingBytes { offset, .. }
+            | LogError::SequenceGap { offset, .. }
+            | LogError::SequenceNotIncreasing { offset, .. }
+            | LogError::Encode { offset, .. }
+            | LogError::Poisoned { offset, .. } => *offset,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The event log: a compact, framed, checksummed binary file of events. The format is
+//! described byte by byte in [`format`].
+
+pub mod format;
+
+mod error;
+mod reader;
+mod recover;
+mod sequence;
+mod verify;
+mod writer;
+
+pub use error::LogError;
+pub use reader::EventLogReader;
+pub use recover::{recover, Recovery};
+pub use sequence::SequencePolicy;
+pub use verify::{verify, VerifySummary};
+pub use writer::{EventLogWriter, ResumePoint};
