@@ -23,7 +23,7 @@ use std::io::{self, Read};
 #[derive(Debug)]
 pub struct EventLogReader<R: Read> {
     inner: R,
-    // Grows to the largest body seen (at most MAX_BODY_LEN), then reused.
+    // Capacity MAX_BODY_LEN from the start, so reading never reallocates.
     buf: Vec<u8>,
     records: u64,
     offset: u64,
@@ -65,7 +65,7 @@ impl<R: Read> EventLogReader<R> {
         }
         Ok(EventLogReader {
             inner,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(MAX_BODY_LEN as usize),
             records: 0,
             offset: HEADER_LEN,
             sequence: SequenceCheck::default(),
