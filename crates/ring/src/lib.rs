@@ -1,3 +1,140 @@
-//! placeholder while the engine lands
+//! A lock-free single-producer event ring with cursor-owning, topic-filtering consumers:
+//! the engine of `ringbus`, the event bus of a trading node.
+//!
+//! The producer writes each event **once**, in place, into a slot of a power-of-two ring.
+//! Every consumer owns a cursor, reads only the topics it asked for, in order and in
+//! batches, and the ring is the only buffer. Nothing here knows about trading: the event
+//! type is yours.
+//!
+//! # Quick start
+//!
+//! ```
+//! use ringbus_ring::{PollError, RingBus, Subscription, Topic, TopicSet};
+//!
+//! const ORDER: Topic = Topic::new(1);
+//! const TRADE: Topic = Topic::new(2);
+//!
+//! #[derive(Default)]
+//! struct Event {
+//!     id: u64,
+//!     price: i64,
+//! }
+//!
+//! // A ring of 1024 slots; a managed handler counting trades; a poller for orders.
+//! let trades = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+//! let counter = trades.clone();
+//! let (mut producer, mut bus) = RingBus::builder::<Event>()
+//!     .capacity(1024)
+//!     .handler(
+//!         Subscription::new("trades").topics(TopicSet::of(&[TRADE])),
+//!         move |_e: &Event, _seq: u64, _end_of_batch: bool| {
+//!             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+//!             Ok(())
+//!         },
+//!     )
+//!     .poller(Subscription::new("orders").topics(TopicSet::of(&[ORDER])))
+//!     .build()?;
+//! let mut orders = bus.take_poller("orders").unwrap();
+//!
+//! // Write in place: no allocation, no move of the event per publish.
+//! producer.publish(ORDER, |e| { e.id = 1; e.price = 100 });
+//! // A cascade becomes visible all at once.
+//! producer.publish_batch(2, |i, e| { e.id = 2 + i as u64; TRADE })?;
+//! drop(producer); // closes the bus
+//!
+//! let mut ids = Vec::new();
+//! loop {
+//!     match orders.poll() {
+//!         Ok(batch) => ids.extend(batch.iter().map(|(_seq, e)| e.id)),
+//!         Err(PollError::Shutdown) => break,
+//!         Err(e) => panic!("{e}"),
+//!     }
+//! }
+//! assert_eq!(ids, [1]);
+//! bus.join()?;
+//! assert_eq!(trades.load(std::sync::atomic::Ordering::Relaxed), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Consumers
+//!
+//! * A **handler** ([`EventHandler`], or a closure) runs on a thread the bus manages; it is
+//!   called per event with the sequence and an end-of-batch flag, plus `on_start` and
+//!   `on_shutdown`.
+//! * A **poller** ([`Poller`]) is driven by your thread: [`Poller::poll`] returns the
+//!   available batch; dropping the batch releases it.
+//! * A **lossy tap** ([`Tap`], or [`Bus::spawn_tap`]) never slows the producer (below).
+//!
+//! A consumer's [`TopicSet`] is checked against a per-slot tag: events of other topics cost
+//! it no handler call and no read of the payload. `Subscription::after` makes a consumer see
+//! an event only after another has processed it (pipelines, diamonds); the producer is held
+//! back only by the consumers at the ends of the chains.
+//!
+//! # Backpressure
+//!
+//! A gating consumer a whole ring behind makes the producer wait, by the bus's
+//! [`WaitStrategy`] (adaptive by default: spin, then yield, then park; it keeps working with
+//! more threads than cores). Nothing is ever dropped for a gating consumer.
+//! [`Producer::try_publish`] returns [`PublishError::Full`] instead of waiting.
+//!
+//! # Slow consumers
+//!
+//! A consumer subscribed with [`Subscription::lossy`] is a tap: when it falls more than its
+//! [`TapPolicy`] lag behind (or, at the ring's edge, once the producer has waited its
+//! `max_wait` on it) the producer *detaches* it and goes on. The tap's next read returns
+//! [`PollError::Lagged`] with the number of events it missed, and it continues from the
+//! head. Taps copy events out of the ring under a flag the producer respects, so a tap
+//! never sees a torn event. Consumers may join a running bus ([`Bus::subscribe`],
+//! [`Bus::spawn`], [`Bus::tap`]) at the next event or, with [`StartAt::Sequence`], at an
+//! earlier one still in the ring; they leave by being dropped or [`Bus::stop`]ped, and stop
+//! gating at once. [`Bus::metrics`] shows every consumer's position, lag and state.
+//!
+//! # Shutdown
+//!
+//! Dropping the [`Producer`] (or [`Producer::close`]) closes the bus. Every consumer then
+//! drains every published event: handlers get `on_shutdown`, pollers get
+//! [`PollError::Shutdown`] after the last event. [`Bus::join`] waits for managed threads.
+//!
+//! # Failure
+//!
+//! A handler that returns an error or panics stops *that consumer only*: it stops gating
+//! the producer at once (the producer never waits on it again), its failure is kept and
+//! reported by [`Bus::metrics`] and [`Bus::join`], and consumers that depend on it drain what
+//! it processed and then stop too ([`PollError::UpstreamGone`]). Bad configuration is a
+//! [`ConfigError`], never a panic.
+
+#![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod builder;
+mod bus;
+mod cursor;
+mod error;
+mod handler;
+mod membership;
+mod metrics;
+mod poller;
+mod producer;
+mod reader;
+mod shared;
+mod slots;
+mod subscription;
+mod sync;
+mod tap;
 mod topic;
+mod wait;
+
+pub use builder::{Builder, RingBus};
+pub use bus::Bus;
+pub use error::{
+    ConfigError, ConsumerFailure, FailureCause, HandlerError, PollError, PublishError,
+    ShutdownError,
+};
+pub use handler::EventHandler;
+pub use metrics::{ConsumerMetrics, ConsumerState, Metrics, ProducerMetrics};
+pub use poller::{Batch, Poller};
+pub use producer::Producer;
+pub use subscription::{ConsumerId, ConsumerKind, Dependency, StartAt, Subscription, TapPolicy};
+pub use tap::Tap;
 pub use topic::{Topic, TopicSet};
+pub use wait::WaitStrategy;

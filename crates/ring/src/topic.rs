@@ -68,7 +68,9 @@ impl TopicSet {
 
     /// The set of every topic.
     pub const fn all() -> Self {
-        TopicSet { bits: [u64::MAX; 4] }
+        TopicSet {
+            bits: [u64::MAX; 4],
+        }
     }
 
     /// The set holding exactly `topics`.

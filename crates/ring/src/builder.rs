@@ -1,0 +1,304 @@
+//! Building a bus: the ring, its settings, and the consumers declared up front.
+
+use crate::bus::Bus;
+use crate::error::ConfigError;
+use crate::handler::EventHandler;
+use crate::producer::Producer;
+use crate::shared::{Config, Shared};
+use crate::slots::Slots;
+use crate::subscription::{ConsumerKind, Dependency, Subscription};
+use crate::sync::Arc;
+use crate::wait::WaitStrategy;
+use std::collections::HashMap;
+
+/// The entry point: `RingBus::builder::<Event>()`.
+#[derive(Debug)]
+pub struct RingBus;
+
+impl RingBus {
+    /// A builder for a bus of `T` events, with the defaults: capacity 1024, the adaptive wait
+    /// strategy, at most 64 consumers at once, consumers may join and leave while it runs.
+    pub fn builder<T>() -> Builder<T> {
+        Builder {
+            capacity: 1024,
+            strategy: WaitStrategy::default(),
+            max_consumers: 64,
+            replay_window: None,
+            dynamic: true,
+            declared: Vec::new(),
+        }
+    }
+}
+
+type Spawner<T> = Box<dyn FnOnce(&Bus<T>, Subscription) -> Result<(), ConfigError> + Send>;
+
+enum Declared<T> {
+    Handler(Subscription, Spawner<T>),
+    Poller(Subscription),
+}
+
+impl<T> Declared<T> {
+    fn subscription(&self) -> &Subscription {
+        match self {
+            Declared::Handler(sub, _) | Declared::Poller(sub) => sub,
+        }
+    }
+}
+
+/// Settings and build-time consumers of a bus; [`Builder::build`] checks them all.
+///
+/// ```
+/// use ringbus_ring::{ConfigError, RingBus, Subscription, WaitStrategy};
+/// let err = RingBus::builder::<u64>().capacity(1000).build().unwrap_err();
+/// assert_eq!(err, ConfigError::NotPowerOfTwo(1000));
+///
+/// let err = RingBus::builder::<u64>()
+///     .poller(Subscription::new("a").after("b"))
+///     .poller(Subscription::new("b").after("a"))
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, ConfigError::DependencyCycle(_)));
+/// ```
+pub struct Builder<T> {
+    capacity: usize,
+    strategy: WaitStrategy,
+    max_consumers: usize,
+    replay_window: Option<usize>,
+    dynamic: bool,
+    declared: Vec<Declared<T>>,
+}
+
+impl<T> std::fmt::Debug for Builder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("capacity", &self.capacity)
+            .field("strategy", &self.strategy)
+            .field("max_consumers", &self.max_consumers)
+            .field("replay_window", &self.replay_window)
+            .field("dynamic", &self.dynamic)
+            .field(
+                "consumers",
+                &self
+                    .declared
+                    .iter()
+                    .map(|d| d.subscription().name.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> Builder<T> {
+    /// Ring capacity: a power of two, the only buffering there is. Default 1024.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// How consumers wait for events and the producer for space. Default: adaptive.
+    pub fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// The most consumers present at once (1..=4096). Default 64.
+    pub fn max_consumers(mut self, max: usize) -> Self {
+        self.max_consumers = max;
+        self
+    }
+
+    /// How many recent events a consumer can always join back to (`StartAt::Sequence`).
+    /// The producer re-reads cursors at least every `capacity - window` events to keep that
+    /// promise. Default: half the capacity.
+    pub fn replay_window(mut self, window: usize) -> Self {
+        self.replay_window = Some(window);
+        self
+    }
+
+    /// Whether consumers may join after `build` (default `true`). With `false`, only the
+    /// consumers declared here exist, and the producer skips the membership check on its
+    /// slow path.
+    pub fn dynamic_membership(mut self, dynamic: bool) -> Self {
+        self.dynamic = dynamic;
+        self
+    }
+
+    /// Declares a gating consumer run by `handler` on a thread the bus manages.
+    pub fn handler<H: EventHandler<T>>(mut self, subscription: Subscription, handler: H) -> Self {
+        let spawner: Spawner<T> =
+            Box::new(move |bus: &Bus<T>, sub: Subscription| bus.spawn_declared(sub, handler));
+        self.declared.push(Declared::Handler(subscription, spawner));
+        self
+    }
+
+    /// Declares a gating consumer the user drives; fetch it with [`Bus::take_poller`].
+    pub fn poller(mut self, subscription: Subscription) -> Self {
+        self.declared.push(Declared::Poller(subscription));
+        self
+    }
+
+    /// Builds the bus, its slots filled with `T::default()`.
+    pub fn build(self) -> Result<(Producer<T>, Bus<T>), ConfigError>
+    where
+        T: Default,
+    {
+        self.build_with(T::default)
+    }
+
+    /// Builds the bus, its slots filled by `factory` (called `capacity` times, now: slots
+    /// are never allocated again).
+    pub fn build_with(
+        self,
+        factory: impl FnMut() -> T,
+    ) -> Result<(Producer<T>, Bus<T>), ConfigError> {
+        if !(1..=4096).contains(&self.max_consumers) {
+            return Err(ConfigError::InvalidMaxConsumers(self.max_consumers));
+        }
+        let order = self.check_declared()?;
+        let slots = Slots::new(self.capacity, factory)?;
+        let window = self.replay_window.unwrap_or(self.capacity / 2);
+        if window >= self.capacity {
+            return Err(ConfigError::InvalidReplayWindow {
+                window,
+                capacity: self.capacity,
+            });
+        }
+        let config = Config {
+            strategy: self.strategy,
+            may_park: self.strategy.may_park(),
+            replay_window: window as u64,
+            dynamic: self.dynamic,
+            bus_id: next_bus_id(),
+        };
+        let shared = Arc::new(Shared::new(slots, self.max_consumers, config));
+        let mut bus = Bus::new(Arc::clone(&shared));
+        let mut declared: Vec<Option<Declared<T>>> = self.declared.into_iter().map(Some).collect();
+        for i in order {
+            match declared[i].take() {
+                Some(Declared::Poller(sub)) => bus.add_declared_poller(sub)?,
+                Some(Declared::Handler(sub, spawn)) => spawn(&bus, sub)?,
+                None => {}
+            }
+        }
+        Ok((Producer::new(shared), bus))
+    }
+
+    /// Checks names, kinds and dependencies; returns an order in which every consumer comes
+    /// after those it depends on.
+    fn check_declared(&self) -> Result<Vec<usize>, ConfigError> {
+        let mut by_name = HashMap::new();
+        for (i, d) in self.declared.iter().enumerate() {
+            let sub = d.subscription();
+            if by_name.insert(sub.name.clone(), i).is_some() {
+                return Err(ConfigError::DuplicateName(sub.name.clone()));
+            }
+            if matches!(sub.kind, ConsumerKind::Tap(_)) {
+                return Err(ConfigError::WrongKind(sub.name.clone()));
+            }
+            if sub.topics.is_empty() {
+                return Err(ConfigError::EmptyTopicSet(sub.name.clone()));
+            }
+        }
+        let mut deps: Vec<Vec<usize>> = Vec::with_capacity(self.declared.len());
+        for d in &self.declared {
+            let sub = d.subscription();
+            let mut edges = Vec::new();
+            for dep in &sub.after {
+                match dep {
+                    Dependency::Name(name) => match by_name.get(name) {
+                        Some(&j) => edges.push(j),
+                        None => {
+                            return Err(ConfigError::UnknownDependency {
+                                consumer: sub.name.clone(),
+                                dependency: name.clone(),
+                            })
+                        }
+                    },
+                    // No id of this bus exists before it is built.
+                    Dependency::Id(_) => {
+                        return Err(ConfigError::ForeignDependency {
+                            consumer: sub.name.clone(),
+                        })
+                    }
+                }
+            }
+            deps.push(edges);
+        }
+        topological_order(&deps).map_err(|cycle| {
+            ConfigError::DependencyCycle(
+                cycle
+                    .into_iter()
+                    .map(|i| self.declared[i].subscription().name.clone())
+                    .collect(),
+            )
+        })
+    }
+}
+
+/// Orders nodes so each follows its dependencies, or returns a cycle (first node repeated
+/// at the end).
+fn topological_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    fn visit(
+        n: usize,
+        deps: &[Vec<usize>],
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) -> Result<(), Vec<usize>> {
+        match marks[n] {
+            Mark::Done => return Ok(()),
+            Mark::Open => {
+                let from = path.iter().position(|&p| p == n).unwrap_or(0);
+                let mut cycle = path[from..].to_vec();
+                cycle.push(n);
+                return Err(cycle);
+            }
+            Mark::New => {}
+        }
+        marks[n] = Mark::Open;
+        path.push(n);
+        for &d in &deps[n] {
+            visit(d, deps, marks, path, order)?;
+        }
+        path.pop();
+        marks[n] = Mark::Done;
+        order.push(n);
+        Ok(())
+    }
+    let mut marks = vec![Mark::New; deps.len()];
+    let mut order = Vec::with_capacity(deps.len());
+    for n in 0..deps.len() {
+        visit(n, deps, &mut marks, &mut Vec::new(), &mut order)?;
+    }
+    Ok(order)
+}
+
+fn next_bus_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    // Relaxed: only uniqueness matters.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::topological_order;
+
+    #[test]
+    fn orders_a_diamond_and_finds_cycles() {
+        // 0 <- 1, 0 <- 2, {1,2} <- 3
+        let order = topological_order(&[vec![], vec![0], vec![0], vec![1, 2]]).unwrap();
+        let pos = |n| order.iter().position(|&x| x == n).unwrap();
+        assert!(pos(0) < pos(1) && pos(0) < pos(2) && pos(1) < pos(3) && pos(2) < pos(3));
+        assert_eq!(
+            topological_order(&[vec![1], vec![2], vec![0]]).unwrap_err(),
+            vec![0, 1, 2, 0]
+        );
+        assert_eq!(topological_order(&[vec![0]]).unwrap_err(), vec![0, 0]);
+    }
+}

@@ -1,0 +1,250 @@
+//! The bus handle: subscribe, stop, observe, and wait for the end.
+
+use crate::error::{ConfigError, ShutdownError};
+use crate::handler::{run_gating, run_tap, EventHandler};
+use crate::membership::Joined;
+use crate::metrics::{Metrics, ProducerMetrics};
+use crate::poller::Poller;
+use crate::reader::Reader;
+use crate::shared::Shared;
+use crate::subscription::{ConsumerId, ConsumerKind, Subscription};
+use crate::sync::{self, Arc};
+use crate::tap::Tap;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+
+/// The handle that manages a bus's consumers: subscribe, stop, snapshot, join.
+///
+/// ```
+/// use ringbus_ring::{RingBus, Subscription, Topic};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+///
+/// let total = Arc::new(AtomicU64::new(0));
+/// let (mut producer, bus) = RingBus::builder::<u64>().capacity(64).build().unwrap();
+/// let sum = Arc::clone(&total);
+/// bus.spawn(Subscription::new("sum"), move |event: &u64, _seq: u64, _eob: bool| {
+///     sum.fetch_add(*event, Ordering::Relaxed);
+///     Ok(())
+/// })
+/// .unwrap();
+/// for i in 1..=100 {
+///     producer.publish(Topic::new(0), |slot| *slot = i);
+/// }
+/// drop(producer); // close: consumers drain everything published, then stop
+/// let report = bus.join().unwrap();
+/// assert_eq!(total.load(Ordering::Relaxed), 5050);
+/// assert_eq!(report.consumer("sum").unwrap().handled, 100);
+/// ```
+#[derive(Debug)]
+pub struct Bus<T> {
+    shared: Arc<Shared<T>>,
+    /// Pollers declared on the builder, until taken.
+    declared_pollers: Vec<Poller<T>>,
+}
+
+impl<T: Send + Sync + 'static> Bus<T> {
+    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+        Bus {
+            shared,
+            declared_pollers: Vec::new(),
+        }
+    }
+
+    fn reader(&self, sub: &Subscription, managed: bool) -> Result<Reader<T>, ConfigError> {
+        let joined: Joined = self.shared.join(sub, managed)?;
+        Ok(Reader::new(
+            Arc::clone(&self.shared),
+            joined,
+            sub.name.clone(),
+            sub.topics,
+            managed,
+        ))
+    }
+
+    fn check_dynamic(&self) -> Result<(), ConfigError> {
+        if self.shared.config.dynamic {
+            Ok(())
+        } else {
+            Err(ConfigError::MembershipFixed)
+        }
+    }
+
+    fn check_gating(sub: &Subscription) -> Result<(), ConfigError> {
+        match sub.kind {
+            ConsumerKind::Gating => Ok(()),
+            ConsumerKind::Tap(_) => Err(ConfigError::WrongKind(sub.name.clone())),
+        }
+    }
+
+    /// Starts a gating consumer on a thread of its own; from now on it gates the producer.
+    pub fn spawn<H: EventHandler<T>>(
+        &self,
+        subscription: Subscription,
+        handler: H,
+    ) -> Result<ConsumerId, ConfigError> {
+        self.check_dynamic()?;
+        self.spawn_gating(subscription, handler)
+    }
+
+    pub(crate) fn spawn_declared<H: EventHandler<T>>(
+        &self,
+        sub: Subscription,
+        handler: H,
+    ) -> Result<(), ConfigError> {
+        self.spawn_gating(sub, handler).map(|_| ())
+    }
+
+    fn spawn_gating<H: EventHandler<T>>(
+        &self,
+        sub: Subscription,
+        handler: H,
+    ) -> Result<ConsumerId, ConfigError> {
+        Self::check_gating(&sub)?;
+        let reader = self.reader(&sub, true)?;
+        self.start_thread(reader, move |reader| run_gating(reader, handler))
+    }
+
+    /// Starts a lossy tap on a thread of its own: its handler gets copies of the events,
+    /// and [`EventHandler::on_lagged`] when it was detached for falling behind.
+    pub fn spawn_tap<H: EventHandler<T>>(
+        &self,
+        subscription: Subscription,
+        handler: H,
+    ) -> Result<ConsumerId, ConfigError>
+    where
+        T: Clone,
+    {
+        self.check_dynamic()?;
+        if !matches!(subscription.kind, ConsumerKind::Tap(_)) {
+            return Err(ConfigError::WrongKind(subscription.name.clone()));
+        }
+        let reader = self.reader(&subscription, true)?;
+        self.start_thread(reader, move |reader| run_tap(reader, handler))
+    }
+
+    fn start_thread(
+        &self,
+        reader: Reader<T>,
+        body: impl FnOnce(Reader<T>) + Send + 'static,
+    ) -> Result<ConsumerId, ConfigError> {
+        let id = reader.id;
+        let name = reader.name.clone();
+        // Registering the thread under the lock before it runs means `join` and `stop`
+        // always find it.
+        let mut members = sync::lock(&self.shared.members);
+        let handle = std::thread::Builder::new()
+            .name(format!("ringbus:{name}"))
+            .spawn(move || body(reader))
+            .map_err(|e| ConfigError::Spawn {
+                name,
+                reason: e.to_string(),
+            })?;
+        members.threads.push((id, handle));
+        Ok(id)
+    }
+
+    /// Adds a gating consumer that the calling code drives.
+    pub fn subscribe(&self, subscription: Subscription) -> Result<Poller<T>, ConfigError> {
+        self.check_dynamic()?;
+        Self::check_gating(&subscription)?;
+        Ok(Poller::new(self.reader(&subscription, false)?))
+    }
+
+    /// Adds a lossy tap that the calling code drives.
+    pub fn tap(&self, subscription: Subscription) -> Result<Tap<T>, ConfigError>
+    where
+        T: Clone,
+    {
+        self.check_dynamic()?;
+        if !matches!(subscription.kind, ConsumerKind::Tap(_)) {
+            return Err(ConfigError::WrongKind(subscription.name.clone()));
+        }
+        Ok(Tap::new(self.reader(&subscription, false)?))
+    }
+
+    pub(crate) fn add_declared_poller(&mut self, sub: Subscription) -> Result<(), ConfigError> {
+        let poller = Poller::new(self.reader(&sub, false)?);
+        self.declared_pollers.push(poller);
+        Ok(())
+    }
+
+    /// Takes a poller declared on the builder. Until taken it gates the producer.
+    pub fn take_poller(&mut self, name: &str) -> Option<Poller<T>> {
+        let i = self
+            .declared_pollers
+            .iter()
+            .position(|p| p.name() == name)?;
+        Some(self.declared_pollers.swap_remove(i))
+    }
+
+    /// Stops a managed consumer at its next batch and waits for its thread: it calls
+    /// `on_shutdown`, stops gating the producer, and leaves.
+    pub fn stop(&self, id: ConsumerId) -> Result<(), ConfigError> {
+        let index = self.shared.lookup(id).ok_or(ConfigError::UnknownConsumer)?;
+        // Relaxed: the wake-up below (a fence and the waker's lock) publishes it.
+        self.shared.cursors[index].stop.store(true, Relaxed);
+        self.shared.wake_everyone();
+        let handle = {
+            let mut members = sync::lock(&self.shared.members);
+            let i = members
+                .threads
+                .iter()
+                .position(|(t, _)| *t == id)
+                .ok_or(ConfigError::UnknownConsumer)?;
+            members.threads.swap_remove(i).1
+        };
+        // A panic inside the thread was caught and recorded by the consumer loop.
+        let _ = handle.join();
+        Ok(())
+    }
+
+    /// A snapshot of the producer and every consumer.
+    pub fn metrics(&self) -> Metrics {
+        let stats = &self.shared.producer_stats;
+        // Relaxed: a snapshot, not a synchronisation point.
+        let producer = ProducerMetrics {
+            published: self.shared.published.load(Relaxed),
+            waits: stats.waits.load(Relaxed),
+            wait_ns: stats.wait_ns.load(Relaxed),
+            full: stats.full.load(Relaxed),
+            detached_taps: stats.detached.load(Relaxed),
+            closed: self.shared.closed.load(Relaxed),
+        };
+        Metrics {
+            capacity: self.shared.capacity(),
+            wait_strategy: self.shared.config.strategy,
+            producer,
+            consumers: self.shared.consumer_metrics(),
+        }
+    }
+
+    /// Whether the producer has closed the bus.
+    pub fn is_closed(&self) -> bool {
+        // Acquire: pairs with the producer's Release store on close.
+        self.shared.closed.load(Acquire)
+    }
+
+    /// Waits for every managed consumer to finish (they finish once the producer is closed
+    /// and they have drained every published event, or when they fail or are stopped), then
+    /// reports. Pollers never taken from the builder leave first.
+    ///
+    /// Returns the final metrics, or the failures if any consumer failed.
+    pub fn join(mut self) -> Result<Metrics, ShutdownError> {
+        self.declared_pollers.clear();
+        loop {
+            let handle = sync::lock(&self.shared.members).threads.pop();
+            match handle {
+                // A panic inside the thread was caught and recorded by the consumer loop.
+                Some((_, handle)) => drop(handle.join()),
+                None => break,
+            }
+        }
+        let report = self.metrics();
+        let failures = report.failures();
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(ShutdownError { failures, report })
+        }
+    }
+}

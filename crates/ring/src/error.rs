@@ -1,0 +1,217 @@
+//! Typed errors: bad configuration, a full ring, the end of a stream, a failed consumer.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+/// The error a handler returns to stop consuming: its consumer is then marked failed.
+pub type HandlerError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A configuration or subscription the bus refuses. Nothing is half-built when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The ring needs at least one slot.
+    #[error("ring capacity must be at least 1")]
+    ZeroCapacity,
+    /// The capacity must be a power of two (sequences map to slots by a mask).
+    #[error("ring capacity {0} is not a power of two")]
+    NotPowerOfTwo(usize),
+    /// The slots would not fit in memory (or could not be allocated).
+    #[error("a ring of {capacity} slots of {slot_bytes} bytes does not fit in memory")]
+    TooLarge {
+        /// The requested number of slots.
+        capacity: usize,
+        /// Bytes per slot (event plus topic tag).
+        slot_bytes: usize,
+    },
+    /// The consumer table holds at most this many consumers at once.
+    #[error("the bus already has its maximum of {0} consumers")]
+    TooManyConsumers(usize),
+    /// `max_consumers` must be between 1 and 4096.
+    #[error("max_consumers {0} is outside 1..=4096")]
+    InvalidMaxConsumers(usize),
+    /// The replay window must be smaller than the capacity.
+    #[error("replay window {window} must be smaller than the ring capacity {capacity}")]
+    InvalidReplayWindow {
+        /// The requested window.
+        window: usize,
+        /// The ring's capacity.
+        capacity: usize,
+    },
+    /// A subscription with no topic would never see an event.
+    #[error("consumer {0:?} subscribes to no topic")]
+    EmptyTopicSet(String),
+    /// Consumer names identify consumers in dependencies and metrics.
+    #[error("consumer name {0:?} is already in use")]
+    DuplicateName(String),
+    /// A dependency names a consumer that does not exist (or has left).
+    #[error("consumer {consumer:?} depends on {dependency:?}, which does not exist")]
+    UnknownDependency {
+        /// The subscribing consumer.
+        consumer: String,
+        /// The missing dependency.
+        dependency: String,
+    },
+    /// A dependency is a consumer of another bus.
+    #[error("consumer {consumer:?} depends on a consumer of another bus")]
+    ForeignDependency {
+        /// The subscribing consumer.
+        consumer: String,
+    },
+    /// Lossy taps may be detached at any time, so nothing may wait on them.
+    #[error("consumer {consumer:?} depends on the lossy tap {dependency:?}")]
+    DependsOnTap {
+        /// The subscribing consumer.
+        consumer: String,
+        /// The tap.
+        dependency: String,
+    },
+    /// The declared dependencies form a cycle (listed in order).
+    #[error("dependency cycle: {}", .0.join(" -> "))]
+    DependencyCycle(Vec<String>),
+    /// A tap's `max_lag` must be between 1 and the ring's capacity.
+    #[error("tap {name:?}: max_lag {max_lag} must be between 1 and the capacity {capacity}")]
+    InvalidTapLag {
+        /// The tap.
+        name: String,
+        /// The requested lag.
+        max_lag: u64,
+        /// The ring's capacity.
+        capacity: u64,
+    },
+    /// A consumer asked to start at an event that is no longer (or not surely) in the ring.
+    #[error("start sequence {requested} is no longer in the ring (oldest joinable: {oldest})")]
+    StartNotInRing {
+        /// The requested start.
+        requested: u64,
+        /// The oldest start that was joinable at that moment.
+        oldest: u64,
+    },
+    /// A consumer asked to start at a sequence not yet published.
+    #[error("start sequence {requested} is past the next published sequence {next}")]
+    StartInFuture {
+        /// The requested start.
+        requested: u64,
+        /// The next sequence to be published.
+        next: u64,
+    },
+    /// The bus was built with fixed membership: consumers are declared on the builder only.
+    #[error("this bus was built with fixed membership; declare consumers on the builder")]
+    MembershipFixed,
+    /// Lossy taps are subscribed with `tap`/`spawn_tap` (their events are copied out, so
+    /// they need `T: Clone`); gating consumers with `subscribe`/`spawn`/`poller`/`handler`.
+    #[error(
+        "consumer {0:?}: lossy taps subscribe with `tap`/`spawn_tap`, gating consumers without"
+    )]
+    WrongKind(String),
+    /// No present consumer has this id.
+    #[error("no present consumer has this id")]
+    UnknownConsumer,
+    /// The operating system refused a thread for a managed consumer.
+    #[error("could not start a thread for consumer {name:?}: {reason}")]
+    Spawn {
+        /// The consumer.
+        name: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The producer has closed the bus: there is nothing left to subscribe to.
+    #[error("the bus is closed")]
+    Closed,
+}
+
+/// Why `try_publish` or a batch publish did not publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// The ring is full: a gating consumer is a whole ring behind. Nothing was written.
+    #[error("the ring is full")]
+    Full,
+    /// A batch larger than the ring can never become visible all at once.
+    #[error("a batch of {requested} events does not fit in a ring of {capacity}")]
+    BatchTooLarge {
+        /// The batch size.
+        requested: usize,
+        /// The ring's capacity.
+        capacity: u64,
+    },
+}
+
+/// What ends or interrupts a consumer's stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PollError {
+    /// The producer closed the bus and this consumer has seen every published event.
+    #[error("the bus is shut down and every event has been consumed")]
+    Shutdown,
+    /// A consumer this one depends on stopped (failed or left); this consumer has seen every
+    /// event it processed and can go no further.
+    #[error("upstream consumer {name:?} {}", if *.failed { "failed" } else { "left" })]
+    UpstreamGone {
+        /// The upstream consumer.
+        name: String,
+        /// Whether it failed (rather than left).
+        failed: bool,
+    },
+    /// This lossy tap fell behind and was detached; it has been rejoined at the head.
+    #[error("lagged: {missed} events were missed")]
+    Lagged {
+        /// Sequences published while detached that this tap never saw.
+        missed: u64,
+    },
+}
+
+/// Why a consumer stopped before the end of the stream.
+#[derive(Debug, Clone)]
+pub enum FailureCause {
+    /// Its handler panicked with this message.
+    Panicked(String),
+    /// Its handler returned this error.
+    Error(Arc<dyn StdError + Send + Sync + 'static>),
+    /// A consumer it depends on stopped first.
+    UpstreamGone {
+        /// The upstream consumer.
+        name: String,
+        /// Whether it failed (rather than left).
+        failed: bool,
+    },
+}
+
+impl fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureCause::Panicked(msg) => write!(f, "handler panicked: {msg}"),
+            FailureCause::Error(err) => write!(f, "handler error: {err}"),
+            FailureCause::UpstreamGone { name, failed: true } => {
+                write!(f, "upstream consumer {name:?} failed")
+            }
+            FailureCause::UpstreamGone {
+                name,
+                failed: false,
+            } => {
+                write!(f, "upstream consumer {name:?} left")
+            }
+        }
+    }
+}
+
+/// A consumer that stopped early: which one, where, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("consumer {name:?} stopped at sequence {sequence}: {cause}")]
+pub struct ConsumerFailure {
+    /// The consumer's name.
+    pub name: String,
+    /// The sequence it did not finish (every event before it was handled).
+    pub sequence: u64,
+    /// Why it stopped.
+    pub cause: FailureCause,
+}
+
+/// The bus shut down, but some consumers had failed along the way.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} consumer(s) failed: {}", .failures.len(), .failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct ShutdownError {
+    /// Each failed consumer.
+    pub failures: Vec<ConsumerFailure>,
+    /// The report of the whole run, failures included.
+    pub report: crate::metrics::Metrics,
+}

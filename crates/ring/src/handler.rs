@@ -1,0 +1,258 @@
+//! Consumers on threads the bus manages: the handler trait and the loop that drives it.
+
+use crate::cursor::{FAILED, FINISHED, LEFT};
+use crate::error::{ConsumerFailure, FailureCause, HandlerError, PollError};
+use crate::reader::{Idle, Reader};
+use crate::tap::TAP_BATCH;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// A consumer the bus runs on a thread of its own. It may keep whatever state it likes.
+///
+/// `on_event` gets each event of the consumer's topics in sequence order, with its sequence
+/// and whether it is the last one of the batch the consumer is working through (a store
+/// writer can flush there). Returning an error, or panicking, stops this consumer only: it
+/// stops gating the producer, and its failure is reported by `Bus::metrics` and `Bus::join`.
+///
+/// ```
+/// use ringbus_ring::{EventHandler, HandlerError};
+/// struct Sum(u64);
+/// impl EventHandler<u64> for Sum {
+///     fn on_event(&mut self, event: &u64, _seq: u64, _end_of_batch: bool) -> Result<(), HandlerError> {
+///         self.0 += event;
+///         Ok(())
+///     }
+///     fn on_shutdown(&mut self) {
+///         println!("sum = {}", self.0);
+///     }
+/// }
+/// ```
+///
+/// A closure `FnMut(&T, u64, bool) -> Result<(), HandlerError>` is a handler too.
+pub trait EventHandler<T>: Send + 'static {
+    /// Called once on the consumer's thread before the first event.
+    fn on_start(&mut self) {}
+
+    /// Called for each event of the consumer's topics.
+    fn on_event(
+        &mut self,
+        event: &T,
+        sequence: u64,
+        end_of_batch: bool,
+    ) -> Result<(), HandlerError>;
+
+    /// Called once when the consumer stops: after the last event at shutdown, when stopped
+    /// by `Bus::stop`, after a consumer it depends on stopped, or after `on_event` returned
+    /// an error. Not called after a panic (the handler's state is suspect then).
+    fn on_shutdown(&mut self) {}
+
+    /// For lossy taps: called when the tap was detached and `missed` events went by.
+    fn on_lagged(&mut self, missed: u64) {
+        let _ = missed;
+    }
+}
+
+impl<T, F> EventHandler<T> for F
+where
+    F: FnMut(&T, u64, bool) -> Result<(), HandlerError> + Send + 'static,
+{
+    fn on_event(
+        &mut self,
+        event: &T,
+        sequence: u64,
+        end_of_batch: bool,
+    ) -> Result<(), HandlerError> {
+        self(event, sequence, end_of_batch)
+    }
+}
+
+/// How a batch ended early.
+enum Stopped {
+    Error(u64, HandlerError),
+    Panic(u64, Box<dyn Any + Send>),
+}
+
+/// The life of a managed gating consumer.
+pub(crate) fn run_gating<T, H: EventHandler<T>>(mut reader: Reader<T>, mut handler: H) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
+        {
+            let at = reader.next;
+            fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
+        };
+        return;
+    }
+    loop {
+        if reader.stop_requested() {
+            return finish(&mut reader, Idle::Stop, &mut handler);
+        }
+        let end = match reader.wait_available() {
+            Ok(end) => end,
+            Err(idle) => return finish(&mut reader, idle, &mut handler),
+        };
+        let start = reader.next;
+        match deliver(&reader, &mut handler, start, end) {
+            Ok(handled) => reader.release(end, handled),
+            Err((handled, stopped)) => {
+                let at = match &stopped {
+                    Stopped::Error(at, _) | Stopped::Panic(at, _) => *at,
+                };
+                if at > start {
+                    reader.release(at, handled);
+                }
+                return fail(&mut reader, stopped, Some(&mut handler));
+            }
+        }
+    }
+}
+
+/// Calls the handler for the events of its topics in `start..end`. Returns how many it
+/// handled, or where and how it stopped (with how many it handled before).
+fn deliver<T, H: EventHandler<T>>(
+    reader: &Reader<T>,
+    handler: &mut H,
+    start: u64,
+    end: u64,
+) -> Result<u64, (u64, Stopped)> {
+    let slots = &reader.shared.slots;
+    let mut handled = 0;
+    let mut current = start;
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), HandlerError> {
+        // One event of look-ahead, to know which matching event ends the batch.
+        let mut pending: Option<u64> = None;
+        for sequence in start..end {
+            // SAFETY: `sequence` is below the readable end observed with Acquire loads and
+            // at or past our cursor, which moves only after this batch (`Reader::release`).
+            if reader.all_topics || reader.topics.contains(unsafe { slots.topic(sequence) }) {
+                if let Some(p) = pending.replace(sequence) {
+                    current = p;
+                    // SAFETY: as above, for `p < sequence`.
+                    handler.on_event(unsafe { slots.get(p) }, p, false)?;
+                    handled += 1;
+                }
+            }
+        }
+        if let Some(p) = pending {
+            current = p;
+            // SAFETY: as above.
+            handler.on_event(unsafe { slots.get(p) }, p, true)?;
+            handled += 1;
+        }
+        Ok(())
+    }));
+    match outcome {
+        Ok(Ok(())) => Ok(handled),
+        Ok(Err(error)) => Err((handled, Stopped::Error(current, error))),
+        Err(payload) => Err((handled, Stopped::Panic(current, payload))),
+    }
+}
+
+/// The life of a managed lossy tap.
+pub(crate) fn run_tap<T: Clone, H: EventHandler<T>>(mut reader: Reader<T>, mut handler: H) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
+        {
+            let at = reader.next;
+            fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
+        };
+        return;
+    }
+    let mut buffer: Vec<(u64, T)> = Vec::with_capacity(TAP_BATCH as usize);
+    loop {
+        if reader.stop_requested() {
+            return finish(&mut reader, Idle::Stop, &mut handler);
+        }
+        match reader.copy_out(&mut buffer) {
+            Ok(true) => {}
+            Ok(false) => match reader.wait_available() {
+                Ok(_) => continue,
+                Err(idle) => return finish(&mut reader, idle, &mut handler),
+            },
+            Err(Idle::End(PollError::Lagged { missed })) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_lagged(missed))) {
+                    return {
+                        let at = reader.next;
+                        fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
+                    };
+                }
+                continue;
+            }
+            Err(idle) => return finish(&mut reader, idle, &mut handler),
+        }
+        let mut current = 0;
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), HandlerError> {
+            let last = buffer.len().saturating_sub(1);
+            for (i, (sequence, event)) in buffer.iter().enumerate() {
+                current = *sequence;
+                handler.on_event(event, *sequence, i == last)?;
+            }
+            Ok(())
+        }));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                return fail(
+                    &mut reader,
+                    Stopped::Error(current, error),
+                    Some(&mut handler),
+                )
+            }
+            Err(payload) => {
+                return fail(
+                    &mut reader,
+                    Stopped::Panic(current, payload),
+                    None::<&mut H>,
+                )
+            }
+        }
+    }
+}
+
+/// The stream ended for this consumer: say goodbye to the handler, then leave.
+fn finish<T, H: EventHandler<T>>(reader: &mut Reader<T>, idle: Idle, handler: &mut H) {
+    let shutdown = catch_unwind(AssertUnwindSafe(|| handler.on_shutdown()));
+    match (shutdown, &idle) {
+        (Err(payload), _) => {
+            let failure = failure(
+                reader,
+                reader.next,
+                FailureCause::Panicked(panic_message(&*payload)),
+            );
+            reader.leave(FAILED, Some(failure));
+        }
+        (Ok(()), Idle::End(PollError::Shutdown)) => reader.leave(FINISHED, None),
+        (Ok(()), Idle::Stop) => reader.leave(LEFT, None),
+        (Ok(()), _) => reader.leave_after(&idle),
+    }
+}
+
+/// The handler failed at `sequence`: record why, then leave (it stops gating at once).
+fn fail<T, H: EventHandler<T>>(reader: &mut Reader<T>, stopped: Stopped, handler: Option<&mut H>) {
+    let (sequence, cause) = match stopped {
+        Stopped::Error(at, error) => (at, FailureCause::Error(Arc::from(error))),
+        Stopped::Panic(at, payload) => (at, FailureCause::Panicked(panic_message(&*payload))),
+    };
+    if let Some(handler) = handler {
+        // Its own panic in on_shutdown must not hide the first failure.
+        let _ = catch_unwind(AssertUnwindSafe(|| handler.on_shutdown()));
+    }
+    let failure = failure(reader, sequence, cause);
+    reader.leave(FAILED, Some(failure));
+}
+
+fn failure<T>(reader: &Reader<T>, sequence: u64, cause: FailureCause) -> ConsumerFailure {
+    ConsumerFailure {
+        name: reader.name.clone(),
+        sequence,
+        cause,
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

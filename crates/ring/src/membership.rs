@@ -1,0 +1,383 @@
+//! Joining and leaving: the only code that changes the set of cursors the producer reads.
+//!
+//! Membership changes take the `members` lock; the producer and consumers never do. The
+//! producer reads the cursor table lock-free, on its slow path only (when it would wrap).
+//!
+//! # Joining without a lock on the hot path
+//!
+//! The producer caches a write limit and re-reads cursors only when it reaches it, so a
+//! joiner could be overrun by a producer working from a scan that missed it. Two atomics
+//! close the gap, in the store-buffering pattern with a SeqCst fence on each side:
+//!
+//! ```text
+//! joiner                                   producer (slow path)
+//! cursor := start; state := GATING         scan cursors -> limit
+//! generation += 1                          committed := limit
+//! fence(SeqCst)                            fence(SeqCst)
+//! read committed                           read generation; changed? scan again
+//! ```
+//!
+//! Either the producer sees the new generation (and rescans, now seeing the joiner), or the
+//! joiner sees the producer's `committed` and knows no event at or past `committed -
+//! capacity` will be overwritten before the producer's next scan. A start below that is
+//! refused (`StartNotInRing`), or, for "the next event", retried at the new head.
+
+use crate::cursor::{ConsumerCursor, FAILED, FINISHED, FREE, GATING, RETIRED, RUNNING, TAP};
+use crate::error::{ConfigError, ConsumerFailure};
+use crate::metrics::{ConsumerMetrics, ConsumerState};
+use crate::shared::Shared;
+use crate::subscription::{ConsumerId, ConsumerKind, Dependency, StartAt, Subscription};
+use crate::sync::{self, fence};
+use crate::topic::TopicSet;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+
+/// The cold half of the membership table, behind `Shared::members`.
+#[derive(Debug)]
+pub(crate) struct Members {
+    entries: Vec<Entry>,
+    /// Final figures of consumers whose table entry was freed.
+    departed: Vec<ConsumerMetrics>,
+    /// Threads of managed handlers, joined by `Bus::stop` and `Bus::join`.
+    pub(crate) threads: Vec<(ConsumerId, std::thread::JoinHandle<()>)>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// Bumped each time the entry is reused, so old `ConsumerId`s stay dead.
+    incarnation: u32,
+    member: Option<Member>,
+}
+
+#[derive(Debug)]
+struct Member {
+    id: ConsumerId,
+    name: String,
+    kind: ConsumerKind,
+    managed: bool,
+    topics: TopicSet,
+    /// Entries this consumer must not overtake.
+    upstream: Vec<usize>,
+    /// Present consumers that depend on this one.
+    dependents: usize,
+    /// Whether its reader still exists (a retired entry stays for its dependents).
+    present: bool,
+    /// Set when it leaves.
+    final_state: Option<ConsumerState>,
+    failure: Option<ConsumerFailure>,
+}
+
+impl Members {
+    pub(crate) fn new(max_consumers: usize) -> Self {
+        Members {
+            entries: (0..max_consumers).map(|_| Entry::default()).collect(),
+            departed: Vec::new(),
+            threads: Vec::new(),
+        }
+    }
+}
+
+/// What a reader needs to know of its place in the table.
+#[derive(Debug)]
+pub(crate) struct Joined {
+    pub(crate) id: ConsumerId,
+    pub(crate) index: usize,
+    pub(crate) start: u64,
+    /// The entries it depends on, with their names (for `UpstreamGone`).
+    pub(crate) upstream: Vec<(usize, String)>,
+}
+
+impl<T> Shared<T> {
+    fn cursor(&self, index: usize) -> &ConsumerCursor {
+        &self.cursors[index]
+    }
+
+    /// Adds a consumer to the table; from the moment this returns it gates the producer.
+    pub(crate) fn join(&self, sub: &Subscription, managed: bool) -> Result<Joined, ConfigError> {
+        if sub.topics.is_empty() {
+            return Err(ConfigError::EmptyTopicSet(sub.name.clone()));
+        }
+        let capacity = self.capacity();
+        let (state, max_lag, max_wait_ns) = match sub.kind {
+            ConsumerKind::Gating => (GATING, 0, 0),
+            ConsumerKind::Tap(policy) => {
+                let max_lag = policy.max_lag.unwrap_or(capacity);
+                if max_lag == 0 || max_lag > capacity {
+                    return Err(ConfigError::InvalidTapLag {
+                        name: sub.name.clone(),
+                        max_lag,
+                        capacity,
+                    });
+                }
+                let wait = policy
+                    .max_wait
+                    .map_or(0, |w| w.as_nanos().clamp(1, u64::MAX as u128) as u64);
+                (TAP, max_lag, wait)
+            }
+        };
+        let mut members = sync::lock(&self.members);
+        // Acquire: pairs with the producer's Release store on close. A join racing with a
+        // close is harmless (the new reader sees `closed` on its first read and finishes);
+        // this check only turns the common case into an error.
+        if self.closed.load(Acquire) {
+            return Err(ConfigError::Closed);
+        }
+        if members.entries.iter().any(|e| {
+            e.member
+                .as_ref()
+                .is_some_and(|m| m.present && m.name == sub.name)
+        }) {
+            return Err(ConfigError::DuplicateName(sub.name.clone()));
+        }
+        let mut upstream = Vec::with_capacity(sub.after.len());
+        for dep in &sub.after {
+            let index = self.resolve(&members, &sub.name, dep)?;
+            if let Some(m) = members.entries[index].member.as_ref() {
+                if matches!(m.kind, ConsumerKind::Tap(_)) {
+                    return Err(ConfigError::DependsOnTap {
+                        consumer: sub.name.clone(),
+                        dependency: m.name.clone(),
+                    });
+                }
+                if !upstream.iter().any(|(i, _)| *i == index) {
+                    upstream.push((index, m.name.clone()));
+                }
+            }
+        }
+        let index = members
+            .entries
+            .iter()
+            .position(|e| e.member.is_none())
+            .ok_or(ConfigError::TooManyConsumers(members.entries.len()))?;
+
+        let cursor = self.cursor(index);
+        cursor.handled.store(0, Relaxed);
+        cursor.skipped.store(0, Relaxed);
+        cursor.missed.store(0, Relaxed);
+        cursor.detaches.store(0, Relaxed);
+        cursor.producer_waits.store(0, Relaxed);
+        cursor.producer_wait_ns.store(0, Relaxed);
+        cursor.stop.store(false, Relaxed);
+        cursor.done.store(RUNNING, Relaxed);
+        cursor.max_lag.store(max_lag, Relaxed);
+        cursor.max_wait_ns.store(max_wait_ns, Relaxed);
+        // Release: a producer that reads the new high water (Acquire) sees the entry's fields.
+        self.high_water.fetch_max(index + 1, Release);
+        let start = loop {
+            // Acquire: pairs with the producer's Release store; see the retry below.
+            let head = self.published.load(Acquire);
+            let start = match sub.start {
+                StartAt::Next => head,
+                StartAt::Sequence(s) if s > head => {
+                    return Err(ConfigError::StartInFuture {
+                        requested: s,
+                        next: head,
+                    });
+                }
+                StartAt::Sequence(s) => s,
+            };
+            cursor.sequence.store(start, Relaxed);
+            // Release: the producer's Acquire load of `state` then sees `sequence` above.
+            cursor.state.store(state, Release);
+            // Release: the producer's Acquire load of the generation makes its rescan see
+            // the entry.
+            self.generation.fetch_add(1, Release);
+            fence(SeqCst);
+            // Acquire: pairs with the producer's Release store of `committed`, so a retry's
+            // `published` load is at least the head that `committed` was computed from.
+            let committed = self.committed.load(Acquire);
+            let oldest = committed.saturating_sub(self.capacity());
+            if start >= oldest {
+                break start;
+            }
+            // Release: as for any leave; a producer that read GATING meanwhile only held
+            // back needlessly, and is woken below or on its next scan.
+            cursor.state.store(FREE, Release);
+            if let StartAt::Sequence(requested) = sub.start {
+                self.space_waker.notify();
+                return Err(ConfigError::StartNotInRing { requested, oldest });
+            }
+        };
+
+        let entry = &mut members.entries[index];
+        entry.incarnation = entry.incarnation.wrapping_add(1);
+        let id = ConsumerId {
+            bus: self.config.bus_id,
+            index: index as u32,
+            incarnation: entry.incarnation,
+        };
+        entry.member = Some(Member {
+            id,
+            name: sub.name.clone(),
+            kind: sub.kind,
+            managed,
+            topics: sub.topics,
+            upstream: upstream.iter().map(|(i, _)| *i).collect(),
+            dependents: 0,
+            present: true,
+            final_state: None,
+            failure: None,
+        });
+        for (u, _) in &upstream {
+            if let Some(m) = members.entries[*u].member.as_mut() {
+                m.dependents += 1;
+            }
+        }
+        Ok(Joined {
+            id,
+            index,
+            start,
+            upstream,
+        })
+    }
+
+    fn resolve(
+        &self,
+        members: &Members,
+        consumer: &str,
+        dep: &Dependency,
+    ) -> Result<usize, ConfigError> {
+        let unknown = || ConfigError::UnknownDependency {
+            consumer: consumer.to_owned(),
+            dependency: dep.to_string(),
+        };
+        match dep {
+            Dependency::Name(name) => members
+                .entries
+                .iter()
+                .position(|e| {
+                    e.member
+                        .as_ref()
+                        .is_some_and(|m| m.present && &m.name == name)
+                })
+                .ok_or_else(unknown),
+            Dependency::Id(id) if id.bus != self.config.bus_id => {
+                Err(ConfigError::ForeignDependency {
+                    consumer: consumer.to_owned(),
+                })
+            }
+            Dependency::Id(id) => {
+                let entry = members.entries.get(id.index as usize).ok_or_else(unknown)?;
+                match &entry.member {
+                    Some(m) if m.present && m.id == *id => Ok(id.index as usize),
+                    _ => Err(unknown()),
+                }
+            }
+        }
+    }
+
+    /// Removes a consumer: it stops gating the producer at once. `done` is `FINISHED`,
+    /// `FAILED` or `LEFT`.
+    pub(crate) fn leave(&self, index: usize, done: u8, failure: Option<ConsumerFailure>) {
+        let mut members = sync::lock(&self.members);
+        let cursor = self.cursor(index);
+        // Release: a dependent that reads `done` (Acquire) also sees our final cursor.
+        cursor.done.store(done, Release);
+        let Some(member) = members.entries[index].member.as_mut() else {
+            return;
+        };
+        member.present = false;
+        member.final_state = Some(match done {
+            FINISHED => ConsumerState::Finished,
+            FAILED => ConsumerState::Failed,
+            _ => ConsumerState::Left,
+        });
+        if let Some(f) = &failure {
+            tracing::error!(consumer = %member.name, sequence = f.sequence, cause = %f.cause, "consumer failed");
+        } else {
+            tracing::debug!(consumer = %member.name, state = ?member.final_state, "consumer left");
+        }
+        member.failure = failure;
+        if member.dependents > 0 {
+            // Release: pairs with the producer's Acquire load; it stops reading this cursor.
+            cursor.state.store(RETIRED, Release);
+        } else {
+            self.free(&mut members, index);
+        }
+        drop(members);
+        self.wake_everyone();
+    }
+
+    /// Frees an entry whose consumer is gone and has no present dependents, then any
+    /// retired upstream left without dependents.
+    fn free(&self, members: &mut Members, index: usize) {
+        let cursor = self.cursor(index);
+        // Release: the consumer's reads of the ring happened before this store; the
+        // producer's Acquire load of FREE makes them happen before its overwrites.
+        cursor.state.store(FREE, Release);
+        let Some(member) = members.entries[index].member.take() else {
+            return;
+        };
+        let report = self.report(&member, cursor);
+        members.departed.push(report);
+        for u in member.upstream {
+            let free_upstream = match members.entries[u].member.as_mut() {
+                Some(up) => {
+                    up.dependents -= 1;
+                    up.dependents == 0 && !up.present
+                }
+                None => false,
+            };
+            if free_upstream {
+                self.free(members, u);
+            }
+        }
+    }
+
+    fn report(&self, member: &Member, cursor: &ConsumerCursor) -> ConsumerMetrics {
+        // Relaxed throughout: a snapshot, not a synchronisation point.
+        let raw = cursor.sequence.load(Relaxed);
+        let sequence = raw & crate::cursor::SEQUENCE;
+        let state = match member.final_state {
+            Some(s) => s,
+            None if raw & crate::cursor::DETACHED != 0 => ConsumerState::Detached,
+            None => ConsumerState::Running,
+        };
+        ConsumerMetrics {
+            id: member.id,
+            name: member.name.clone(),
+            kind: member.kind,
+            managed: member.managed,
+            topics: member.topics,
+            sequence,
+            lag: self.published.load(Relaxed).saturating_sub(sequence),
+            handled: cursor.handled.load(Relaxed),
+            skipped: cursor.skipped.load(Relaxed),
+            state,
+            failure: member.failure.clone(),
+            missed: cursor.missed.load(Relaxed),
+            detaches: cursor.detaches.load(Relaxed),
+            producer_waits: cursor.producer_waits.load(Relaxed),
+            producer_wait_ns: cursor.producer_wait_ns.load(Relaxed),
+        }
+    }
+
+    /// Every consumer's figures: present ones first, in table order, then departed ones.
+    pub(crate) fn consumer_metrics(&self) -> Vec<ConsumerMetrics> {
+        let members = sync::lock(&self.members);
+        let mut out: Vec<ConsumerMetrics> = members
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.member.as_ref().map(|m| self.report(m, self.cursor(i))))
+            .collect();
+        out.extend(members.departed.iter().cloned());
+        out
+    }
+
+    /// The table index of a present consumer, for `Bus::stop`.
+    pub(crate) fn lookup(&self, id: ConsumerId) -> Option<usize> {
+        let members = sync::lock(&self.members);
+        let entry = members.entries.get(id.index as usize)?;
+        match &entry.member {
+            Some(m) if m.id == id && m.present && id.bus == self.config.bus_id => {
+                Some(id.index as usize)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `FAILED`/`LEFT` of an upstream, as `PollError::UpstreamGone`'s flag.
+pub(crate) fn failed(done: u8) -> bool {
+    done == FAILED
+}

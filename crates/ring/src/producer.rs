@@ -1,0 +1,341 @@
+//! The single producer: claims slots, fills them in place, publishes them.
+
+use crate::cursor::{COPYING, DETACHED, GATING, SEQUENCE, TAP};
+use crate::error::PublishError;
+use crate::shared::Shared;
+use crate::sync::{self, fence, Arc};
+use crate::topic::Topic;
+use crate::wait::wait_for;
+use std::ops::Range;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::time::Instant;
+
+/// The one writer of a bus. [`RingBus::builder`](crate::RingBus::builder) makes exactly one,
+/// and it cannot be cloned, so a second producer cannot exist:
+///
+/// ```compile_fail
+/// let (producer, _bus) = ringbus_ring::RingBus::builder::<u64>().build().unwrap();
+/// let second = producer.clone(); // error: `Producer` is not `Clone`
+/// ```
+///
+/// Events are written in place into slots allocated at build time: `publish` hands the
+/// closure the slot's `&mut T`, so nothing is moved or allocated per event.
+///
+/// ```
+/// use ringbus_ring::{RingBus, Topic};
+/// let (mut producer, mut bus) = RingBus::builder::<[u64; 8]>()
+///     .capacity(8)
+///     .poller(ringbus_ring::Subscription::new("reader"))
+///     .build()
+///     .unwrap();
+/// let mut reader = bus.take_poller("reader").unwrap();
+/// producer.publish(Topic::new(1), |slot| slot[0] = 42);
+/// let range = producer
+///     .publish_batch(3, |i, slot| {
+///         slot[0] = i as u64;
+///         Topic::new(2)
+///     })
+///     .unwrap();
+/// assert_eq!(range, 1..4);
+/// let batch = reader.poll().unwrap();
+/// assert_eq!(batch.iter().map(|(_, e)| e[0]).collect::<Vec<_>>(), [42, 0, 1, 2]);
+/// ```
+///
+/// Dropping the producer (or [`Producer::close`]) closes the bus: consumers drain every
+/// published event, then see the end of the stream.
+#[derive(Debug)]
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    /// The next sequence to publish; equal to `shared.published` between calls.
+    next: u64,
+    /// Sequences below this may be written without re-reading consumer cursors: the cached
+    /// position of the slowest consumer plus the capacity (rtrb and the LMAX Disruptor cache
+    /// the same way: the cursors are read once per pass over the ring, not once per event).
+    limit: u64,
+    /// The membership generation the last scan saw (see `membership.rs`).
+    generation: u64,
+    /// The table index of the consumer that set `limit`, for wait statistics.
+    slowest: Option<usize>,
+}
+
+impl<T> Producer<T> {
+    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+        Producer {
+            shared,
+            next: 0,
+            limit: 0,
+            generation: u64::MAX,
+            slowest: None,
+        }
+    }
+
+    /// Publishes one event of `topic`, written in place by `fill`; returns its sequence.
+    ///
+    /// Waits (by the bus's wait strategy) while a gating consumer is a whole ring behind.
+    /// It never waits on a consumer that failed or left, so it cannot hang on one.
+    #[inline]
+    pub fn publish(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) -> u64 {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            self.wait_for_space(sequence + 1);
+        }
+        // SAFETY: `sequence < limit`, so every gating cursor was observed (Acquire, in
+        // `scan`) past `sequence - capacity`; we are the only producer and `sequence` is
+        // not yet published.
+        unsafe {
+            self.shared.slots.write(sequence, |slot| {
+                fill(slot);
+                topic
+            })
+        };
+        self.commit(sequence + 1);
+        sequence
+    }
+
+    /// Like [`Producer::publish`], but returns [`PublishError::Full`] instead of waiting
+    /// (and without calling `fill`) when the ring is full.
+    #[inline]
+    pub fn try_publish(
+        &mut self,
+        topic: Topic,
+        fill: impl FnOnce(&mut T),
+    ) -> Result<u64, PublishError> {
+        let sequence = self.next;
+        if sequence >= self.limit && !self.refresh(sequence + 1, 0) {
+            self.count_full();
+            return Err(PublishError::Full);
+        }
+        // SAFETY: as in `publish`.
+        unsafe {
+            self.shared.slots.write(sequence, |slot| {
+                fill(slot);
+                topic
+            })
+        };
+        self.commit(sequence + 1);
+        Ok(sequence)
+    }
+
+    /// Claims `n` slots, fills them with `fill(i, slot) -> topic`, and publishes all `n` at
+    /// once: a consumer sees all of them or none. Returns their sequences.
+    ///
+    /// If `fill` panics, nothing of the batch is published.
+    #[inline]
+    pub fn publish_batch(
+        &mut self,
+        n: usize,
+        fill: impl FnMut(usize, &mut T) -> Topic,
+    ) -> Result<Range<u64>, PublishError> {
+        let end = self.batch_end(n)?;
+        if end > self.limit {
+            self.wait_for_space(end);
+        }
+        Ok(self.fill_and_commit(end, fill))
+    }
+
+    /// Like [`Producer::publish_batch`], but returns [`PublishError::Full`] instead of
+    /// waiting when the `n` slots are not free.
+    pub fn try_publish_batch(
+        &mut self,
+        n: usize,
+        fill: impl FnMut(usize, &mut T) -> Topic,
+    ) -> Result<Range<u64>, PublishError> {
+        let end = self.batch_end(n)?;
+        if end > self.limit && !self.refresh(end, 0) {
+            self.count_full();
+            return Err(PublishError::Full);
+        }
+        Ok(self.fill_and_commit(end, fill))
+    }
+
+    /// The sequence the next event will get (the number published so far).
+    pub fn next_sequence(&self) -> u64 {
+        self.next
+    }
+
+    /// The ring's capacity.
+    pub fn capacity(&self) -> u64 {
+        self.shared.capacity()
+    }
+
+    /// Closes the bus, as dropping the producer does: consumers drain what was published and
+    /// then see the end of the stream.
+    pub fn close(self) {}
+
+    fn batch_end(&self, n: usize) -> Result<u64, PublishError> {
+        let capacity = self.shared.capacity();
+        if n as u64 > capacity {
+            return Err(PublishError::BatchTooLarge {
+                requested: n,
+                capacity,
+            });
+        }
+        Ok(self.next + n as u64)
+    }
+
+    #[inline]
+    fn fill_and_commit(
+        &mut self,
+        end: u64,
+        mut fill: impl FnMut(usize, &mut T) -> Topic,
+    ) -> Range<u64> {
+        let start = self.next;
+        for (i, sequence) in (start..end).enumerate() {
+            // SAFETY: `end <= limit` (checked by the caller), so as in `publish` for each
+            // sequence of the batch; none is published before `commit` below.
+            unsafe { self.shared.slots.write(sequence, |slot| fill(i, slot)) };
+        }
+        self.commit(end);
+        start..end
+    }
+
+    #[inline(always)]
+    fn commit(&mut self, end: u64) {
+        self.next = end;
+        // Release: makes the slot writes above visible to a consumer's Acquire load of
+        // `published` (in `reader.rs`).
+        self.shared.published.store(end, Release);
+        if self.shared.config.may_park {
+            self.shared.data_waker.notify();
+        }
+    }
+
+    fn count_full(&self) {
+        let stats = &self.shared.producer_stats;
+        // Relaxed: statistics; only this thread writes them.
+        stats.full.store(stats.full.load(Relaxed) + 1, Relaxed);
+    }
+
+    /// Waits until sequences below `end` may be written.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_space(&mut self, end: u64) {
+        if self.refresh(end, 0) {
+            return;
+        }
+        let started = Instant::now();
+        let blamed = self.slowest;
+        let shared = Arc::clone(&self.shared);
+        wait_for(shared.config.strategy, &shared.space_waker, || {
+            let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+            self.refresh(end, waited.max(1)).then_some(())
+        });
+        let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        let stats = &shared.producer_stats;
+        // Relaxed: statistics, written by this thread only, read by metrics snapshots.
+        stats.waits.store(stats.waits.load(Relaxed) + 1, Relaxed);
+        stats
+            .wait_ns
+            .store(stats.wait_ns.load(Relaxed) + waited, Relaxed);
+        if let Some(i) = blamed {
+            let c = &shared.cursors[i];
+            // Relaxed: statistics. The consumer does not write these two fields.
+            c.producer_waits.fetch_add(1, Relaxed);
+            c.producer_wait_ns.fetch_add(waited, Relaxed);
+        }
+    }
+
+    /// Re-reads the cursors, recomputes `limit`, and reports whether `end <= limit`.
+    ///
+    /// `waited_ns` is how long the producer has been waiting for this `end` (0: not
+    /// waiting); a lossy tap that holds it back longer than its `max_wait` is detached.
+    fn refresh(&mut self, end: u64, waited_ns: u64) -> bool {
+        loop {
+            self.scan(end, waited_ns);
+            if !self.shared.config.dynamic {
+                break;
+            }
+            // Release: pairs with a joiner's Acquire load (see `membership.rs`).
+            self.shared.committed.store(self.limit, Release);
+            fence(SeqCst);
+            // Acquire: pairs with a joiner's Release increment, so a rescan sees its entry.
+            let generation = self.shared.generation.load(Acquire);
+            if generation == self.generation {
+                break;
+            }
+            self.generation = generation;
+        }
+        end <= self.limit
+    }
+
+    /// One pass over the membership table: sets `limit` and `slowest`, detaching lossy taps
+    /// that lag past their policy.
+    fn scan(&mut self, end: u64, waited_ns: u64) {
+        let shared = &*self.shared;
+        let capacity = shared.capacity();
+        let mut limit = self.next + capacity - shared.config.replay_window;
+        let mut slowest = None;
+        // Acquire: pairs with a joiner's Release `fetch_max`, so the entries below it are set.
+        let high_water = shared.high_water.load(Acquire);
+        for (i, cursor) in shared.cursors[..high_water].iter().enumerate() {
+            // Acquire: pairs with the Release stores of `state` in `membership.rs`: a new
+            // entry's start sequence, or a leaver's last reads, happen before what we do next.
+            let bound = match cursor.state.load(Acquire) {
+                // Acquire: pairs with the consumer's Release store of its cursor: its reads
+                // of every slot below it happen before we overwrite them.
+                GATING => cursor.sequence.load(Acquire) + capacity,
+                TAP => {
+                    // Acquire: as for GATING.
+                    let raw = cursor.sequence.load(Acquire);
+                    if raw & DETACHED != 0 {
+                        continue;
+                    }
+                    let position = raw & SEQUENCE;
+                    // Relaxed: both were set before the entry's Release state store.
+                    let max_lag = cursor.max_lag.load(Relaxed);
+                    let max_wait = cursor.max_wait_ns.load(Relaxed);
+                    let bound = position + max_lag;
+                    // Past its lag bound the tap is cut loose, except at the ring's edge,
+                    // where the producer may first wait `max_wait` for it.
+                    if end > bound && (max_lag < capacity || max_wait == 0 || waited_ns >= max_wait)
+                    {
+                        self.detach(i, end - position);
+                        continue;
+                    }
+                    bound
+                }
+                _ => continue,
+            };
+            if bound < limit {
+                limit = bound;
+                slowest = Some(i);
+            }
+        }
+        self.limit = limit;
+        self.slowest = slowest;
+    }
+
+    /// Cuts a lossy tap loose: it stops gating, and its next read reports what it missed.
+    #[cold]
+    fn detach(&self, index: usize, lag: u64) {
+        let cursor = &self.shared.cursors[index];
+        // AcqRel: Acquire pairs with the tap's Release CAS that set COPYING (so we know it
+        // is copying); Release is for symmetry with the tap's Acquire CAS that fails on it.
+        let previous = cursor.sequence.fetch_or(DETACHED, AcqRel);
+        if previous & COPYING != 0 {
+            // The tap is copying out slots we are about to reuse. It copies at most
+            // `TAP_BATCH` events and runs no user code meanwhile, so this wait is short.
+            // Acquire: pairs with the tap's Release store that clears COPYING: its copies
+            // happen before our overwrites.
+            while cursor.sequence.load(Acquire) & COPYING != 0 {
+                sync::thread::yield_now();
+            }
+        }
+        // Relaxed: statistics.
+        cursor.detaches.fetch_add(1, Relaxed);
+        let stats = &self.shared.producer_stats;
+        stats
+            .detached
+            .store(stats.detached.load(Relaxed) + 1, Relaxed);
+        tracing::warn!(consumer_index = index, lag, "lossy tap detached");
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        // Release: a consumer that sees `closed` (Acquire) sees the final `published` and
+        // every slot write before it.
+        self.shared.closed.store(true, Release);
+        self.shared.wake_everyone();
+    }
+}

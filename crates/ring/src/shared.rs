@@ -1,0 +1,133 @@
+//! The state every handle of one bus points to.
+
+use crate::cursor::{ConsumerCursor, PaddedCursor, PaddedSequence};
+use crate::membership::Members;
+use crate::slots::Slots;
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex};
+use crate::wait::{WaitStrategy, Waker};
+use crossbeam_utils::CachePadded;
+
+/// Settings fixed at build time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) strategy: WaitStrategy,
+    /// `strategy.may_park()`: whether advancing sides must signal.
+    pub(crate) may_park: bool,
+    /// The producer commits to overwriting at most `capacity - replay_window` events ahead
+    /// of what it has published, so a consumer can always join that far back.
+    pub(crate) replay_window: u64,
+    /// Whether consumers may join after `build`.
+    pub(crate) dynamic: bool,
+    pub(crate) bus_id: u64,
+}
+
+/// The producer's wait statistics, written by the producer only, on its slow path.
+#[derive(Debug)]
+pub(crate) struct ProducerStats {
+    pub(crate) waits: AtomicU64,
+    pub(crate) wait_ns: AtomicU64,
+    pub(crate) full: AtomicU64,
+    pub(crate) detached: AtomicU64,
+}
+
+/// One bus: the ring, the cursors, the wakers and the membership table.
+#[derive(Debug)]
+pub(crate) struct Shared<T> {
+    /// Events published so far: the next sequence to publish. Written only by the producer,
+    /// with Release stores that consumers pair with Acquire loads.
+    pub(crate) published: PaddedSequence,
+    /// The producer's promise: it writes no sequence at or past this value before it has
+    /// re-read the consumer cursors. Joiners read it to know which events are safe to start
+    /// at (see `membership.rs`).
+    pub(crate) committed: PaddedSequence,
+    /// Set by the producer when it is dropped or closed, after its last `published` store.
+    pub(crate) closed: CachePadded<AtomicBool>,
+    pub(crate) slots: Slots<T>,
+    /// The membership table the producer scans. Entries at or past `high_water` are `FREE`.
+    pub(crate) cursors: Box<[PaddedCursor]>,
+    pub(crate) high_water: CachePadded<AtomicUsize>,
+    /// Bumped by every join after its cursor is in the table; see `membership.rs`.
+    pub(crate) generation: CachePadded<AtomicU64>,
+    /// Names, kinds, dependencies, failures, threads: everything off the hot path.
+    pub(crate) members: Mutex<Members>,
+    /// Consumers without dependencies park here; the producer signals it.
+    pub(crate) data_waker: CachePadded<Waker>,
+    /// Consumers with dependencies park here; every consumer release signals it.
+    pub(crate) upstream_waker: CachePadded<Waker>,
+    /// The producer parks here on a full ring; every consumer release signals it.
+    pub(crate) space_waker: CachePadded<Waker>,
+    pub(crate) producer_stats: CachePadded<ProducerStats>,
+    pub(crate) config: Config,
+}
+
+impl<T> Shared<T> {
+    pub(crate) fn new(slots: Slots<T>, max_consumers: usize, config: Config) -> Self {
+        Shared {
+            published: CachePadded::new(AtomicU64::new(0)),
+            committed: CachePadded::new(AtomicU64::new(0)),
+            closed: CachePadded::new(AtomicBool::new(false)),
+            slots,
+            cursors: (0..max_consumers)
+                .map(|_| CachePadded::new(ConsumerCursor::new()))
+                .collect(),
+            high_water: CachePadded::new(AtomicUsize::new(0)),
+            generation: CachePadded::new(AtomicU64::new(0)),
+            members: Mutex::new(Members::new(max_consumers)),
+            data_waker: CachePadded::new(Waker::new()),
+            upstream_waker: CachePadded::new(Waker::new()),
+            space_waker: CachePadded::new(Waker::new()),
+            producer_stats: CachePadded::new(ProducerStats {
+                waits: AtomicU64::new(0),
+                wait_ns: AtomicU64::new(0),
+                full: AtomicU64::new(0),
+                detached: AtomicU64::new(0),
+            }),
+            config,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.slots.capacity()
+    }
+
+    /// Wakes every parked thread of every kind (close, stop, leave, detach).
+    pub(crate) fn wake_everyone(&self) {
+        self.data_waker.notify();
+        self.upstream_waker.notify_after_fence();
+        self.space_waker.notify_after_fence();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn producer_and_shared_cursors_do_not_share_lines() {
+        let config = Config {
+            strategy: WaitStrategy::Adaptive,
+            may_park: true,
+            replay_window: 0,
+            dynamic: true,
+            bus_id: 1,
+        };
+        let shared = Shared::new(Slots::new(4, || 0u64).unwrap(), 2, config);
+        let addr = |p: *const u8| p as usize;
+        let published = addr(&*shared.published as *const _ as *const u8);
+        let committed = addr(&*shared.committed as *const _ as *const u8);
+        let closed = addr(&*shared.closed as *const _ as *const u8);
+        let c0 = addr(&shared.cursors[0].sequence as *const _ as *const u8);
+        let c1 = addr(&shared.cursors[1].sequence as *const _ as *const u8);
+        let all = [published, committed, closed, c0, c1];
+        for (i, a) in all.iter().enumerate() {
+            assert_eq!(a % 128, 0, "field {i} not on its own line pair");
+            for b in &all[i + 1..] {
+                assert!(
+                    a.abs_diff(*b) >= 128,
+                    "fields {a:#x} and {b:#x} share a line pair"
+                );
+            }
+        }
+    }
+}

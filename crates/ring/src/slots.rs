@@ -1,0 +1,178 @@
+//! The ring's memory: one topic tag and one event per slot, allocated once and reused.
+//!
+//! This is the only module with `unsafe` code. Everything else in the crate is built on the
+//! four operations below, and each of them states the part of the cursor protocol (in
+//! `producer.rs`, `reader.rs`, `tap.rs`) that makes it sound.
+//!
+//! Tags live in their own array so that a consumer filtering by topic scans 64 tags per
+//! cache line and never touches the payload of an event it did not ask for.
+
+use crate::error::ConfigError;
+use crate::sync::UnsafeCell;
+use crate::topic::Topic;
+
+/// Refuse rings whose slots alone would need more than this many bytes (1 TiB): a
+/// configuration error, not an attempt to allocate.
+const MAX_RING_BYTES: usize = 1 << 40;
+
+/// Slots of a power-of-two ring.
+pub(crate) struct Slots<T> {
+    /// Invariant: `tags.len() == values.len() == mask + 1`, a power of two.
+    tags: Box<[UnsafeCell<Topic>]>,
+    values: Box<[UnsafeCell<T>]>,
+    mask: u64,
+}
+
+// SAFETY: moving the slots to another thread moves the `T`s in them: they must be `Send`.
+unsafe impl<T: Send> Send for Slots<T> {}
+
+// SAFETY: the producer thread writes slots through `&Slots` (so `T: Send`: values created on
+// one thread are mutated on another) while consumer threads read the same `T`s at the same
+// time through `&T` (so `T: Sync`). The cursor protocol guarantees no slot is written while
+// it is read; see the `# Safety` sections below.
+unsafe impl<T: Send + Sync> Sync for Slots<T> {}
+
+impl<T> Slots<T> {
+    /// Allocates `capacity` slots, each filled by `factory`.
+    pub(crate) fn new(
+        capacity: usize,
+        mut factory: impl FnMut() -> T,
+    ) -> Result<Self, ConfigError> {
+        if capacity == 0 {
+            return Err(ConfigError::ZeroCapacity);
+        }
+        if !capacity.is_power_of_two() {
+            return Err(ConfigError::NotPowerOfTwo(capacity));
+        }
+        let slot_bytes = std::mem::size_of::<T>().max(1) + std::mem::size_of::<Topic>();
+        let too_large = ConfigError::TooLarge {
+            capacity,
+            slot_bytes,
+        };
+        match capacity.checked_mul(slot_bytes) {
+            Some(bytes) if bytes <= MAX_RING_BYTES => {}
+            _ => return Err(too_large),
+        }
+        let mut tags = Vec::new();
+        tags.try_reserve_exact(capacity)
+            .map_err(|_| too_large.clone())?;
+        let mut values = Vec::new();
+        values.try_reserve_exact(capacity).map_err(|_| too_large)?;
+        for _ in 0..capacity {
+            tags.push(UnsafeCell::new(Topic::new(0)));
+            values.push(UnsafeCell::new(factory()));
+        }
+        Ok(Slots {
+            tags: tags.into_boxed_slice(),
+            values: values.into_boxed_slice(),
+            mask: capacity as u64 - 1,
+        })
+    }
+
+    /// The number of slots.
+    #[inline]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.mask + 1
+    }
+
+    #[inline(always)]
+    fn index(&self, sequence: u64) -> usize {
+        (sequence & self.mask) as usize
+    }
+
+    /// Fills the slot of `sequence` in place with `fill`, then tags it with the topic `fill`
+    /// returns.
+    ///
+    /// # Safety
+    /// The caller is the single producer, `sequence` is claimed and not yet published, and
+    /// every reader that could still read this slot's previous occupant (`sequence -
+    /// capacity`) has released it: its cursor, observed with an Acquire load, is past it.
+    #[inline(always)]
+    pub(crate) unsafe fn write(&self, sequence: u64, fill: impl FnOnce(&mut T) -> Topic) {
+        let i = self.index(sequence);
+        // SAFETY: per this function's contract no other thread accesses slot `i` now, so this
+        // `&mut T` is the only reference to the event until the producer publishes `sequence`
+        // with a Release store.
+        let topic = self.values[i].with_mut(|value| fill(unsafe { &mut *value }));
+        // SAFETY: as above, for the tag.
+        self.tags[i].with_mut(|tag| unsafe { *tag = topic });
+    }
+
+    /// The topic tag of the published event `sequence`.
+    ///
+    /// # Safety
+    /// `sequence` was published (the caller observed the publishing cursor past it with an
+    /// Acquire load, which pairs with the producer's Release store) and the caller has not
+    /// released it, so the producer cannot overwrite it.
+    #[inline(always)]
+    pub(crate) unsafe fn topic(&self, sequence: u64) -> Topic {
+        // SAFETY: per this function's contract the slot is not being written.
+        self.tags[self.index(sequence)].with(|tag| unsafe { *tag })
+    }
+
+    /// The published event `sequence`.
+    ///
+    /// # Safety
+    /// As for [`Slots::topic`]; and the returned reference must not outlive the caller's hold
+    /// on the sequence (the caller releases it only after the last use of the reference).
+    #[inline(always)]
+    pub(crate) unsafe fn get(&self, sequence: u64) -> &T {
+        // SAFETY: per this function's contract the slot is published and not being written,
+        // and stays so while the reference lives.
+        self.values[self.index(sequence)].with(|value| unsafe { &*value })
+    }
+}
+
+impl<T> std::fmt::Debug for Slots<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slots")
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_must_be_a_power_of_two() {
+        assert_eq!(
+            Slots::new(0, || 0u8).unwrap_err(),
+            ConfigError::ZeroCapacity
+        );
+        assert_eq!(
+            Slots::new(3, || 0u8).unwrap_err(),
+            ConfigError::NotPowerOfTwo(3)
+        );
+        assert!(Slots::new(1, || 0u8).is_ok());
+        assert_eq!(Slots::new(8, || 0u8).unwrap().capacity(), 8);
+    }
+
+    #[test]
+    fn a_ring_too_large_for_memory_is_refused_before_allocating() {
+        let err = Slots::new(1 << 40, || [0u8; 64]).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::TooLarge { capacity, slot_bytes: 65 } if capacity == 1 << 40)
+        );
+    }
+
+    #[test]
+    fn slots_wrap_by_mask() {
+        let slots = Slots::new(4, || 0u32).unwrap();
+        for seq in 0..10u64 {
+            // SAFETY: single-threaded test: nothing else reads or writes the slots.
+            unsafe {
+                slots.write(seq, |v| {
+                    *v = seq as u32;
+                    Topic::new(seq as u8)
+                })
+            };
+            // SAFETY: as above.
+            let topic = unsafe { slots.topic(seq) };
+            // SAFETY: as above.
+            let value = unsafe { *slots.get(seq) };
+            assert_eq!((topic.get(), value), (seq as u8, seq as u32));
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! What a consumer asks for when it subscribes: a name, topics, dependencies, and its kind.
+
+use crate::topic::TopicSet;
+use std::time::Duration;
+
+/// Identifies a consumer of one bus, for dependencies and for stopping it.
+///
+/// An id stays unique for the life of its bus: a departed consumer's id never names the next
+/// consumer that reuses its table slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConsumerId {
+    pub(crate) bus: u64,
+    pub(crate) index: u32,
+    pub(crate) incarnation: u32,
+}
+
+/// A consumer this one must not overtake: by name or by id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dependency {
+    /// A live consumer (or one declared on the same builder) with this name.
+    Name(String),
+    /// A live consumer with this id.
+    Id(ConsumerId),
+}
+
+impl From<&str> for Dependency {
+    fn from(name: &str) -> Self {
+        Dependency::Name(name.to_owned())
+    }
+}
+
+impl From<String> for Dependency {
+    fn from(name: String) -> Self {
+        Dependency::Name(name)
+    }
+}
+
+impl From<ConsumerId> for Dependency {
+    fn from(id: ConsumerId) -> Self {
+        Dependency::Id(id)
+    }
+}
+
+impl std::fmt::Display for Dependency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dependency::Name(n) => f.write_str(n),
+            Dependency::Id(id) => write!(f, "consumer #{}.{}", id.index, id.incarnation),
+        }
+    }
+}
+
+/// When a lossy tap is cut loose so that it never slows the producer.
+///
+/// By default a tap is detached the moment it would make the producer wait (it is a whole
+/// ring behind). [`TapPolicy::lag`] detaches it earlier; [`TapPolicy::wait`] lets the
+/// producer wait a little for it at the ring's edge first.
+///
+/// ```
+/// use ringbus_ring::TapPolicy;
+/// use std::time::Duration;
+/// let policy = TapPolicy::default().lag(512).wait(Duration::from_micros(50));
+/// assert_eq!(policy.max_lag, Some(512));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TapPolicy {
+    /// Detach the tap once it is more than this many events behind the producer
+    /// (1..=capacity; `None`: the capacity).
+    pub max_lag: Option<u64>,
+    /// When the tap is a whole ring behind, the longest the producer waits for it before
+    /// detaching it (`None`: not at all). Only meaningful when `max_lag` is the capacity.
+    pub max_wait: Option<Duration>,
+}
+
+impl TapPolicy {
+    /// Detach beyond `max_lag` events behind.
+    pub const fn lag(mut self, max_lag: u64) -> Self {
+        self.max_lag = Some(max_lag);
+        self
+    }
+
+    /// At the ring's edge, let the producer wait up to `wait` before detaching.
+    pub const fn wait(mut self, wait: Duration) -> Self {
+        self.max_wait = Some(wait);
+        self
+    }
+}
+
+/// Whether the producer waits for a consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerKind {
+    /// The producer waits for it: it never misses an event. The default.
+    Gating,
+    /// A lossy tap: detached when it lags past its policy; told how many events it missed.
+    Tap(TapPolicy),
+}
+
+/// Where a consumer joining a running bus starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StartAt {
+    /// The next event published after the join (for build-time consumers: the first event).
+    #[default]
+    Next,
+    /// This earlier sequence, if its event is still surely in the ring (see `replay_window`).
+    Sequence(u64),
+}
+
+/// A consumer's subscription: its name, topics, dependencies, kind and start.
+///
+/// ```
+/// use ringbus_ring::{Subscription, Topic, TopicSet};
+/// let store = Subscription::new("store")
+///     .topics(TopicSet::of(&[Topic::new(1), Topic::new(2)]))
+///     .after("positions");
+/// assert_eq!(store.name(), "store");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Subscription {
+    pub(crate) name: String,
+    pub(crate) topics: TopicSet,
+    pub(crate) after: Vec<Dependency>,
+    pub(crate) kind: ConsumerKind,
+    pub(crate) start: StartAt,
+}
+
+impl Subscription {
+    /// A gating subscription to every topic, named `name` (names are unique per bus).
+    pub fn new(name: impl Into<String>) -> Self {
+        Subscription {
+            name: name.into(),
+            topics: TopicSet::all(),
+            after: Vec::new(),
+            kind: ConsumerKind::Gating,
+            start: StartAt::Next,
+        }
+    }
+
+    /// Only events of these topics reach the consumer.
+    pub fn topics(mut self, topics: TopicSet) -> Self {
+        self.topics = topics;
+        self
+    }
+
+    /// The consumer sees an event only after `dependency` has processed it.
+    pub fn after(mut self, dependency: impl Into<Dependency>) -> Self {
+        self.after.push(dependency.into());
+        self
+    }
+
+    /// Makes the consumer a lossy tap with this policy.
+    pub fn lossy(mut self, policy: TapPolicy) -> Self {
+        self.kind = ConsumerKind::Tap(policy);
+        self
+    }
+
+    /// Where to start when joining a running bus.
+    pub fn start_at(mut self, start: StartAt) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// The consumer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,222 @@
+//! Wait strategies: how a consumer waits for events and the producer waits for space.
+//!
+//! Every wait is "loop until a condition holds"; strategies differ only in what a thread
+//! does between two checks. Blocking needs the other side to *signal*, so the side that
+//! advances a cursor calls [`Waker::notify`] after its store; that costs one fence and one
+//! load of a counter, and takes the lock only when some thread is actually parked (the
+//! crossbeam `SyncWaker` design).
+
+use crate::sync::{self, fence, AtomicUsize, Condvar, Mutex};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+
+/// How a thread waits for the ring to move.
+///
+/// ```
+/// use ringbus_ring::{RingBus, WaitStrategy};
+/// let (producer, bus) = RingBus::builder::<u64>()
+///     .capacity(64)
+///     .wait_strategy(WaitStrategy::Blocking)
+///     .build()
+///     .unwrap();
+/// drop(producer);
+/// bus.join().unwrap();
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WaitStrategy {
+    /// Spin on the cursor. Lowest latency with a core per thread; collapses when threads
+    /// outnumber cores (a spinning thread burns the time slice the thread it waits for needs).
+    BusySpin,
+    /// Spin briefly, then `yield_now` between checks. Never parks.
+    SpinThenYield,
+    /// Park on a condition variable at once; the advancing side wakes parked threads.
+    Blocking,
+    /// Spin, then yield, then park: low latency when there is a core to spare, and no
+    /// collapse when threads outnumber cores. The default.
+    #[default]
+    Adaptive,
+}
+
+impl WaitStrategy {
+    /// Every strategy, for sweeps and tests.
+    pub const ALL: [WaitStrategy; 4] = [
+        WaitStrategy::BusySpin,
+        WaitStrategy::SpinThenYield,
+        WaitStrategy::Blocking,
+        WaitStrategy::Adaptive,
+    ];
+
+    /// Whether a waiting thread may park, so the advancing side must signal.
+    #[inline]
+    pub(crate) fn may_park(self) -> bool {
+        matches!(self, WaitStrategy::Blocking | WaitStrategy::Adaptive)
+    }
+
+    /// A short, stable name ("busy-spin", "spin-yield", "blocking", "adaptive").
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitStrategy::BusySpin => "busy-spin",
+            WaitStrategy::SpinThenYield => "spin-yield",
+            WaitStrategy::Blocking => "blocking",
+            WaitStrategy::Adaptive => "adaptive",
+        }
+    }
+}
+
+impl std::str::FromStr for WaitStrategy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WaitStrategy::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| format!("unknown wait strategy {s:?} (expected busy-spin, spin-yield, blocking or adaptive)"))
+    }
+}
+
+impl std::fmt::Display for WaitStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Spins before yielding. Short: on two cores the thread we wait for may need our core.
+const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
+/// Yields before parking (adaptive only).
+const YIELDS: u32 = if cfg!(loom) { 1 } else { 32 };
+/// Spins before yielding under `SpinThenYield`.
+const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
+
+/// Where threads park, and the signal that wakes them.
+#[derive(Debug)]
+pub(crate) struct Waker {
+    /// Threads parked or about to park. Read by `notify` after a fence; see there.
+    sleepers: AtomicUsize,
+    lock: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl Waker {
+    pub(crate) fn new() -> Self {
+        Waker {
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            condvar: Condvar::new(),
+        }
+    }
+
+    /// Wakes every parked thread. Call it after the store that may satisfy their condition.
+    ///
+    /// No wake-up is lost: the fence here and the one in `park_until` are both SeqCst, so
+    /// either this load sees the sleeper's increment (and we lock and notify; the sleeper
+    /// holds the lock from before its increment until it waits, so the notify cannot fall
+    /// in between), or the sleeper's re-check after its fence sees our store.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        fence(SeqCst);
+        self.notify_after_fence();
+    }
+
+    /// [`Waker::notify`] for a caller that has just issued the SeqCst fence itself (one fence
+    /// can serve several wakers).
+    #[inline]
+    pub(crate) fn notify_after_fence(&self) {
+        // Relaxed: ordered after the caller's store by the SeqCst fence before it.
+        if self.sleepers.load(Relaxed) != 0 {
+            self.wake_all();
+        }
+    }
+
+    #[cold]
+    fn wake_all(&self) {
+        let _guard = sync::lock(&self.lock);
+        self.condvar.notify_all();
+    }
+
+    /// Parks until `ready` returns true. `ready` runs under the waker's lock: it must only
+    /// read atomics.
+    pub(crate) fn park_until(&self, mut ready: impl FnMut() -> bool) {
+        let mut guard = sync::lock(&self.lock);
+        // Relaxed: the SeqCst fence below orders it before the re-check (see `notify`).
+        self.sleepers.fetch_add(1, Relaxed);
+        fence(SeqCst);
+        while !ready() {
+            guard = self.condvar.wait(guard);
+        }
+        // Relaxed: a stale non-zero count only costs a notifier one needless lock.
+        self.sleepers.fetch_sub(1, Relaxed);
+        drop(guard);
+    }
+}
+
+/// Runs `check` until it returns `Some`, waiting between checks as `strategy` says.
+#[inline]
+pub(crate) fn wait_for<R>(
+    strategy: WaitStrategy,
+    waker: &Waker,
+    mut check: impl FnMut() -> Option<R>,
+) -> R {
+    let mut step: u32 = 0;
+    loop {
+        if let Some(r) = check() {
+            return r;
+        }
+        match strategy {
+            WaitStrategy::BusySpin => sync::spin_loop(),
+            WaitStrategy::SpinThenYield if step < SPINS_BEFORE_YIELD => sync::spin_loop(),
+            WaitStrategy::SpinThenYield => sync::thread::yield_now(),
+            WaitStrategy::Adaptive if step < SPINS => sync::spin_loop(),
+            WaitStrategy::Adaptive if step < SPINS + YIELDS => sync::thread::yield_now(),
+            WaitStrategy::Adaptive | WaitStrategy::Blocking => {
+                let mut result = None;
+                waker.park_until(|| {
+                    result = check();
+                    result.is_some()
+                });
+                if let Some(r) = result {
+                    return r;
+                }
+            }
+        }
+        step = step.saturating_add(1);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    #[test]
+    fn names_round_trip() {
+        for w in WaitStrategy::ALL {
+            assert_eq!(w.name().parse::<WaitStrategy>().unwrap(), w);
+        }
+        assert!("spin".parse::<WaitStrategy>().is_err());
+        assert_eq!(WaitStrategy::default(), WaitStrategy::Adaptive);
+    }
+
+    #[test]
+    fn a_parked_waiter_is_woken_by_notify() {
+        for strategy in WaitStrategy::ALL {
+            let waker = Arc::new(Waker::new());
+            let flag = Arc::new(AtomicBool::new(false));
+            let t = {
+                let (waker, flag) = (waker.clone(), flag.clone());
+                std::thread::spawn(move || {
+                    wait_for(strategy, &waker, || {
+                        flag.load(std::sync::atomic::Ordering::Acquire).then_some(7)
+                    })
+                })
+            };
+            std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
+                1
+            } else {
+                20
+            }));
+            flag.store(true, std::sync::atomic::Ordering::Release);
+            waker.notify();
+            assert_eq!(t.join().unwrap(), 7);
+        }
+    }
+}
