@@ -109,7 +109,8 @@ pub fn family(name: &str) -> &str {
 
 /// The producer side of a system.
 pub trait Publish {
-    /// Publishes `n` events (1 <= n <= capacity), `fill(i, slot)` writing event `i` of the batch.
+    /// Publishes `n` events (1 <= n <= capacity), `fill(i, slot)` writing event `i` of the batch;
+    /// `fill` must be called exactly once per event, in order `i = 0..n`.
     fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, fill: F);
 }
 
@@ -131,18 +132,28 @@ const DEADLINE_CHECK_EVERY: u64 = 256;
 /// timestamps when latency is recorded, and the deadline.
 pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced {
     let w = &*spec.workload;
+    // Cycled tables are walked with wrapping indices, not `seq % len`: a division per event
+    // would cost more than some systems' whole publish.
+    let (topics, sizes, batches) = (&w.topics[..], &w.sizes[..], &w.batches[..]);
+    let (mut ti, mut si, mut bi) = (0usize, 0usize, 0usize);
     let start = Instant::now();
     let deadline = start + spec.time_limit;
     let cap = spec.capacity.max(1) as u64;
     let interval_ns = w.rate.map(|r| 1e9 / r.max(1.0));
     let start_ns = clock.now_ns();
+    let latency = spec.latency;
     let mut seq = 0u64;
-    let mut k = 0u64;
     let mut next_check = DEADLINE_CHECK_EVERY;
     let mut timed_out = false;
     while seq < spec.events {
-        let n = u64::from(w.batch(k)).min(cap).min(spec.events - seq).max(1);
-        k += 1;
+        let n = u64::from(batches[bi])
+            .min(cap)
+            .min(spec.events - seq)
+            .max(1);
+        bi += 1;
+        if bi == batches.len() {
+            bi = 0;
+        }
         if let Some(iv) = interval_ns {
             let due = start_ns + (seq as f64 * iv) as u64;
             while clock.now_ns() < due {
@@ -150,17 +161,18 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
             }
         }
         let base = seq;
-        if spec.latency {
-            p.publish(n as usize, |i, e| {
-                let s = base + i as u64;
-                e.fill(s, w.topic_of(s), w.size_of(s), clock.now_ns());
-            });
-        } else {
-            p.publish(n as usize, |i, e| {
-                let s = base + i as u64;
-                e.fill(s, w.topic_of(s), w.size_of(s), 0);
-            });
-        }
+        p.publish(n as usize, |i, e| {
+            let stamp = if latency { clock.now_ns() } else { 0 };
+            e.fill(base + i as u64, topics[ti], sizes[si], stamp);
+            ti += 1;
+            if ti == topics.len() {
+                ti = 0;
+            }
+            si += 1;
+            if si == sizes.len() {
+                si = 0;
+            }
+        });
         seq += n;
         if !w.pause.is_zero() {
             thread::sleep(w.pause);

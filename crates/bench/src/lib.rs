@@ -5,10 +5,15 @@
 //! ([`check`]) before a figure counts; every run has a deadline ([`harness::produce`]) and is
 //! watched ([`harness::run_guarded`]) so that a collapsed system is reported, never waited on.
 
+pub mod charts;
 pub mod check;
 pub mod event;
 pub mod harness;
+pub mod measure;
+pub mod report;
 pub mod scenario;
+pub mod stats;
+pub mod sweep;
 pub mod systems;
 pub mod topics;
 pub mod trace;

@@ -1,5 +1,419 @@
-//! `ringbus-bench` command line.
+//! `ringbus-bench`: compare ringbus with its peers, sweep its parameters, tune it.
+//!
+//! ```text
+//! ringbus-bench compare [--quick] [--json FILE] [--markdown FILE] [--svg-dir DIR]
+//!                       [--systems a,b] [--scenarios x,y] [--trace PATH]
+//! ringbus-bench sweep   [--quick] [--systems a,b] [--dimensions wait,capacity,batch,consumers]
+//! ringbus-bench tune    [--quick] [--consumers N] [--batch N] [--split-topics] [--rate EV/S]
+//!                       [--objective throughput|p99] [--systems a,b]
+//! ringbus-bench list
+//! ```
 
-fn main() {
-    println!("ringbus-bench: work in progress");
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use ringbus_bench::harness::System;
+use ringbus_bench::measure::{measure, Budget};
+use ringbus_bench::report::{Machine, Report, ScenarioReport, Settings};
+use ringbus_bench::sweep::{self, Objective, WorkloadSpec};
+use ringbus_bench::trace::{self, Trace};
+use ringbus_bench::{charts, scenario, systems};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ringbus-bench",
+    version,
+    about = "ringbus against its peers: throughput, latency, sweeps, tuning"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Short runs (compare finishes in under a minute).
+    #[arg(long)]
+    quick: bool,
+    /// Systems by name or family, comma separated (default: all; see `list`).
+    #[arg(long, value_delimiter = ',')]
+    systems: Vec<String>,
+    /// Ring / channel capacity in events (default 1024).
+    #[arg(long)]
+    capacity: Option<usize>,
+    /// Measured runs per system and scenario (default 3 quick, 5 full).
+    #[arg(long)]
+    repeats: Option<usize>,
+    /// Target duration of one run in ms (default 40 quick, 250 full).
+    #[arg(long)]
+    run_ms: Option<u64>,
+    /// Write the results as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every system on every scenario, side by side.
+    Compare {
+        #[command(flatten)]
+        common: Common,
+        /// Scenarios by name or prefix, comma separated (default: all; see `list`).
+        #[arg(long, value_delimiter = ',')]
+        scenarios: Vec<String>,
+        /// Write the results as Markdown.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Write SVG charts into this directory.
+        #[arg(long)]
+        svg_dir: Option<PathBuf>,
+        /// Trace for the realistic mix (relative paths also tried from the repository root).
+        #[arg(long, default_value = trace::DEFAULT_TRACE)]
+        trace: PathBuf,
+    },
+    /// One factor at a time: wait strategy, ring capacity, batch size, consumer count.
+    Sweep {
+        #[command(flatten)]
+        common: Common,
+        /// Dimensions to sweep, comma separated.
+        #[arg(long, value_delimiter = ',', default_values_t = sweep::DIMENSIONS.iter().map(|s| s.to_string()).collect::<Vec<_>>())]
+        dimensions: Vec<String>,
+    },
+    /// Sweep a described workload and print the best configuration for this machine.
+    Tune {
+        #[command(flatten)]
+        common: Common,
+        /// Consumer threads.
+        #[arg(long, default_value_t = 1)]
+        consumers: usize,
+        /// Batch size; 0 tries 1, 8, 32 and 128.
+        #[arg(long, default_value_t = 0)]
+        batch: u32,
+        /// Each consumer subscribes to its own topic (instead of all topics).
+        #[arg(long)]
+        split_topics: bool,
+        /// Paced rate in events/s (latency is then recorded); default: flat out.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// What to optimise.
+        #[arg(long, value_enum, default_value_t = Goal::Throughput)]
+        objective: Goal,
+    },
+    /// The systems and scenarios known to this build.
+    List {
+        /// Trace for the realistic mix.
+        #[arg(long, default_value = trace::DEFAULT_TRACE)]
+        trace: PathBuf,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum Goal {
+    /// Highest median events/s.
+    Throughput,
+    /// Lowest p99 latency (use with --rate).
+    P99,
+}
+
+fn budget(c: &Common) -> Budget {
+    let mut b = if c.quick {
+        Budget::quick()
+    } else {
+        Budget::full()
+    };
+    if let Some(cap) = c.capacity {
+        b.capacity = cap.max(1);
+    }
+    if let Some(r) = c.repeats {
+        b.repeats = r.max(1);
+    }
+    if let Some(ms) = c.run_ms {
+        b.run = std::time::Duration::from_millis(ms.max(1));
+        b.calibrate = b.run / 2;
+    }
+    b
+}
+
+fn progress(total: u64) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+fn pick_systems(filters: &[String]) -> Result<Vec<Arc<dyn System>>, String> {
+    let all = systems::all();
+    for f in filters {
+        if !all
+            .iter()
+            .any(|s| s.name() == f || ringbus_bench::harness::family(s.name()) == f)
+        {
+            let names: Vec<_> = all.iter().map(|s| s.name().to_string()).collect();
+            return Err(format!("unknown system {f:?}; known: {}", names.join(", ")));
+        }
+    }
+    Ok(systems::select(all, filters))
+}
+
+fn load_trace(path: &std::path::Path) -> Option<Trace> {
+    let p = trace::resolve(path);
+    match Trace::load(&p) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("note: skipping the trace-mix scenario: {e}");
+            None
+        }
+    }
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("ringbus-bench {}", args.join(" "))
+}
+
+fn compare(
+    common: &Common,
+    scenarios: &[String],
+    markdown: Option<&PathBuf>,
+    svg_dir: Option<&PathBuf>,
+    trace_path: &std::path::Path,
+) -> Result<(), String> {
+    let budget = budget(common);
+    let systems = pick_systems(&common.systems)?;
+    let wants_trace = scenarios.is_empty()
+        || scenarios
+            .iter()
+            .any(|s| "trace-mix".starts_with(s.as_str()));
+    let trace = if wants_trace {
+        load_trace(trace_path)
+    } else {
+        None
+    };
+    let scen = scenario::select(scenario::all(trace.as_ref()), scenarios);
+    if scen.is_empty() {
+        return Err(format!(
+            "no scenario matches {scenarios:?}; see `ringbus-bench list`"
+        ));
+    }
+    let machine = Machine::detect();
+    if machine.profile == "debug" {
+        eprintln!("warning: debug build; use `cargo run --release -p ringbus-bench -- ...` for real figures");
+    }
+    let started = Instant::now();
+    let pb = progress((scen.len() * systems.len()) as u64);
+    let mut reports = Vec::new();
+    for s in &scen {
+        let mut ms = Vec::new();
+        for sys in &systems {
+            pb.set_message(format!("{} / {}", s.name, sys.name()));
+            ms.push(measure(sys.clone(), s, &budget));
+            pb.inc(1);
+        }
+        reports.push(ScenarioReport::new(s, &ms));
+    }
+    pb.finish_and_clear();
+    let mut report = Report {
+        machine,
+        settings: Settings::new(command_line(), &budget),
+        scenarios: reports,
+    };
+    report.mark_collapses();
+    print!("{}", report.to_table());
+    println!(
+        "\n{} scenarios x {} systems in {:.1} s",
+        scen.len(),
+        systems.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(p) = &common.json {
+        write(p, &report.to_json())?;
+        eprintln!("wrote {}", p.display());
+    }
+    if let Some(p) = markdown {
+        write(p, &report.to_markdown())?;
+        eprintln!("wrote {}", p.display());
+    }
+    if let Some(d) = svg_dir {
+        for f in charts::write_all(&report, d)? {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    Ok(())
+}
+
+fn default_tuning_systems(filters: &[String]) -> Result<Vec<Arc<dyn System>>, String> {
+    if !filters.is_empty() {
+        return pick_systems(filters);
+    }
+    let all = systems::all();
+    let has_ringbus = all
+        .iter()
+        .any(|s| ringbus_bench::harness::family(s.name()) == "ringbus");
+    let fam = if has_ringbus { "ringbus" } else { "disruptor" };
+    if !has_ringbus {
+        eprintln!("note: the ringbus system is not in this build; tuning the disruptor family instead (use --systems)");
+    }
+    Ok(systems::select(all, &[fam.to_string()]))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Compare {
+            common,
+            scenarios,
+            markdown,
+            svg_dir,
+            trace,
+        } => compare(
+            &common,
+            &scenarios,
+            markdown.as_ref(),
+            svg_dir.as_ref(),
+            &trace,
+        ),
+        Command::Sweep { common, dimensions } => {
+            for d in &dimensions {
+                if !sweep::DIMENSIONS.contains(&d.as_str()) {
+                    return Err(format!(
+                        "unknown dimension {d:?}; known: {}",
+                        sweep::DIMENSIONS.join(", ")
+                    ));
+                }
+            }
+            let b = budget(&common);
+            let systems = default_tuning_systems(&common.systems)?;
+            let pb = progress((systems.len() * sweep::sweep_size(&dimensions)) as u64);
+            let rows = sweep::sweep(&systems, &dimensions, &b, &pb);
+            pb.finish_and_clear();
+            let m = Machine::detect();
+            println!(
+                "machine: {} cores, {}; base: capacity {}, batch 1, 1 consumer",
+                m.cores, m.cpu_model, b.capacity
+            );
+            print!("{}", sweep::table(&rows));
+            if let Some(p) = &common.json {
+                let v = serde_json::json!({"machine": m, "command": command_line(), "rows": rows});
+                write(
+                    p,
+                    &serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?,
+                )?;
+            }
+            Ok(())
+        }
+        Command::Tune {
+            common,
+            consumers,
+            batch,
+            split_topics,
+            rate,
+            objective,
+        } => {
+            let b = budget(&common);
+            let systems = default_tuning_systems(&common.systems)?;
+            let objective = match objective {
+                Goal::Throughput => Objective::Throughput,
+                Goal::P99 => Objective::P99,
+            };
+            let rate = match (objective, rate) {
+                (Objective::P99, None) => Some(1e6),
+                (_, r) => r,
+            };
+            let w = WorkloadSpec {
+                consumers: consumers.max(1),
+                batch,
+                split_topics,
+                rate,
+            };
+            let caps: &[usize] = if common.quick {
+                &[256, 1024, 4096]
+            } else {
+                &[256, 1024, 4096, 16384]
+            };
+            let caps: Vec<usize> = match common.capacity {
+                Some(c) => vec![c],
+                None => caps.to_vec(),
+            };
+            let grid = sweep::tune_grid(&systems, &w, &caps);
+            let pb = progress(grid.len() as u64);
+            let rows = sweep::tune(&grid, objective, &b, &pb);
+            pb.finish_and_clear();
+            let m = Machine::detect();
+            println!(
+                "machine: {} cores, {}; workload: {} consumer(s), {} topics, batch {}, {}",
+                m.cores,
+                m.cpu_model,
+                w.consumers,
+                if split_topics {
+                    "one per consumer"
+                } else {
+                    "all"
+                },
+                if batch == 0 {
+                    "chosen".to_string()
+                } else {
+                    batch.to_string()
+                },
+                rate.map_or("flat out".to_string(), |r| format!("paced at {r} events/s"))
+            );
+            print!("{}", sweep::table(&rows));
+            match rows.first().filter(|r| r.events_per_sec_median.is_some()) {
+                Some(best) => println!(
+                    "\nbest for {:?}: system {} (wait strategy in the name), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
+                    objective,
+                    best.system,
+                    best.capacity,
+                    best.batch,
+                    best.events_per_sec_median.unwrap_or(0.0) / 1e6,
+                    best.events_per_sec_min.unwrap_or(0.0) / 1e6,
+                    best.events_per_sec_max.unwrap_or(0.0) / 1e6,
+                    best.p99_ns.map_or(String::new(), |p| format!(", p50 {} ns, p99 {p} ns", best.p50_ns.unwrap_or(0)))
+                ),
+                None => println!("\nno configuration produced figures"),
+            }
+            if let Some(p) = &common.json {
+                let v = serde_json::json!({"machine": m, "command": command_line(), "best": rows.first(), "rows": rows});
+                write(
+                    p,
+                    &serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?,
+                )?;
+            }
+            Ok(())
+        }
+        Command::List { trace } => {
+            println!("systems:");
+            for s in systems::all() {
+                println!("  {}", s.name());
+            }
+            println!("scenarios:");
+            for s in scenario::all(load_trace(&trace).as_ref()) {
+                println!("  {:<22} {}", s.name, s.description);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -22,12 +22,20 @@ impl Publish for LocalRing {
     fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, mut fill: F) {
         let cap = self.slots.len();
         let start = self.head;
-        for i in 0..n {
-            fill(i, &mut self.slots[(start + i) % cap]);
+        // n <= cap: the batch is at most two contiguous runs of slots.
+        let first = n.min(cap - start);
+        for (i, slot) in self.slots[start..start + first].iter_mut().enumerate() {
+            fill(i, slot);
+        }
+        for (i, slot) in self.slots[..n - first].iter_mut().enumerate() {
+            fill(first + i, slot);
         }
         for r in &mut self.readers {
-            for i in 0..n {
-                r.on_event(&self.slots[(start + i) % cap]);
+            for e in &self.slots[start..start + first] {
+                r.on_event(e);
+            }
+            for e in &self.slots[..n - first] {
+                r.on_event(e);
             }
         }
         self.head = (start + n) % cap;

@@ -1,0 +1,448 @@
+//! The comparison report: machine description, JSON, Markdown and the terminal table.
+
+use serde::Serialize;
+
+use crate::harness::family;
+use crate::measure::{Budget, Measurement};
+use crate::scenario::{Focus, Scenario, Shape};
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// Logical cores available to this process.
+    pub cores: usize,
+    /// CPU model from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// 1-minute load average when the run started (other work on the machine shows here).
+    pub loadavg_at_start: Option<f64>,
+    /// Build profile of the harness.
+    pub profile: &'static str,
+    /// Seconds since the Unix epoch.
+    pub timestamp: u64,
+}
+
+impl Machine {
+    /// Describes this machine.
+    pub fn detect() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| std::env::consts::OS.to_string());
+        let loadavg_at_start = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()));
+        Machine {
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            cpu_model,
+            kernel,
+            loadavg_at_start,
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// Settings of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// The command line.
+    pub command: String,
+    /// Ring / channel capacity.
+    pub capacity: usize,
+    /// Measured runs per system and scenario.
+    pub repeats: usize,
+    /// Target duration of one run, ms.
+    pub run_ms: u64,
+    /// Deadline of one run, ms.
+    pub deadline_ms: u64,
+    /// Event size, bytes.
+    pub event_bytes: usize,
+}
+
+impl Settings {
+    /// Settings for `budget`.
+    pub fn new(command: String, budget: &Budget) -> Self {
+        Settings {
+            command,
+            capacity: budget.capacity,
+            repeats: budget.repeats,
+            run_ms: budget.run.as_millis() as u64,
+            deadline_ms: budget.time_limit().as_millis() as u64,
+            event_bytes: std::mem::size_of::<crate::event::Event>(),
+        }
+    }
+}
+
+/// One system's row in a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    /// System name.
+    pub system: String,
+    /// ok, timeout/collapsed, failed, hung, skipped.
+    pub status: String,
+    /// Why, when not ok; "collapsed" when far below its own unicast figure.
+    pub note: Option<String>,
+    /// Median events per second over the runs.
+    pub events_per_sec_median: Option<f64>,
+    /// Slowest run.
+    pub events_per_sec_min: Option<f64>,
+    /// Fastest run.
+    pub events_per_sec_max: Option<f64>,
+    /// Median divided by the best peer's median in this scenario (peers: not `limit`, not `ringbus`).
+    pub vs_best_peer: Option<f64>,
+    /// Measured runs.
+    pub runs: usize,
+    /// Events per run.
+    pub events_per_run: u64,
+    /// Latency samples.
+    pub latency_samples: Option<u64>,
+    /// Latency percentiles, ns.
+    pub p50_ns: Option<u64>,
+    /// 90th percentile, ns.
+    pub p90_ns: Option<u64>,
+    /// 99th percentile, ns.
+    pub p99_ns: Option<u64>,
+    /// 99.9th percentile, ns.
+    pub p999_ns: Option<u64>,
+    /// Largest, ns.
+    pub max_ns: Option<u64>,
+}
+
+/// One scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    /// Name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Consumer threads.
+    pub consumers: usize,
+    /// Producer + consumer threads.
+    pub threads: usize,
+    /// broadcast or pipeline.
+    pub shape: &'static str,
+    /// throughput or latency.
+    pub focus: &'static str,
+    /// One row per system.
+    pub results: Vec<ResultRow>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Machine.
+    pub machine: Machine,
+    /// Settings.
+    pub settings: Settings,
+    /// Scenarios, in run order.
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+/// Peers are what a user would pick instead: not the ceiling, not ringbus itself.
+pub fn is_peer(system: &str) -> bool {
+    !matches!(family(system), "limit" | "ringbus")
+}
+
+impl ScenarioReport {
+    /// Builds the rows of a scenario from its measurements.
+    pub fn new(scenario: &Scenario, ms: &[Measurement]) -> Self {
+        let best_peer = ms
+            .iter()
+            .filter(|m| is_peer(&m.system))
+            .filter_map(|m| m.throughput().map(|s| s.median))
+            .fold(None, |acc: Option<f64>, x| {
+                Some(acc.map_or(x, |a| a.max(x)))
+            });
+        let results = ms
+            .iter()
+            .map(|m| {
+                let t = m.throughput();
+                let l = m.latency();
+                ResultRow {
+                    system: m.system.clone(),
+                    status: m.status.label().to_string(),
+                    note: m.note.clone(),
+                    events_per_sec_median: t.map(|t| t.median),
+                    events_per_sec_min: t.map(|t| t.min),
+                    events_per_sec_max: t.map(|t| t.max),
+                    vs_best_peer: match (t, best_peer) {
+                        (Some(t), Some(b)) if b > 0.0 => Some(t.median / b),
+                        _ => None,
+                    },
+                    runs: m.runs.len(),
+                    events_per_run: m.events_per_run,
+                    latency_samples: l.map(|l| l.samples),
+                    p50_ns: l.map(|l| l.p50_ns),
+                    p90_ns: l.map(|l| l.p90_ns),
+                    p99_ns: l.map(|l| l.p99_ns),
+                    p999_ns: l.map(|l| l.p999_ns),
+                    max_ns: l.map(|l| l.max_ns),
+                }
+            })
+            .collect();
+        ScenarioReport {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            consumers: scenario.layout.consumers(),
+            threads: if ms.len() == 1 && ms[0].system == "limit" {
+                1
+            } else {
+                scenario.layout.consumers() + 1
+            },
+            shape: match scenario.layout.shape {
+                Shape::Broadcast => "broadcast",
+                Shape::Pipeline => "pipeline",
+            },
+            focus: match scenario.focus {
+                Focus::Throughput => "throughput",
+                Focus::Latency => "latency",
+            },
+            results,
+        }
+    }
+}
+
+impl Report {
+    /// Marks rows whose median is below 1/20 of the same system's `unicast-single` median as
+    /// collapsed (busy-spinning with more threads than cores does this).
+    pub fn mark_collapses(&mut self) {
+        let base: Vec<(String, f64)> = self
+            .scenarios
+            .iter()
+            .filter(|s| s.name == "unicast-single")
+            .flat_map(|s| s.results.iter())
+            .filter_map(|r| r.events_per_sec_median.map(|m| (r.system.clone(), m)))
+            .collect();
+        for s in &mut self.scenarios {
+            if s.focus != "throughput" {
+                continue;
+            }
+            for r in &mut s.results {
+                let b = base.iter().find(|(n, _)| *n == r.system).map(|(_, m)| *m);
+                if let (Some(m), Some(b)) = (r.events_per_sec_median, b) {
+                    if m < b / 20.0 {
+                        r.note = Some(format!(
+                            "collapsed: {:.2} M/s vs {:.2} M/s unicast ({} threads on {} cores)",
+                            m / 1e6,
+                            b / 1e6,
+                            s.threads,
+                            self.machine.cores
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The report as a terminal table.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "machine: {} cores, {}, load {:?}, {} build; capacity {}, {} runs of ~{} ms\n",
+            self.machine.cores,
+            self.machine.cpu_model,
+            self.machine.loadavg_at_start,
+            self.machine.profile,
+            self.settings.capacity,
+            self.settings.repeats,
+            self.settings.run_ms
+        ));
+        for s in &self.scenarios {
+            out.push_str(&format!(
+                "\n== {} ({} consumers) — {}\n",
+                s.name, s.consumers, s.description
+            ));
+            out.push_str(&format!(
+                "{:<18} {:>10} {:>21} {:>8} {:>9} {:>9} {:>9} {:>10}  {}\n",
+                "system",
+                "Mev/s med",
+                "min..max",
+                "vs peer",
+                "p50 ns",
+                "p99 ns",
+                "p99.9 ns",
+                "max ns",
+                "status"
+            ));
+            for r in &s.results {
+                let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v / 1e6));
+                let n = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
+                out.push_str(&format!(
+                    "{:<18} {:>10} {:>21} {:>8} {:>9} {:>9} {:>9} {:>10}  {}{}\n",
+                    r.system,
+                    f(r.events_per_sec_median),
+                    format!("{}..{}", f(r.events_per_sec_min), f(r.events_per_sec_max)),
+                    r.vs_best_peer
+                        .map_or("-".to_string(), |v| format!("{v:.2}x")),
+                    n(r.p50_ns),
+                    n(r.p99_ns),
+                    n(r.p999_ns),
+                    n(r.max_ns),
+                    r.status,
+                    r.note.as_ref().map_or(String::new(), |x| format!(" ({x})"))
+                ));
+            }
+        }
+        out
+    }
+
+    /// The report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let m = &self.machine;
+        let mut out = format!(
+            "Machine: {} cores, {}, kernel {}, load average {} at start, {} build.  \n\
+             Settings: 64-byte events, capacity {}, {} runs of ~{} ms each (deadline {} ms), command `{}`.\n",
+            m.cores,
+            m.cpu_model,
+            m.kernel,
+            m.loadavg_at_start.map_or("?".into(), |l| format!("{l:.2}")),
+            m.profile,
+            self.settings.capacity,
+            self.settings.repeats,
+            self.settings.run_ms,
+            self.settings.deadline_ms,
+            self.settings.command
+        );
+        for s in &self.scenarios {
+            out.push_str(&format!(
+                "\n### {}\n\n{} ({} consumer thread{}, {} threads in all).\n\n",
+                s.name,
+                s.description,
+                s.consumers,
+                if s.consumers == 1 { "" } else { "s" },
+                s.threads
+            ));
+            out.push_str("| system | M events/s median | min – max | vs best peer | p50 ns | p90 ns | p99 ns | p99.9 ns | max ns | status |\n");
+            out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+            for r in &s.results {
+                let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.2}", v / 1e6));
+                let n = |x: Option<u64>| x.map_or("–".to_string(), |v| v.to_string());
+                out.push_str(&format!(
+                    "| {} | {} | {} – {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
+                    r.system,
+                    f(r.events_per_sec_median),
+                    f(r.events_per_sec_min),
+                    f(r.events_per_sec_max),
+                    r.vs_best_peer
+                        .map_or("–".to_string(), |v| format!("{v:.2}×")),
+                    n(r.p50_ns),
+                    n(r.p90_ns),
+                    n(r.p99_ns),
+                    n(r.p999_ns),
+                    n(r.max_ns),
+                    r.status,
+                    r.note.as_ref().map_or(String::new(), |x| format!(": {x}"))
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::new_histogram;
+    use crate::measure::Status;
+    use crate::scenario;
+
+    fn meas(system: &str, runs: &[f64], lat: bool) -> Measurement {
+        let mut hist = None;
+        if lat {
+            let mut h = new_histogram();
+            for v in [100u64, 200, 300] {
+                h.record(v).unwrap();
+            }
+            hist = Some(h);
+        }
+        Measurement {
+            system: system.into(),
+            status: Status::Ok,
+            note: None,
+            runs: runs.to_vec(),
+            events_per_run: 10,
+            hist,
+        }
+    }
+
+    fn report() -> Report {
+        let sc = scenario::all(None);
+        let uni = &sc[0];
+        let mc4 = sc.iter().find(|s| s.name == "multicast-4").unwrap();
+        Report {
+            machine: Machine::detect(),
+            settings: Settings::new("test".into(), &Budget::quick()),
+            scenarios: vec![
+                ScenarioReport::new(
+                    uni,
+                    &[
+                        meas("limit", &[400e6], false),
+                        meas("disruptor-spin", &[10e6, 20e6, 30e6], true),
+                        meas("bus", &[10e6], false),
+                    ],
+                ),
+                ScenarioReport::new(
+                    mc4,
+                    &[
+                        meas("disruptor-spin", &[0.2e6], false),
+                        meas("bus", &[7e6], false),
+                    ],
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn json_has_the_promised_shape() {
+        let mut r = report();
+        r.mark_collapses();
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert!(v["machine"]["cores"].as_u64().unwrap() >= 1);
+        assert!(v["machine"]["cpu_model"].is_string());
+        let s0 = &v["scenarios"][0];
+        assert_eq!(s0["name"], "unicast-single");
+        assert_eq!(s0["consumers"], 1);
+        let row = &s0["results"][1];
+        assert_eq!(row["system"], "disruptor-spin");
+        assert_eq!(row["events_per_sec_median"].as_f64().unwrap(), 20e6);
+        assert_eq!(row["p50_ns"].as_u64().unwrap(), 200);
+        assert!(row["p99_ns"].as_u64().unwrap() >= 300);
+        assert!(s0["results"][2]["p50_ns"].is_null());
+        // vs best peer ignores the limit row
+        assert_eq!(row["vs_best_peer"].as_f64().unwrap(), 1.0);
+        let collapsed = &v["scenarios"][1]["results"][0];
+        assert!(collapsed["note"].as_str().unwrap().starts_with("collapsed"));
+        assert!(v["scenarios"][1]["results"][1]["note"].is_null());
+    }
+
+    #[test]
+    fn markdown_and_table_list_every_row() {
+        let r = report();
+        let md = r.to_markdown();
+        assert!(md.contains("### multicast-4") && md.contains("| disruptor-spin | 20.00 |"));
+        let t = r.to_table();
+        assert!(t.contains("== unicast-single") && t.contains("bus"));
+    }
+}
