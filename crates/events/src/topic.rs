@@ -26,8 +26,17 @@ macro_rules! topics {
 
         impl EventTopic {
             /// Every topic, in id order.
+            ///
+            /// ```
+            /// use ringbus_events::EventTopic;
+            /// assert_eq!(EventTopic::ALL[0], EventTopic::BeginBlock);
+            /// ```
             pub const ALL: [EventTopic; [$($id),*].len()] = [$(EventTopic::$name),*];
             /// The number of topics.
+            ///
+            /// ```
+            /// assert_eq!(ringbus_events::EventTopic::COUNT, 16);
+            /// ```
             pub const COUNT: usize = Self::ALL.len();
 
             /// The topic with this id, if there is one.

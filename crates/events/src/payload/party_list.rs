@@ -38,6 +38,10 @@ pub struct PartyListFull;
 
 impl PartyList {
     /// How many parties fit in one list.
+    ///
+    /// ```
+    /// assert_eq!(ringbus_events::PartyList::CAPACITY, 8);
+    /// ```
     pub const CAPACITY: usize = 8;
 
     /// An empty list.
