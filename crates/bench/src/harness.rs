@@ -110,8 +110,9 @@ pub fn family(name: &str) -> &str {
 /// The producer side of a system.
 pub trait Publish {
     /// Publishes `n` events (1 <= n <= capacity), `fill(i, slot)` writing event `i` of the batch;
-    /// `fill` must be called exactly once per event, in order `i = 0..n`.
-    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, fill: F);
+    /// `fill` must be called exactly once per event, in order `i = 0..n`. `first_topic` is the
+    /// topic `fill` will give event 0 (for systems that take the topic before the slot).
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, first_topic: u8, fill: F);
 }
 
 /// What the producer loop did.
@@ -161,7 +162,7 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
             }
         }
         let base = seq;
-        p.publish(n as usize, |i, e| {
+        p.publish(n as usize, topics[ti], |i, e| {
             let stamp = if latency { clock.now_ns() } else { 0 };
             e.fill(base + i as u64, topics[ti], sizes[si], stamp);
             ti += 1;

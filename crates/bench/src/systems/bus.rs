@@ -20,7 +20,7 @@ struct BusPub(Bus<Event>);
 
 impl Publish for BusPub {
     #[inline]
-    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, mut fill: F) {
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, _first_topic: u8, mut fill: F) {
         for i in 0..n {
             let mut e = Event::default();
             fill(i, &mut e);

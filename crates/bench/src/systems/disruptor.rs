@@ -63,7 +63,7 @@ struct Pub<P>(P);
 
 impl<P: Producer<Event>> Publish for Pub<P> {
     #[inline]
-    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, mut fill: F) {
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, _first_topic: u8, mut fill: F) {
         if n == 1 {
             self.0.publish(|e| fill(0, e));
         } else {

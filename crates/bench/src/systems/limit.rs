@@ -19,7 +19,7 @@ struct LocalRing {
 
 impl Publish for LocalRing {
     #[inline]
-    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, mut fill: F) {
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, _first_topic: u8, mut fill: F) {
         let cap = self.slots.len();
         let start = self.head;
         // n <= cap: the batch is at most two contiguous runs of slots.

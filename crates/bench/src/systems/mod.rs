@@ -10,17 +10,22 @@ pub mod crossbeam;
 pub mod disruptor;
 pub mod limit;
 pub mod mpsc;
+pub mod ringbus;
 
 /// Every system, in report order.
 pub fn all() -> Vec<Arc<dyn System>> {
-    vec![
-        Arc::new(limit::Limit),
-        Arc::new(disruptor::Disruptor::new(disruptor::Wait::BusySpin)),
+    let mut v: Vec<Arc<dyn System>> = vec![Arc::new(limit::Limit)];
+    for r in ringbus::Ringbus::all() {
+        v.push(Arc::new(r));
+    }
+    v.extend([
+        Arc::new(disruptor::Disruptor::new(disruptor::Wait::BusySpin)) as Arc<dyn System>,
         Arc::new(disruptor::Disruptor::new(disruptor::Wait::Sleep1us)),
         Arc::new(crossbeam::Crossbeam),
         Arc::new(bus::BusCrate),
-        Arc::new(mpsc::StdMpsc),
-    ]
+        Arc::new(mpsc::StdMpsc) as Arc<dyn System>,
+    ]);
+    v
 }
 
 /// Keeps the systems whose name or family is in `filters` (all when empty).
@@ -103,5 +108,6 @@ mod tests {
         let v = select(all(), &["disruptor".into(), "bus".into()]);
         let names: Vec<_> = v.iter().map(|s| s.name().to_string()).collect();
         assert_eq!(names, ["disruptor-spin", "disruptor-sleep", "bus"]);
+        assert_eq!(select(all(), &["ringbus".into()]).len(), 4);
     }
 }

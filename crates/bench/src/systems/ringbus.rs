@@ -1,0 +1,154 @@
+//! ringbus itself (`ringbus-ring`): managed handlers, one per consumer, with each of its wait
+//! strategies; topic filtering and pipeline dependencies done by the bus.
+
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::Instant;
+
+use ringbus_ring::{
+    EventHandler, HandlerError, Producer, RingBus, Subscription, Topic, TopicSet, WaitStrategy,
+};
+
+use crate::check::{Checker, ConsumerReport};
+use crate::event::{Clock, Event};
+use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
+use crate::scenario::Shape;
+use crate::topics::TopicMask;
+
+/// ringbus with one wait strategy.
+#[derive(Debug)]
+pub struct Ringbus {
+    wait: WaitStrategy,
+    name: String,
+}
+
+impl Ringbus {
+    /// ringbus with `wait`.
+    pub fn new(wait: WaitStrategy) -> Self {
+        Ringbus {
+            wait,
+            name: format!("ringbus-{}", wait.name()),
+        }
+    }
+
+    /// One system per wait strategy, the default (adaptive) first.
+    pub fn all() -> Vec<Ringbus> {
+        let mut v = vec![Ringbus::new(WaitStrategy::default())];
+        for w in WaitStrategy::ALL {
+            if w != WaitStrategy::default() {
+                v.push(Ringbus::new(w));
+            }
+        }
+        v
+    }
+}
+
+type Slot = Arc<Mutex<Option<ConsumerReport>>>;
+
+/// A checking handler; hands its report over in `on_shutdown`.
+struct Handler {
+    checker: Checker,
+    slot: Slot,
+}
+
+impl EventHandler<Event> for Handler {
+    #[inline]
+    fn on_event(
+        &mut self,
+        event: &Event,
+        _sequence: u64,
+        _end_of_batch: bool,
+    ) -> Result<(), HandlerError> {
+        self.checker.on_event(event);
+        Ok(())
+    }
+
+    fn on_shutdown(&mut self) {
+        let r = self.checker.finish();
+        if let Ok(mut s) = self.slot.lock() {
+            *s = Some(r);
+        }
+    }
+}
+
+struct Pub(Producer<Event>);
+
+impl Publish for Pub {
+    #[inline]
+    fn publish<F: FnMut(usize, &mut Event)>(&mut self, n: usize, first_topic: u8, mut fill: F) {
+        if n == 1 {
+            self.0.publish(Topic::new(first_topic), |e| fill(0, e));
+        } else {
+            // n <= capacity (the harness clamps batches), so this cannot fail; if it did,
+            // the consumers' count check would fail the run.
+            let _ = self.0.publish_batch(n, |i, e| {
+                fill(i, e);
+                Topic::new(e.topic as u8)
+            });
+        }
+    }
+}
+
+fn topic_set(mask: &TopicMask) -> TopicSet {
+    if mask.is_all() {
+        return TopicSet::all();
+    }
+    mask.iter()
+        .fold(TopicSet::empty(), |s, t| s.with(Topic::new(t)))
+}
+
+impl System for Ringbus {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&self, spec: &RunSpec) -> Result<RunResult, String> {
+        let clock = Clock::new();
+        // The bus filters topics per slot tag: a foreign topic reaching a handler is an error.
+        let checkers = spec.checkers(clock, false);
+        let slots: Vec<Slot> = checkers
+            .iter()
+            .map(|_| Arc::new(Mutex::new(None)))
+            .collect();
+        let mut builder = RingBus::builder::<Event>()
+            .capacity(spec.capacity.next_power_of_two())
+            .wait_strategy(self.wait);
+        for (i, (c, slot)) in checkers.into_iter().zip(&slots).enumerate() {
+            let mut sub = Subscription::new(format!("c{i}")).topics(topic_set(&c.mask()));
+            if spec.layout.shape == Shape::Pipeline && i > 0 {
+                sub = sub.after(format!("c{}", i - 1).as_str());
+            }
+            builder = builder.handler(
+                sub,
+                Handler {
+                    checker: c,
+                    slot: slot.clone(),
+                },
+            );
+        }
+        let (producer, bus) = builder.build().map_err(|e| format!("build: {e}"))?;
+        let barrier = Arc::new(Barrier::new(1));
+        let s = spec.clone();
+        let handle = thread::spawn(move || {
+            let mut p = Pub(producer);
+            barrier.wait();
+            let produced = produce(&mut p, &s, clock);
+            drop(p); // closes the bus: handlers drain and end
+            produced
+        });
+        let produced = join(handle, "producer")?;
+        bus.join().map_err(|e| format!("consumer failed: {e}"))?;
+        let elapsed = Instant::now() - produced.start;
+        let mut consumers = Vec::new();
+        for (i, s) in slots.iter().enumerate() {
+            let r = s.lock().map_err(|_| "poisoned")?.take();
+            consumers.push(r.ok_or(format!("consumer {i} did not report"))?);
+        }
+        Ok(RunResult {
+            elapsed,
+            published: produced.events,
+            timed_out: produced.timed_out,
+            consumers,
+        })
+    }
+}
