@@ -107,6 +107,8 @@ pub struct ResultRow {
     pub events_per_sec_max: Option<f64>,
     /// Median divided by the best peer's median in this scenario (peers: not `limit`, not `ringbus`).
     pub vs_best_peer: Option<f64>,
+    /// Latency scenarios: p99 divided by the best (lowest) peer p99 in this scenario (below 1 is better).
+    pub p99_vs_best_peer: Option<f64>,
     /// Measured runs.
     pub runs: usize,
     /// Events per run.
@@ -155,6 +157,15 @@ pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
 }
 
+/// "1.50x" (throughput vs the best peer) or "0.80x p99" (p99 vs the best peer's) or "-".
+fn ratio(r: &ResultRow) -> String {
+    match (r.vs_best_peer, r.p99_vs_best_peer) {
+        (Some(v), _) => format!("{v:.2}x"),
+        (None, Some(v)) => format!("{v:.2}x p99"),
+        _ => "-".to_string(),
+    }
+}
+
 /// Peers are what a user would pick instead: not the ceiling, not ringbus itself.
 pub fn is_peer(system: &str) -> bool {
     !matches!(family(system), "limit" | "ringbus")
@@ -170,11 +181,17 @@ impl ScenarioReport {
             .fold(None, |acc: Option<f64>, x| {
                 Some(acc.map_or(x, |a| a.max(x)))
             });
+        let latency_focus = scenario.focus == Focus::Latency;
+        let best_peer_p99 = ms
+            .iter()
+            .filter(|m| is_peer(&m.system) && m.status.has_figures())
+            .filter_map(|m| m.latency().map(|l| l.p99_ns))
+            .min();
         let results = ms
             .iter()
             .map(|m| {
                 let t = m.throughput();
-                let l = m.latency();
+                let l = m.latency().filter(|_| m.status.has_figures());
                 ResultRow {
                     system: m.system.clone(),
                     status: m.status.label().to_string(),
@@ -183,7 +200,13 @@ impl ScenarioReport {
                     events_per_sec_min: t.map(|t| t.min),
                     events_per_sec_max: t.map(|t| t.max),
                     vs_best_peer: match (t, best_peer) {
-                        (Some(t), Some(b)) if b > 0.0 => Some(t.median / b),
+                        (Some(t), Some(b)) if b > 0.0 && !latency_focus => Some(t.median / b),
+                        _ => None,
+                    },
+                    p99_vs_best_peer: match (l, best_peer_p99) {
+                        (Some(l), Some(b)) if b > 0 && latency_focus => {
+                            Some(l.p99_ns as f64 / b as f64)
+                        }
                         _ => None,
                     },
                     runs: m.runs.len(),
@@ -275,7 +298,7 @@ impl Report {
                 s.name, s.consumers, s.description
             ));
             out.push_str(&format!(
-                "{:<18} {:>10} {:>21} {:>8} {:>9} {:>9} {:>9} {:>10}  {}\n",
+                "{:<18} {:>10} {:>21} {:>10} {:>9} {:>9} {:>9} {:>10}  {}\n",
                 "system",
                 "Mev/s med",
                 "min..max",
@@ -290,12 +313,11 @@ impl Report {
                 let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v / 1e6));
                 let n = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
                 out.push_str(&format!(
-                    "{:<18} {:>10} {:>21} {:>8} {:>9} {:>9} {:>9} {:>10}  {}{}\n",
+                    "{:<18} {:>10} {:>21} {:>10} {:>9} {:>9} {:>9} {:>10}  {}{}\n",
                     r.system,
                     f(r.events_per_sec_median),
                     format!("{}..{}", f(r.events_per_sec_min), f(r.events_per_sec_max)),
-                    r.vs_best_peer
-                        .map_or("-".to_string(), |v| format!("{v:.2}x")),
+                    ratio(r),
                     n(r.p50_ns),
                     n(r.p99_ns),
                     n(r.p999_ns),
@@ -334,7 +356,7 @@ impl Report {
                 if s.consumers == 1 { "" } else { "s" },
                 s.threads
             ));
-            out.push_str("| system | M events/s median | min – max | vs best peer | p50 ns | p90 ns | p99 ns | p99.9 ns | max ns | status |\n");
+            out.push_str("| system | M events/s median | min – max | vs best peer (throughput, or p99 in latency scenarios) | p50 ns | p90 ns | p99 ns | p99.9 ns | max ns | status |\n");
             out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
             for r in &s.results {
                 let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.2}", v / 1e6));
@@ -345,8 +367,7 @@ impl Report {
                     f(r.events_per_sec_median),
                     f(r.events_per_sec_min),
                     f(r.events_per_sec_max),
-                    r.vs_best_peer
-                        .map_or("–".to_string(), |v| format!("{v:.2}×")),
+                    ratio(r).replace('-', "–").replace('x', "×"),
                     n(r.p50_ns),
                     n(r.p90_ns),
                     n(r.p99_ns),
