@@ -1,0 +1,83 @@
+//! Typed errors of the consumers.
+
+use ringbus_events::{EventTopic, LogError};
+use std::path::PathBuf;
+
+/// What can go wrong in a store writer or a plug-in.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The SQLite database could not be opened or prepared.
+    #[error("cannot open SQLite store {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database refused to commit a block (locked, read-only, disk full, ...) on every
+    /// attempt. Nothing of the block was applied; everything up to `last_committed` was.
+    #[error(
+        "SQLite refused block {height} (sequences {first}..={last}) after {attempts} attempt(s); \
+         last committed sequence: {}: {source}",
+        last_committed.map_or_else(|| "none".to_string(), |s| s.to_string())
+    )]
+    Refused {
+        /// The block that could not be committed.
+        height: u64,
+        /// Its first staged sequence.
+        first: u64,
+        /// Its last sequence (the `EndBlock`).
+        last: u64,
+        /// How many times the commit was tried.
+        attempts: u32,
+        /// The last sequence safely in the database: resume after it.
+        last_committed: Option<u64>,
+        /// What SQLite said on the last attempt.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// An event arrived before any `BeginBlock`, or after an `EndBlock` and before the next
+    /// `BeginBlock`: the stream is not framed as the stores need.
+    #[error("event {sequence} ({topic}) arrived outside a block")]
+    OutsideBlock {
+        /// Its sequence.
+        sequence: u64,
+        /// Its topic.
+        topic: EventTopic,
+    },
+    /// A `BeginBlock` arrived while another block was still open, or an `EndBlock` for a
+    /// block other than the open one.
+    #[error("event {sequence}: block {found} framing while block {open} is open")]
+    BadFraming {
+        /// The framing event's sequence.
+        sequence: u64,
+        /// The block that is open.
+        open: u64,
+        /// The block the framing event names.
+        found: u64,
+    },
+    /// A SQLite statement failed outside a block commit (reading the store back).
+    #[error("SQLite: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A value read back from the database does not fit the event model.
+    #[error("SQLite store holds an invalid {what}: {value}")]
+    Corrupt {
+        /// What was being decoded.
+        what: &'static str,
+        /// The stored value.
+        value: i64,
+    },
+    /// Writing the event log failed.
+    #[error("event log: {0}")]
+    Log(#[from] LogError),
+    /// An I/O error (opening the event log file).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,83 @@
+//! The in-memory stores: stage a block's events, apply them all at its `EndBlock`.
+
+use crate::block::BlockStage;
+use crate::StoreTables;
+use ringbus_events::Event;
+use ringbus_ring::{EventHandler, HandlerError};
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// A reader's handle on the in-memory stores. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct StoreView(Arc<RwLock<StoreTables>>);
+
+impl StoreView {
+    /// A copy of the tables as of the last committed block.
+    pub fn snapshot(&self) -> StoreTables {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the tables in place.
+    pub fn with<R>(&self, f: impl FnOnce(&StoreTables) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The in-memory stores for accounts, orders, trades and ledger movements: an
+/// [`EventHandler`] for [`topic_sets::STORE_INPUTS`](ringbus_events::topic_sets::STORE_INPUTS).
+///
+/// Events are staged until their block's `EndBlock`, then applied under one write lock:
+/// a reader of the [`StoreView`] sees whole blocks only.
+///
+/// ```
+/// use ringbus_consumers::MemoryStores;
+/// use ringbus_events::{Account, AccountId, AssetId, BeginBlock, EndBlock, Event, PartyId, Payload};
+/// use ringbus_ring::EventHandler;
+/// let (mut stores, view) = MemoryStores::new();
+/// let id = AccountId::general(PartyId(1), AssetId(0));
+/// let events: [Payload; 3] = [
+///     BeginBlock { height: 1, ..Default::default() }.into(),
+///     Account { id, balance: 5 }.into(),
+///     EndBlock { height: 1, ..Default::default() }.into(),
+/// ];
+/// for (seq, p) in events.into_iter().enumerate() {
+///     assert_eq!(view.snapshot().accounts.len(), 0, "nothing before EndBlock");
+///     stores.on_event(&Event { sequence: seq as u64, ..Event::new(p) }, seq as u64, false)?;
+/// }
+/// assert_eq!(view.snapshot().accounts[&id], 5);
+/// # Ok::<(), ringbus_ring::HandlerError>(())
+/// ```
+#[derive(Debug)]
+pub struct MemoryStores {
+    stage: BlockStage,
+    view: StoreView,
+}
+
+impl MemoryStores {
+    /// Empty stores and their view.
+    pub fn new() -> (Self, StoreView) {
+        let view = StoreView::default();
+        (
+            MemoryStores {
+                stage: BlockStage::default(),
+                view: view.clone(),
+            },
+            view,
+        )
+    }
+}
+
+impl EventHandler<Event> for MemoryStores {
+    #[inline]
+    fn on_event(&mut self, event: &Event, _seq: u64, _eob: bool) -> Result<(), HandlerError> {
+        if self.stage.push(event)? {
+            let mut tables = self.view.0.write().unwrap_or_else(PoisonError::into_inner);
+            tables.apply_block(self.stage.events());
+            drop(tables);
+            self.stage.clear();
+        }
+        Ok(())
+    }
+}

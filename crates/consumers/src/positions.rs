@@ -1,0 +1,212 @@
+//! The positions plug-in: per party and market, open volume, average entry price, realised
+//! and unrealised P&L, published as a consistent snapshot at each `EndBlock`.
+
+use crate::hash::{FxHashMap, FxHashSet};
+use crate::PositionState;
+use ringbus_events::{Event, MarketId, PartyId, Payload, Position};
+use ringbus_ring::{EventHandler, HandlerError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, PoisonError, RwLock};
+
+type Key = (PartyId, MarketId);
+
+/// The plug-in's state as of the last `EndBlock`: what readers see.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PositionsSnapshot {
+    /// Height of the last block applied (0 before the first).
+    pub block_height: u64,
+    /// Sequence of that block's `EndBlock`.
+    pub sequence: Option<u64>,
+    /// Every position ever opened, by party and market.
+    pub states: BTreeMap<(PartyId, MarketId), PositionState>,
+    /// The last mark price of each market.
+    pub marks: BTreeMap<MarketId, u64>,
+    /// Parties currently distressed (reported and not yet closed out).
+    pub distressed: BTreeSet<(PartyId, MarketId)>,
+    /// How many `Distressed` reports and closeouts were seen.
+    pub distress_reports: u64,
+    /// How many closeouts were seen.
+    pub closeouts: u64,
+}
+
+impl PositionsSnapshot {
+    /// The mark price of `market` (0 before its first).
+    pub fn mark(&self, market: MarketId) -> u64 {
+        self.marks.get(&market).copied().unwrap_or(0)
+    }
+
+    /// Every position at its market's mark price, ordered by party then market.
+    pub fn positions(&self) -> Vec<Position> {
+        self.states
+            .iter()
+            .map(|((party, market), s)| s.to_position(*party, *market, self.mark(*market)))
+            .collect()
+    }
+
+    /// One party's position in one market.
+    pub fn position(&self, party: PartyId, market: MarketId) -> Option<Position> {
+        self.states
+            .get(&(party, market))
+            .map(|s| s.to_position(party, market, self.mark(market)))
+    }
+
+    /// Total P&L (realised plus unrealised, all markets) of every party.
+    pub fn pnl_by_party(&self) -> BTreeMap<PartyId, i64> {
+        let mut out = BTreeMap::new();
+        for ((party, market), s) in &self.states {
+            let e: &mut i64 = out.entry(*party).or_default();
+            *e = e.saturating_add(s.total_pnl(self.mark(*market)));
+        }
+        out
+    }
+
+    /// The `n` parties with the largest total P&L, best first (ties by party id).
+    pub fn top_parties(&self, n: usize) -> Vec<(PartyId, i64)> {
+        let mut all: Vec<_> = self.pnl_by_party().into_iter().collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+}
+
+/// A reader's handle on the plug-in's snapshots. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct PositionsView(Arc<RwLock<PositionsSnapshot>>);
+
+impl PositionsView {
+    /// A copy of the latest snapshot.
+    pub fn snapshot(&self) -> PositionsSnapshot {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the latest snapshot in place.
+    pub fn with<R>(&self, f: impl FnOnce(&PositionsSnapshot) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The positions plug-in: an [`EventHandler`] for
+/// [`topic_sets::POSITIONS_INPUTS`](ringbus_events::topic_sets::POSITIONS_INPUTS).
+///
+/// Trades move positions (average-cost accounting, exact: see [`PositionState`]), mark
+/// prices and settlements move the mark, closeouts close a position at their price, loss
+/// socialisation reduces realised P&L, `Distressed` marks parties. At each `EndBlock` the
+/// positions that changed and the marks are copied into the [`PositionsView`] under one
+/// write lock, so a reader never sees half a block.
+///
+/// ```
+/// use ringbus_consumers::PositionsPlugin;
+/// use ringbus_events::{Event, EndBlock, BeginBlock, Trade, PartyId, MarketId};
+/// use ringbus_ring::EventHandler;
+/// let (mut plugin, view) = PositionsPlugin::new();
+/// let mut e = |p: ringbus_events::Payload| plugin.on_event(&Event::new(p), 0, false).unwrap();
+/// e(BeginBlock { height: 1, ..Default::default() }.into());
+/// e(Trade { price: 100, size: 2, buyer: PartyId(1), seller: PartyId(2), ..Default::default() }.into());
+/// assert!(view.snapshot().positions().is_empty(), "nothing visible mid-block");
+/// e(EndBlock { height: 1, ..Default::default() }.into());
+/// assert_eq!(view.snapshot().position(PartyId(1), MarketId(0)).unwrap().open_volume, 2);
+/// ```
+#[derive(Debug)]
+pub struct PositionsPlugin {
+    states: FxHashMap<Key, PositionState>,
+    marks: FxHashMap<MarketId, u64>,
+    distressed: FxHashSet<Key>,
+    dirty: Vec<Key>,
+    dirty_set: FxHashSet<Key>,
+    distress_reports: u64,
+    closeouts: u64,
+    view: PositionsView,
+}
+
+impl PositionsPlugin {
+    /// A plug-in and the view its snapshots are published to.
+    pub fn new() -> (Self, PositionsView) {
+        let view = PositionsView::default();
+        let plugin = PositionsPlugin {
+            states: FxHashMap::default(),
+            marks: FxHashMap::default(),
+            distressed: FxHashSet::default(),
+            dirty: Vec::new(),
+            dirty_set: FxHashSet::default(),
+            distress_reports: 0,
+            closeouts: 0,
+            view: view.clone(),
+        };
+        (plugin, view)
+    }
+
+    #[inline]
+    fn state(&mut self, key: Key) -> &mut PositionState {
+        if self.dirty_set.insert(key) {
+            self.dirty.push(key);
+        }
+        self.states.entry(key).or_default()
+    }
+
+    /// Applies one event to the working state.
+    pub fn apply(&mut self, event: &Event) {
+        match &event.payload {
+            Payload::Trade(t) => {
+                let size = i64::try_from(t.size).unwrap_or(i64::MAX);
+                self.state((t.buyer, t.market)).fill(size, t.price);
+                self.state((t.seller, t.market)).fill(-size, t.price);
+            }
+            Payload::MarkPrice(m) => {
+                self.marks.insert(m.market, m.price);
+            }
+            Payload::SettlePosition(s) => {
+                self.marks.insert(s.market, s.mark_price);
+            }
+            Payload::Distressed(d) => {
+                for p in d.parties.as_slice() {
+                    self.distressed.insert((*p, d.market));
+                    self.distress_reports += 1;
+                }
+            }
+            Payload::Closeout(c) => {
+                self.state((c.party, c.market)).close_out(c.price);
+                self.distressed.remove(&(c.party, c.market));
+                self.closeouts += 1;
+            }
+            Payload::LossSocialisation(l) => {
+                self.state((l.party, l.market)).adjust_realised(l.amount);
+            }
+            Payload::EndBlock(b) => self.publish(b.height, event.sequence),
+            _ => {}
+        }
+    }
+
+    /// Copies what changed into the view, under one write lock.
+    fn publish(&mut self, height: u64, sequence: u64) {
+        let mut snap = self.view.0.write().unwrap_or_else(PoisonError::into_inner);
+        for key in self.dirty.drain(..) {
+            if let Some(s) = self.states.get(&key) {
+                snap.states.insert(key, *s);
+            }
+        }
+        self.dirty_set.clear();
+        for (m, p) in &self.marks {
+            snap.marks.insert(*m, *p);
+        }
+        if snap.distressed.len() != self.distressed.len()
+            || self.distressed.iter().any(|k| !snap.distressed.contains(k))
+        {
+            snap.distressed = self.distressed.iter().copied().collect();
+        }
+        snap.distress_reports = self.distress_reports;
+        snap.closeouts = self.closeouts;
+        snap.block_height = height;
+        snap.sequence = Some(sequence);
+    }
+}
+
+impl EventHandler<Event> for PositionsPlugin {
+    #[inline]
+    fn on_event(&mut self, event: &Event, _seq: u64, _eob: bool) -> Result<(), HandlerError> {
+        self.apply(event);
+        Ok(())
+    }
+}

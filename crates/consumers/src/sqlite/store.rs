@@ -1,0 +1,332 @@
+//! The SQLite store: open, resume point, one transaction per block with bounded retry, and
+//! reading the tables back.
+
+use super::codec::*;
+use super::schema;
+use crate::{StoreError, StoreTables};
+use ringbus_events::{
+    Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Trade, TradeId,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How the SQLite store commits and how hard it tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Attempts per block before giving up with [`StoreError::Refused`] (at least 1).
+    pub max_attempts: u32,
+    /// Pause before the second attempt; doubled for each further one.
+    pub retry_backoff: Duration,
+    /// How long one attempt waits on a lock held by another connection.
+    pub busy_timeout: Duration,
+    /// `PRAGMA synchronous=FULL` (fsync at every commit: survives power loss) instead of
+    /// `NORMAL` (WAL: survives a process crash, the default).
+    pub durable: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            max_attempts: 5,
+            retry_backoff: Duration::from_millis(20),
+            busy_timeout: Duration::from_millis(250),
+            durable: false,
+        }
+    }
+}
+
+/// The embedded default store: one SQLite transaction per block.
+///
+/// ```
+/// use ringbus_consumers::{SqliteOptions, SqliteStore};
+/// let dir = tempfile::tempdir()?;
+/// let store = SqliteStore::open(dir.path().join("s.db"), SqliteOptions::default())?;
+/// assert_eq!(store.last_committed(), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    options: SqliteOptions,
+    last_committed: Option<u64>,
+    block_height: u64,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` and reads its cursor.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(open_err)?;
+        conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if options.durable { "FULL" } else { "NORMAL" },
+        )
+        .map_err(open_err)?;
+        conn.execute_batch(schema::CREATE).map_err(open_err)?;
+        let cursor: Option<(i64, i64)> = conn
+            .query_row(
+                "SELECT last_sequence, block_height FROM cursor WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(open_err)?;
+        let (last_committed, block_height) = match cursor {
+            Some((s, h)) => (
+                Some(to_u64("cursor sequence", s)?),
+                to_u64("cursor height", h)?,
+            ),
+            None => (None, 0),
+        };
+        Ok(SqliteStore {
+            conn,
+            path,
+            options: SqliteOptions {
+                max_attempts: options.max_attempts.max(1),
+                ..options
+            },
+            last_committed,
+            block_height,
+        })
+    }
+
+    /// The connection, for queries of your own (and pragmas such as `query_only`).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sequence of the last committed `EndBlock`: resume after it.
+    pub fn last_committed(&self) -> Option<u64> {
+        self.last_committed
+    }
+
+    /// The height of the last committed block (0 before the first).
+    pub fn block_height(&self) -> u64 {
+        self.block_height
+    }
+
+    /// Commits one whole block (`BeginBlock` .. `EndBlock`) in one transaction, with the
+    /// cursor moved to its `EndBlock` in the same transaction. A refused commit is rolled
+    /// back and retried up to [`SqliteOptions::max_attempts`] times; then
+    /// [`StoreError::Refused`] reports the last committed sequence.
+    pub fn commit_block(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        let (Some(first), Some(end)) = (events.first(), events.last()) else {
+            return Ok(());
+        };
+        let Payload::EndBlock(end_block) = end.payload else {
+            return Err(StoreError::OutsideBlock {
+                sequence: end.sequence,
+                topic: end.topic(),
+            });
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_commit(events) {
+                Ok(()) => {
+                    self.last_committed = Some(end.sequence);
+                    self.block_height = end_block.height;
+                    return Ok(());
+                }
+                Err(source) if attempt >= self.options.max_attempts => {
+                    return Err(StoreError::Refused {
+                        height: end_block.height,
+                        first: first.sequence,
+                        last: end.sequence,
+                        attempts: attempt,
+                        last_committed: self.last_committed,
+                        source,
+                    })
+                }
+                Err(err) => {
+                    tracing::warn!(height = end_block.height, attempt, %err, "SQLite refused a block; retrying");
+                    std::thread::sleep(self.options.retry_backoff * (1 << (attempt - 1).min(10)));
+                }
+            }
+        }
+    }
+
+    fn try_commit(&mut self, events: &[Event]) -> rusqlite::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut account = tx.prepare_cached(schema::UPSERT_ACCOUNT)?;
+            let mut order = tx.prepare_cached(schema::UPSERT_ORDER)?;
+            let mut trade = tx.prepare_cached(schema::INSERT_TRADE)?;
+            let mut ledger = tx.prepare_cached(schema::INSERT_LEDGER)?;
+            let mut first_sequence = 0;
+            for e in events {
+                let seq = e.sequence;
+                match &e.payload {
+                    Payload::BeginBlock(_) => first_sequence = seq,
+                    Payload::Account(a) => {
+                        let [o, m, s, k] = account_cols(&a.id);
+                        account.execute(params![o, m, s, k, a.balance, seq])?;
+                    }
+                    Payload::Order(x) => {
+                        order.execute(params![
+                            x.id.0,
+                            x.market.0,
+                            x.party.0,
+                            side_code(x.side),
+                            x.price,
+                            x.size,
+                            x.remaining,
+                            status_code(x.status),
+                            order_type_code(x.order_type),
+                            tif_code(x.time_in_force),
+                            seq
+                        ])?;
+                    }
+                    Payload::Trade(t) => {
+                        trade.execute(params![
+                            seq,
+                            t.id.0,
+                            t.market.0,
+                            t.price,
+                            t.size,
+                            t.buyer.0,
+                            t.seller.0,
+                            side_code(t.aggressor),
+                            t.buy_order.0,
+                            t.sell_order.0
+                        ])?;
+                    }
+                    Payload::LedgerMovement(l) => {
+                        let [fo, fm, fa, fk] = account_cols(&l.from);
+                        let [to, tm, ta, tk] = account_cols(&l.to);
+                        ledger.execute(params![
+                            seq,
+                            fo,
+                            fm,
+                            fa,
+                            fk,
+                            to,
+                            tm,
+                            ta,
+                            tk,
+                            l.amount,
+                            transfer_code(l.kind)
+                        ])?;
+                    }
+                    Payload::EndBlock(b) => {
+                        tx.prepare_cached(schema::INSERT_BLOCK)?.execute(params![
+                            b.height,
+                            b.time.0,
+                            b.hash.0,
+                            b.tx_count,
+                            first_sequence,
+                            seq
+                        ])?;
+                        tx.prepare_cached(schema::SET_CURSOR)?
+                            .execute(params![seq, b.height])?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tx.commit()
+    }
+
+    /// Reads the whole store back as [`StoreTables`] (to compare with the in-memory stores).
+    pub fn load(&self) -> Result<StoreTables, StoreError> {
+        let mut t = StoreTables {
+            block_height: self.block_height,
+            last_sequence: self.last_committed,
+            ..StoreTables::default()
+        };
+        let blocks: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM blocks", [], |r| r.get(0))?;
+        t.blocks = to_u64("block count", blocks)?;
+
+        let mut st = self
+            .conn
+            .prepare("SELECT owner, market, asset, kind, balance FROM accounts")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id = account_from([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])?;
+            t.accounts.insert(id, r.get(4)?);
+        }
+
+        let mut st = self.conn.prepare(
+            "SELECT id, market, party, side, price, size, remaining, status, order_type, time_in_force FROM orders",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let o = Order {
+                id: OrderId(r.get(0)?),
+                market: MarketId(r.get(1)?),
+                party: PartyId(r.get(2)?),
+                side: side_from(r.get(3)?)?,
+                price: r.get(4)?,
+                size: r.get(5)?,
+                remaining: r.get(6)?,
+                status: status_from(r.get(7)?)?,
+                order_type: order_type_from(r.get(8)?)?,
+                time_in_force: tif_from(r.get(9)?)?,
+            };
+            t.orders.insert(o.id, o);
+        }
+
+        let mut st = self.conn.prepare(
+            "SELECT sequence, id, market, price, size, buyer, seller, aggressor, buy_order, sell_order
+             FROM trades ORDER BY sequence",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            t.trades.push((
+                r.get(0)?,
+                Trade {
+                    id: TradeId(r.get(1)?),
+                    market: MarketId(r.get(2)?),
+                    price: r.get(3)?,
+                    size: r.get(4)?,
+                    buyer: PartyId(r.get(5)?),
+                    seller: PartyId(r.get(6)?),
+                    aggressor: side_from(r.get(7)?)?,
+                    buy_order: OrderId(r.get(8)?),
+                    sell_order: OrderId(r.get(9)?),
+                },
+            ));
+        }
+
+        let mut st = self.conn.prepare(
+            "SELECT sequence, from_owner, from_market, from_asset, from_kind, to_owner, to_market, to_asset, to_kind, amount, kind
+             FROM ledger_movements ORDER BY sequence",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            t.ledger.push((
+                r.get(0)?,
+                LedgerMovement {
+                    from: account_from([r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])?,
+                    to: account_from([r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?])?,
+                    amount: r.get(9)?,
+                    kind: transfer_from(r.get(10)?)?,
+                },
+            ));
+        }
+        Ok(t)
+    }
+}
+
+fn to_u64(what: &'static str, v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt { what, value: v })
+}
