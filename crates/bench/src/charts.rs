@@ -28,12 +28,15 @@ fn line_chart(
     x_desc: &str,
     x_labels: &[String],
     series: &[Series],
+    y_fmt: fn(f64) -> String,
 ) -> Result<(), String> {
     let (lo, hi) = bounds(series).ok_or("nothing to plot")?;
-    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+    let root = SVGBackend::new(path, (1000, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    // The legend gets its own column on the right so that it never hides a line.
+    let (plot, legend) = root.split_horizontally(800);
     let n = x_labels.len() as f64;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(40)
@@ -52,6 +55,7 @@ fn line_chart(
                 String::new()
             }
         })
+        .y_label_formatter(&|y| y_fmt(*y))
         .y_desc(y_desc)
         .x_desc(x_desc)
         .draw()
@@ -61,28 +65,48 @@ fn line_chart(
         let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|(_, y)| *y > 0.0).collect();
         chart
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .map_err(|e| e.to_string())?;
         chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))
             .map_err(|e| e.to_string())?;
+        let y = 60 + 22 * i as i32;
+        legend
+            .draw(&PathElement::new(
+                vec![(10, y), (34, y)],
+                color.stroke_width(3),
+            ))
+            .map_err(|e| e.to_string())?;
+        legend
+            .draw(&Text::new(name.clone(), (40, y - 7), ("sans-serif", 14)))
+            .map_err(|e| e.to_string())?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())?;
     Ok(())
 }
 
 fn find<'a>(r: &'a Report, name: &str) -> Option<&'a ScenarioReport> {
     r.scenarios.iter().find(|s| s.name == name)
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// "0.05", "10", "250".
+fn fmt_rate(v: f64) -> String {
+    trim(v)
+}
+
+/// "80 ns", "1.5 µs", "12 ms".
+fn fmt_ns(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{} ms", trim(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{} µs", trim(v / 1e3))
+    } else {
+        format!("{} ns", trim(v))
+    }
 }
 
 /// Throughput against consumer count from `names` (scenarios with 1, 2, 4 consumers).
@@ -135,6 +159,7 @@ fn throughput_chart(
         "consumers",
         &labels,
         &series,
+        fmt_rate,
     )?;
     Ok(Some(path))
 }
@@ -176,7 +201,15 @@ fn latency_chart(r: &Report, dir: &Path, scenario: &str) -> Result<Option<PathBu
         "publish-to-handle latency, {} ({} cores)",
         s.description, r.machine.cores
     );
-    line_chart(&path, &title, "ns (log)", "percentile", &labels, &series)?;
+    line_chart(
+        &path,
+        &title,
+        "latency (log)",
+        "percentile",
+        &labels,
+        &series,
+        fmt_ns,
+    )?;
     Ok(Some(path))
 }
 
@@ -228,9 +261,19 @@ mod tests {
             "x",
             &["one".into(), "two".into()],
             &series,
+            fmt_ns,
         )
         .unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            (fmt_ns(80.0), fmt_ns(1500.0), fmt_ns(1.2e7), fmt_rate(0.050)),
+            (
+                "80 ns".into(),
+                "1.5 µs".into(),
+                "12 ms".into(),
+                "0.05".into()
+            )
+        );
         assert!(svg.starts_with("<svg") && svg.contains("title") && svg.contains("\ntwo\n"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -232,6 +232,7 @@ fn compare(
         settings: Settings::new(command_line(), &budget),
         scenarios: reports,
     };
+    report.machine.loadavg_at_end = ringbus_bench::report::loadavg();
     report.mark_collapses();
     print!("{}", report.to_table());
     println!(

@@ -17,6 +17,8 @@ pub struct Machine {
     pub kernel: String,
     /// 1-minute load average when the run started (other work on the machine shows here).
     pub loadavg_at_start: Option<f64>,
+    /// 1-minute load average when the run ended (set by the caller).
+    pub loadavg_at_end: Option<f64>,
     /// Build profile of the harness.
     pub profile: &'static str,
     /// Seconds since the Unix epoch.
@@ -36,9 +38,7 @@ impl Machine {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| std::env::consts::OS.to_string());
-        let loadavg_at_start = std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()));
+        let loadavg_at_start = loadavg();
         Machine {
             cores: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -46,6 +46,7 @@ impl Machine {
             cpu_model,
             kernel,
             loadavg_at_start,
+            loadavg_at_end: None,
             profile: if cfg!(debug_assertions) {
                 "debug"
             } else {
@@ -57,6 +58,13 @@ impl Machine {
                 .unwrap_or(0),
         }
     }
+}
+
+/// The 1-minute load average, from /proc/loadavg.
+pub fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
 }
 
 /// Settings of the run.
@@ -334,12 +342,13 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let m = &self.machine;
         let mut out = format!(
-            "Machine: {} cores, {}, kernel {}, load average {} at start, {} build.  \n\
+            "Machine: {} cores, {}, kernel {}, load average {} at start and {} at the end, {} build.  \n\
              Settings: 64-byte events, capacity {}, {} runs of ~{} ms each (deadline {} ms), command `{}`.\n",
             m.cores,
             m.cpu_model,
             m.kernel,
             m.loadavg_at_start.map_or("?".into(), |l| format!("{l:.2}")),
+            m.loadavg_at_end.map_or("?".into(), |l| format!("{l:.2}")),
             m.profile,
             self.settings.capacity,
             self.settings.repeats,
