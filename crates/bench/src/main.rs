@@ -205,6 +205,10 @@ fn compare(
         None
     };
     let scen = scenario::select(scenario::all(trace.as_ref()), scenarios);
+    if scen.is_empty() && wants_trace && trace.is_none() && !scenarios.is_empty() {
+        eprintln!("nothing to run: the only scenario asked for was skipped");
+        return Ok(());
+    }
     if scen.is_empty() {
         return Err(format!(
             "no scenario matches {scenarios:?}; see `ringbus-bench list`"
