@@ -194,6 +194,11 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
                         }
                     }
                 }
+                if r.timed_out {
+                    // A collapsed system would spend its whole deadline on every repeat:
+                    // one such run is enough to report it, and keeps `compare` bounded.
+                    break;
+                }
             }
         }
     }

@@ -119,6 +119,8 @@ pub struct ResultRow {
     pub p99_vs_best_peer: Option<f64>,
     /// Measured runs.
     pub runs: usize,
+    /// Events per second of each run, in run order.
+    pub runs_events_per_sec: Vec<f64>,
     /// Events per run.
     pub events_per_run: u64,
     /// Latency samples.
@@ -218,6 +220,7 @@ impl ScenarioReport {
                         _ => None,
                     },
                     runs: m.runs.len(),
+                    runs_events_per_sec: m.runs.clone(),
                     events_per_run: m.events_per_run,
                     latency_samples: l.map(|l| l.samples),
                     p50_ns: l.map(|l| l.p50_ns),
