@@ -235,9 +235,11 @@ fn compare(
         machine,
         settings: Settings::new(command_line(), &budget),
         scenarios: reports,
+        targets: Vec::new(),
     };
     report.machine.loadavg_at_end = ringbus_bench::report::loadavg();
     report.mark_collapses();
+    report.evaluate_targets("ringbus-adaptive");
     print!("{}", report.to_table());
     println!(
         "\n{} scenarios x {} systems in {:.1} s",

@@ -165,6 +165,34 @@ pub struct Report {
     pub settings: Settings,
     /// Scenarios, in run order.
     pub scenarios: Vec<ScenarioReport>,
+    /// The issue's targets, as measured in this run (filled by [`Report::evaluate_targets`]).
+    pub targets: Vec<Target>,
+}
+
+/// (target, scenario, goal, which rows are the reference).
+type TargetSpec<'a> = (&'a str, &'a str, f64, &'a dyn Fn(&str) -> bool);
+
+/// One target of the issue, checked against this run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// What is promised.
+    pub target: String,
+    /// Scenario it is measured in.
+    pub scenario: String,
+    /// The ringbus row compared (the default wait strategy).
+    pub system: String,
+    /// Its figure (events/s median, or p99 ns).
+    pub value: f64,
+    /// The reference row (best of the family or of all peers).
+    pub reference: String,
+    /// Its figure.
+    pub reference_value: f64,
+    /// value / reference_value (for p99: reference / value, so above 1 is better everywhere).
+    pub ratio: f64,
+    /// The ratio promised.
+    pub goal: f64,
+    /// Whether it was met in this run.
+    pub met: bool,
 }
 
 /// "1.50x" (throughput vs the best peer) or "0.80x p99" (p99 vs the best peer's) or "-".
@@ -254,6 +282,145 @@ impl ScenarioReport {
 }
 
 impl Report {
+    /// Checks the issue's targets for `system` (e.g. `ringbus-adaptive`) against the peers of
+    /// this run; targets whose scenarios or rows are missing are left out.
+    pub fn evaluate_targets(&mut self, system: &str) {
+        let med = |s: &ScenarioReport, f: &dyn Fn(&str) -> bool| {
+            s.results
+                .iter()
+                .filter(|r| f(&r.system))
+                .filter_map(|r| r.events_per_sec_median.map(|m| (r.system.clone(), m)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let mut out = Vec::new();
+        let disruptor = |n: &str| family(n) == "disruptor";
+        let peer = |n: &str| is_peer(n);
+        let specs: [TargetSpec<'_>; 4] = [
+            (
+                "unicast, batches of 32: >= 1.3x the disruptor crate",
+                "unicast-batch32",
+                1.3,
+                &disruptor,
+            ),
+            (
+                "unicast, single publish: >= 1.5x the disruptor crate",
+                "unicast-single",
+                1.5,
+                &disruptor,
+            ),
+            (
+                "multicast to 2 consumers on 2 cores: >= 3x the best peer",
+                "multicast-2",
+                3.0,
+                &peer,
+            ),
+            (
+                "multicast to 4 consumers on 2 cores: >= 3x the best peer",
+                "multicast-4",
+                3.0,
+                &peer,
+            ),
+        ];
+        for (target, scenario, goal, f) in specs {
+            let Some(s) = self.scenarios.iter().find(|s| s.name == scenario) else {
+                continue;
+            };
+            let Some((_, v)) = med(s, &|n: &str| n == system) else {
+                continue;
+            };
+            let Some((rn, rv)) = med(s, f) else { continue };
+            let ratio = v / rv.max(1e-9);
+            out.push(Target {
+                target: target.into(),
+                scenario: scenario.into(),
+                system: system.into(),
+                value: v,
+                reference: rn,
+                reference_value: rv,
+                ratio,
+                goal,
+                met: ratio >= goal,
+            });
+        }
+        if let Some(s) = self.scenarios.iter().find(|s| s.name == "latency-1m") {
+            let p99 = |n: &str| {
+                s.results
+                    .iter()
+                    .find(|r| r.system == n)
+                    .and_then(|r| r.p99_ns)
+            };
+            let best_d = s
+                .results
+                .iter()
+                .filter(|r| disruptor(&r.system) && r.status == "ok")
+                .filter_map(|r| r.p99_ns.map(|p| (r.system.clone(), p)))
+                .min_by_key(|x| x.1);
+            if let (Some(v), Some((rn, rv))) = (p99(system), best_d) {
+                let ratio = rv as f64 / (v as f64).max(1.0);
+                out.push(Target {
+                    target: "p99 latency at 1 M events/s: no worse than the disruptor crate".into(),
+                    scenario: "latency-1m".into(),
+                    system: system.into(),
+                    value: v as f64,
+                    reference: rn,
+                    reference_value: rv as f64,
+                    ratio,
+                    goal: 1.0,
+                    met: ratio >= 1.0,
+                });
+            }
+        }
+        self.targets = out;
+    }
+
+    fn targets_text(&self, markdown: bool) -> String {
+        let mut out = String::new();
+        if self.targets.is_empty() {
+            return out;
+        }
+        if markdown {
+            out.push_str("\n### Targets\n\n| target | ringbus | reference | ratio | goal | |\n| --- | ---: | ---: | ---: | ---: | --- |\n");
+        } else {
+            out.push_str("\n== targets\n");
+        }
+        for t in &self.targets {
+            let fmt = |v: f64| {
+                if t.scenario.starts_with("latency") {
+                    format!("p99 {v:.0} ns")
+                } else {
+                    format!("{:.2} M/s", v / 1e6)
+                }
+            };
+            let verdict = if t.met { "met" } else { "missed" };
+            if markdown {
+                out.push_str(&format!(
+                    "| {} | {} {} | {} {} | {:.2}× | {:.1}× | {} |\n",
+                    t.target,
+                    t.system,
+                    fmt(t.value),
+                    t.reference,
+                    fmt(t.reference_value),
+                    t.ratio,
+                    t.goal,
+                    verdict
+                ));
+            } else {
+                out.push_str(&format!(
+                    "{:<62} {} {} vs {} {}: {:.2}x (goal {:.1}x) {}\n",
+                    t.target,
+                    t.system,
+                    fmt(t.value),
+                    t.reference,
+                    fmt(t.reference_value),
+                    t.ratio,
+                    t.goal,
+                    verdict
+                ));
+            }
+        }
+        out
+    }
+
     /// Marks rows whose median is below 1/20 of the same system's `unicast-single` median as
     /// collapsed (busy-spinning with more threads than cores does this).
     pub fn mark_collapses(&mut self) {
@@ -338,6 +505,7 @@ impl Report {
                 ));
             }
         }
+        out.push_str(&self.targets_text(false));
         out
     }
 
@@ -390,6 +558,7 @@ impl Report {
                 ));
             }
         }
+        out.push_str(&self.targets_text(true));
         out
     }
 }
@@ -425,6 +594,7 @@ mod tests {
         let uni = &sc[0];
         let mc4 = sc.iter().find(|s| s.name == "multicast-4").unwrap();
         Report {
+            targets: Vec::new(),
             machine: Machine::detect(),
             settings: Settings::new("test".into(), &Budget::quick()),
             scenarios: vec![
@@ -468,6 +638,31 @@ mod tests {
         let collapsed = &v["scenarios"][1]["results"][0];
         assert!(collapsed["note"].as_str().unwrap().starts_with("collapsed"));
         assert!(v["scenarios"][1]["results"][1]["note"].is_null());
+    }
+
+    #[test]
+    fn targets_compare_with_the_right_reference() {
+        let sc = scenario::all(None);
+        let uni = &sc[0];
+        let mut r = report();
+        r.scenarios[0] = ScenarioReport::new(
+            uni,
+            &[
+                meas("limit", &[400e6], false),
+                meas("ringbus-adaptive", &[45e6], false),
+                meas("disruptor-spin", &[30e6], false),
+                meas("bus", &[50e6], false),
+            ],
+        );
+        r.evaluate_targets("ringbus-adaptive");
+        let t = &r.targets[0];
+        assert_eq!(
+            (t.scenario.as_str(), t.reference.as_str()),
+            ("unicast-single", "disruptor-spin")
+        );
+        assert!((t.ratio - 1.5).abs() < 1e-9 && t.met);
+        assert!(r.to_table().contains("== targets"));
+        assert!(r.to_markdown().contains("### Targets"));
     }
 
     #[test]
