@@ -5,12 +5,15 @@
 
 mod book;
 mod cascade;
+pub mod cli;
 mod config;
 mod core;
+mod pipeline;
 mod sink;
 mod state;
 mod tx;
 
 pub use crate::core::{SimStats, Simulator, ASSET, GENESIS_SECS};
 pub use config::SimConfig;
+pub use pipeline::{ConsumerKind, Input, Pipeline, PipelineError, RunReport};
 pub use sink::{Counting, EventSink, SinkError};

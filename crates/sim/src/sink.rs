@@ -45,19 +45,28 @@ impl<W: Write> EventSink for EventLogWriter<W> {
 }
 
 impl EventSink for Producer<Event> {
+    /// Publishes the batch with one `publish_batch` (visible all at once). A batch larger
+    /// than the ring is split into ring-sized pieces.
     #[inline]
     fn publish(&mut self, batch: &[Event]) -> Result<(), SinkError> {
-        let range = self.publish_batch(batch.len(), |i, slot| {
-            *slot = batch[i];
-            batch[i].ring_topic()
-        })?;
-        match batch.first() {
-            Some(first) if first.sequence != range.start => Err(SinkError::SequenceMismatch {
-                sim: first.sequence,
-                bus: range.start,
-            }),
-            _ => Ok(()),
+        let cap = usize::try_from(self.capacity())
+            .unwrap_or(usize::MAX)
+            .max(1);
+        for chunk in batch.chunks(cap) {
+            let range = self.publish_batch(chunk.len(), |i, slot| {
+                *slot = chunk[i];
+                chunk[i].ring_topic()
+            })?;
+            if let Some(first) = chunk.first() {
+                if first.sequence != range.start {
+                    return Err(SinkError::SequenceMismatch {
+                        sim: first.sequence,
+                        bus: range.start,
+                    });
+                }
+            }
         }
+        Ok(())
     }
 }
 

@@ -229,7 +229,8 @@ impl SqliteStore {
                         tx.prepare_cached(schema::INSERT_BLOCK)?.execute(params![
                             b.height,
                             b.time.0,
-                            b.hash.0,
+                            // A 64-bit hash, stored bit for bit in SQLite's signed integer.
+                            b.hash.0 as i64,
                             b.tx_count,
                             first_sequence,
                             seq

@@ -1,0 +1,346 @@
+//! The `ringbus` command line: `run` (the default), `replay`, `dump`, `verify`.
+
+mod bench;
+mod summary;
+
+pub use bench::BenchLine;
+pub use summary::Summary;
+
+use crate::{ConsumerKind, Input, Pipeline, PipelineError, SimConfig};
+use clap::{Args, Parser, Subcommand};
+use ringbus_events::{verify, EventLogReader, JsonLinesWriter, LogError, SequencePolicy};
+use ringbus_ring::WaitStrategy;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The event bus of a trading node: simulate a node and watch its events reach the consumers.
+#[derive(Debug, Parser)]
+#[command(name = "ringbus", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate a trading node and run its events through the bus into the consumers (default).
+    Run(RunArgs),
+    /// Feed an event log back through the bus into the consumers.
+    Replay(ReplayArgs),
+    /// Print an event log as JSON lines.
+    Dump {
+        /// The log.
+        log: PathBuf,
+        /// Print at most this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Check an event log: framing, checksums, sequence continuity.
+    Verify {
+        /// The log.
+        log: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct BusArgs {
+    /// Ring capacity (slots, a power of two).
+    #[arg(long, default_value_t = 4096)]
+    capacity: usize,
+    /// busy-spin, spin-yield, blocking or adaptive.
+    #[arg(long, default_value = "adaptive", value_parser = parse_wait)]
+    wait_strategy: WaitStrategy,
+    /// Consumers, comma-separated: positions,stores,sqlite,log.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "positions,stores,sqlite,log"
+    )]
+    consumers: Vec<ConsumerKind>,
+    /// Write the summary as JSON here too.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    /// Blocks to simulate.
+    #[arg(long, default_value_t = SimConfig::default().blocks)]
+    blocks: u64,
+    /// Markets.
+    #[arg(long, default_value_t = SimConfig::default().markets)]
+    markets: u16,
+    /// Parties.
+    #[arg(long, default_value_t = SimConfig::default().parties)]
+    parties: u32,
+    /// Seed of the simulation (same seed: byte-identical event log).
+    #[arg(long, default_value_t = SimConfig::default().seed)]
+    seed: u64,
+    /// Directory for the database and the event log.
+    #[arg(long, default_value = "target/ringbus-run")]
+    out: PathBuf,
+    /// The SQLite database (default OUT/ringbus.db; replaced).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The event log to write (default OUT/events.rbl).
+    #[arg(long)]
+    event_log: Option<PathBuf>,
+    /// Measure events/s of pre-generated events through the bus for several consumer layouts.
+    #[arg(long)]
+    bench: bool,
+    #[command(flatten)]
+    bus: BusArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ReplayArgs {
+    /// The event log to replay.
+    log: PathBuf,
+    /// The SQLite database. An existing one is resumed after its cursor (default: a fresh
+    /// target/ringbus-replay/replay.db).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Where to write the log again if the log consumer is on (default target/ringbus-replay/events.rbl).
+    #[arg(long)]
+    event_log: Option<PathBuf>,
+    #[command(flatten)]
+    bus: BusArgs,
+}
+
+fn parse_wait(s: &str) -> Result<WaitStrategy, String> {
+    s.parse()
+}
+
+/// What the command line reports as a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The pipeline could not run.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// A log is damaged: the first bad record.
+    #[error("{path}: record {record}, byte offset {offset}: {source}", record = source.record().map_or_else(|| "header".to_string(), |r| r.to_string()), offset = source.offset())]
+    Log {
+        /// The log.
+        path: PathBuf,
+        /// The damage.
+        #[source]
+        source: LogError,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Consumers failed during the run (their events are in the log: replay to resume).
+    #[error("{0} consumer(s) failed: {1}")]
+    ConsumersFailed(usize, String),
+}
+
+impl CliError {
+    /// The process exit code: 2 bad data (a damaged log), 3 consumers failed, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Log { .. } | CliError::Pipeline(PipelineError::Log { .. }) => 2,
+            CliError::ConsumersFailed(..) => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// Parses the process's arguments, runs, prints errors; the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn execute(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        None => run(cli.run),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Replay(args)) => replay(args),
+        Some(Command::Dump { log, limit }) => dump(&log, limit),
+        Some(Command::Verify { log }) => verify_log(&log),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn pipeline(bus: &BusArgs, dir: &Path, db: Option<PathBuf>, log: Option<PathBuf>) -> Pipeline {
+    let mut p = Pipeline::new(dir);
+    p.capacity = bus.capacity;
+    p.wait_strategy = bus.wait_strategy;
+    p.consumers = bus.consumers.clone();
+    p.progress = !bus.quiet;
+    if let Some(db) = db {
+        p.db = db;
+    }
+    if let Some(log) = log {
+        p.event_log = log;
+    }
+    p
+}
+
+fn finish(mode: &str, report: crate::RunReport, bus: &BusArgs) -> Result<(), CliError> {
+    let summary = Summary::new(mode, &report);
+    summary.print();
+    if let Some(path) = &bus.summary_json {
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| CliError::Io {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        std::fs::write(path, json).map_err(io_err(path))?;
+    }
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        let msgs: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
+        Err(CliError::ConsumersFailed(
+            report.failures.len(),
+            msgs.join("; "),
+        ))
+    }
+}
+
+fn run(args: RunArgs) -> Result<(), CliError> {
+    std::fs::create_dir_all(&args.out).map_err(io_err(&args.out))?;
+    let cfg = SimConfig {
+        seed: args.seed,
+        blocks: args.blocks,
+        markets: args.markets.max(1),
+        parties: args.parties.max(2),
+        ..SimConfig::default()
+    };
+    let p = pipeline(&args.bus, &args.out, args.db, args.event_log);
+    if args.bench {
+        println!(
+            "ringbus run --bench: capacity {}, {} wait",
+            p.capacity,
+            p.wait_strategy.name()
+        );
+        bench::run(&p, cfg)?;
+        return Ok(());
+    }
+    println!(
+        "ringbus run: {} blocks, {} markets, {} parties, seed {}; ring {} slots, {} wait",
+        cfg.blocks,
+        cfg.markets,
+        cfg.parties,
+        cfg.seed,
+        p.capacity,
+        p.wait_strategy.name()
+    );
+    println!("  database:  {}", p.db.display());
+    println!("  event log: {}", p.event_log.display());
+    let report = p.run(Input::Simulate(cfg))?;
+    finish("run", report, &args.bus)
+}
+
+fn replay(args: ReplayArgs) -> Result<(), CliError> {
+    let dir = PathBuf::from("target/ringbus-replay");
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let resume = args.db.is_some();
+    let mut p = pipeline(&args.bus, &dir, args.db, args.event_log);
+    p.db = if resume { p.db } else { dir.join("replay.db") };
+    p.fresh_db = !resume;
+    if p.event_log == args.log {
+        return Err(CliError::Io {
+            path: args.log,
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the replayed log cannot also be the log written",
+            ),
+        });
+    }
+    println!(
+        "ringbus replay {}: database {}",
+        args.log.display(),
+        p.db.display()
+    );
+    let report = p
+        .run(Input::Replay(args.log.clone()))
+        .map_err(|e| match e {
+            PipelineError::Log { path, source } => CliError::Log { path, source },
+            e => e.into(),
+        })?;
+    finish("replay", report, &args.bus)
+}
+
+fn open_log(path: &Path) -> Result<EventLogReader<BufReader<File>>, CliError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    EventLogReader::new(BufReader::with_capacity(1 << 16, file)).map_err(|source| CliError::Log {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn dump(path: &Path, limit: Option<u64>) -> Result<(), CliError> {
+    let reader = open_log(path)?.with_policy(SequencePolicy::Increasing);
+    let stdout = std::io::stdout();
+    let mut out = JsonLinesWriter::new(BufWriter::new(stdout.lock()));
+    let stdout_path = Path::new("<stdout>");
+    for (i, event) in reader.enumerate() {
+        if limit.is_some_and(|l| i as u64 >= l) {
+            break;
+        }
+        let event = event.map_err(|source| CliError::Log {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        match out.write(&event) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.map_err(io_err(stdout_path))?,
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(io_err(stdout_path)),
+    }
+}
+
+fn verify_log(path: &Path) -> Result<(), CliError> {
+    let summary = verify(open_log(path)?).map_err(|source| CliError::Log {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{}: ok: {} records, {} bytes, sequences {:?}..={:?}, {} blocks, {} failed transactions",
+        path.display(),
+        summary.records,
+        summary.bytes,
+        summary.first_sequence,
+        summary.last_sequence,
+        summary.blocks,
+        summary.failed_txs
+    );
+    Ok(())
+}

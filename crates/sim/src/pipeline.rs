@@ -1,0 +1,358 @@
+//! The pipeline: a source of events (the simulator, or an event log being replayed), the
+//! bus, and the consumers, wired together and measured.
+
+use crate::sink::{Counting, EventSink, SinkError};
+use crate::{SimConfig, SimStats, Simulator};
+use indicatif::{ProgressBar, ProgressStyle};
+use ringbus_consumers::{
+    BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
+    SqliteWriter, StoreError, StoreView, Timed,
+};
+use ringbus_events::{topic_sets, Event, EventLogReader, LogError};
+use ringbus_ring::{
+    Builder, ConfigError, ConsumerFailure, Metrics, RingBus, Subscription, WaitStrategy,
+};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// A consumer the pipeline can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsumerKind {
+    /// The positions plug-in.
+    Positions,
+    /// The in-memory stores.
+    Stores,
+    /// The SQLite store writer.
+    Sqlite,
+    /// The event-log writer.
+    Log,
+}
+
+impl ConsumerKind {
+    /// Every consumer, in the order they are wired.
+    pub const ALL: [ConsumerKind; 4] = [
+        ConsumerKind::Positions,
+        ConsumerKind::Stores,
+        ConsumerKind::Sqlite,
+        ConsumerKind::Log,
+    ];
+
+    /// The consumer's name (on the bus and on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsumerKind::Positions => "positions",
+            ConsumerKind::Stores => "stores",
+            ConsumerKind::Sqlite => "sqlite",
+            ConsumerKind::Log => "log",
+        }
+    }
+}
+
+impl FromStr for ConsumerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ConsumerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s.trim())
+            .ok_or_else(|| {
+                format!("unknown consumer {s:?} (expected positions, stores, sqlite or log)")
+            })
+    }
+}
+
+/// What can stop a pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The bus configuration was refused.
+    #[error("bus configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// A consumer could not be set up (database, log file).
+    #[error("setting up a consumer: {0}")]
+    Store(#[from] StoreError),
+    /// Publishing failed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The event log being replayed is damaged (record number and offset).
+    #[error("{path}: {source}")]
+    Log {
+        /// The log.
+        path: PathBuf,
+        /// The damage.
+        #[source]
+        source: LogError,
+    },
+    /// A file could not be opened or removed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where the events come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// Simulate.
+    Simulate(SimConfig),
+    /// Replay an event log.
+    Replay(PathBuf),
+    /// Publish events already in memory (throughput measurements).
+    Events(std::sync::Arc<Vec<Event>>),
+}
+
+/// How to wire the bus.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    /// Ring capacity.
+    pub capacity: usize,
+    /// Wait strategy.
+    pub wait_strategy: WaitStrategy,
+    /// Consumers to run.
+    pub consumers: Vec<ConsumerKind>,
+    /// The SQLite database (for [`ConsumerKind::Sqlite`]).
+    pub db: PathBuf,
+    /// Remove the database first (a fresh run) instead of resuming after its cursor.
+    pub fresh_db: bool,
+    /// The event log to write (for [`ConsumerKind::Log`]).
+    pub event_log: PathBuf,
+    /// SQLite commit and retry settings.
+    pub sqlite: SqliteOptions,
+    /// Show a progress bar on stderr (hidden when stderr is not a terminal).
+    pub progress: bool,
+}
+
+impl Pipeline {
+    /// Defaults: a 4096-slot adaptive ring, every consumer, files under `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Pipeline {
+            capacity: 4096,
+            wait_strategy: WaitStrategy::Adaptive,
+            consumers: ConsumerKind::ALL.to_vec(),
+            db: dir.join("ringbus.db"),
+            fresh_db: true,
+            event_log: dir.join("events.rbl"),
+            sqlite: SqliteOptions::default(),
+            progress: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunReport {
+    /// Events published.
+    pub events: u64,
+    /// Events per topic id (index = topic id).
+    pub by_topic: [u64; 17],
+    /// Batches published.
+    pub batches: u64,
+    /// Wall time from the first publish to the last consumer done.
+    pub elapsed: Duration,
+    /// The bus's metrics at the end.
+    pub metrics: Metrics,
+    /// Consumers that failed.
+    pub failures: Vec<ConsumerFailure>,
+    /// Busy time of each consumer (time spent in its batches).
+    pub busy: Vec<(String, Duration)>,
+    /// The positions plug-in's view, if it ran.
+    pub positions: Option<PositionsView>,
+    /// The in-memory stores' view, if they ran.
+    pub stores: Option<StoreView>,
+    /// Where the SQLite writer resumed (`None`: from the start), if it ran.
+    pub sqlite_resumed_after: Option<Option<u64>>,
+    /// The simulation's counters, if it simulated.
+    pub sim: Option<SimStats>,
+}
+
+impl RunReport {
+    /// Events per second over the whole run.
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn remove_if_exists(path: &Path) -> Result<(), PipelineError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PipelineError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Pipeline {
+    fn wire(
+        &self,
+        mut b: Builder<Event>,
+        busy: &mut Vec<(String, BusyTime)>,
+        report: &mut Views,
+    ) -> Result<Builder<Event>, PipelineError> {
+        let mut kinds = self.consumers.clone();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            let sub = Subscription::new(kind.name());
+            b = match kind {
+                ConsumerKind::Positions => {
+                    let (h, view) = PositionsPlugin::new();
+                    report.positions = Some(view);
+                    let (h, t) = Timed::new(h);
+                    busy.push((kind.name().into(), t));
+                    b.handler(sub.topics(topic_sets::POSITIONS_INPUTS), h)
+                }
+                ConsumerKind::Stores => {
+                    let (h, view) = MemoryStores::new();
+                    report.stores = Some(view);
+                    let (h, t) = Timed::new(h);
+                    busy.push((kind.name().into(), t));
+                    b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
+                }
+                ConsumerKind::Sqlite => {
+                    if self.fresh_db {
+                        for suffix in ["", "-wal", "-shm"] {
+                            let mut p = self.db.clone().into_os_string();
+                            p.push(suffix);
+                            remove_if_exists(Path::new(&p))?;
+                        }
+                    }
+                    let h = SqliteWriter::open(&self.db, self.sqlite)?;
+                    report.sqlite_resumed_after = Some(h.resume_after());
+                    let (h, t) = Timed::new(h);
+                    busy.push((kind.name().into(), t));
+                    b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
+                }
+                ConsumerKind::Log => {
+                    let h = EventLogConsumer::create(&self.event_log)?;
+                    let (h, t) = Timed::new(h);
+                    busy.push((kind.name().into(), t));
+                    b.handler(sub.topics(topic_sets::ALL_EVENTS), h)
+                }
+            };
+        }
+        Ok(b)
+    }
+
+    /// Runs `input` through the bus into the consumers and reports.
+    pub fn run(&self, input: Input) -> Result<RunReport, PipelineError> {
+        let mut busy = Vec::new();
+        let mut views = Views::default();
+        let builder = RingBus::builder::<Event>()
+            .capacity(self.capacity)
+            .wait_strategy(self.wait_strategy);
+        let builder = self.wire(builder, &mut busy, &mut views)?;
+        let (producer, bus) = builder.build()?;
+        let mut sink = Counting::new(producer);
+        let start = Instant::now();
+        let mut sim_stats = None;
+        let published = match input {
+            Input::Simulate(cfg) => {
+                let mut sim = Simulator::new(cfg);
+                let bar = self.bar(cfg.blocks, "blocks");
+                let r = (|| {
+                    while !sim.is_done() {
+                        sim.step(&mut sink)?;
+                        if sim.height() % 64 == 0 {
+                            bar.set_position(sim.height());
+                        }
+                    }
+                    Ok::<_, PipelineError>(())
+                })();
+                bar.finish_and_clear();
+                sim_stats = Some(sim.stats());
+                r
+            }
+            Input::Replay(path) => self.replay(&path, &mut sink),
+            Input::Events(events) => {
+                for chunk in events.chunks(64) {
+                    sink.publish(chunk)?;
+                }
+                Ok(())
+            }
+        };
+        let Counting {
+            inner: producer,
+            by_topic,
+            batches,
+        } = sink;
+        drop(producer);
+        let (metrics, failures) = match bus.join() {
+            Ok(m) => (m, Vec::new()),
+            Err(e) => (e.report, e.failures),
+        };
+        let elapsed = start.elapsed();
+        published?;
+        Ok(RunReport {
+            events: metrics.producer.published,
+            by_topic,
+            batches,
+            elapsed,
+            metrics,
+            failures,
+            busy: busy.into_iter().map(|(n, t)| (n, t.get())).collect(),
+            positions: views.positions,
+            stores: views.stores,
+            sqlite_resumed_after: views.sqlite_resumed_after,
+            sim: sim_stats,
+        })
+    }
+
+    fn replay(&self, path: &Path, sink: &mut impl EventSink) -> Result<(), PipelineError> {
+        let log_err = |source| PipelineError::Log {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(|source| PipelineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut reader =
+            EventLogReader::new(BufReader::with_capacity(1 << 16, file)).map_err(log_err)?;
+        let bar = self.bar(len, "bytes");
+        let mut batch = Vec::with_capacity(256);
+        let result = (|| {
+            while let Some(event) = reader.next() {
+                batch.push(event.map_err(log_err)?);
+                if batch.len() == 256 {
+                    sink.publish(&batch)?;
+                    batch.clear();
+                    bar.set_position(reader.offset());
+                }
+            }
+            if !batch.is_empty() {
+                sink.publish(&batch)?;
+            }
+            Ok(())
+        })();
+        bar.finish_and_clear();
+        result
+    }
+
+    fn bar(&self, len: u64, unit: &str) -> ProgressBar {
+        if !self.progress || len < 500 {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len);
+        let style = ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} (eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    }
+}
+
+#[derive(Default)]
+struct Views {
+    positions: Option<PositionsView>,
+    stores: Option<StoreView>,
+    sqlite_resumed_after: Option<Option<u64>>,
+}
