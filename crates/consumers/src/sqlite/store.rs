@@ -72,6 +72,10 @@ impl SqliteStore {
             if options.durable { "FULL" } else { "NORMAL" },
         )
         .map_err(open_err)?;
+        // A bigger page cache and rarer checkpoints (measured, default run, sqlite alone:
+        // 0.27 -> 0.38 M store events/s of busy time; docs/consumers.md).
+        conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;")
+            .map_err(open_err)?;
         conn.execute_batch(schema::CREATE).map_err(open_err)?;
         let cursor: Option<(i64, i64)> = conn
             .query_row(

@@ -1,0 +1,259 @@
+//! End to end through the bus: positions P&L against an independent recomputation, SQLite
+//! against the in-memory stores, replay, and a writer process killed mid-block.
+
+use ringbus_consumers::{SqliteOptions, SqliteStore, SqliteWriter, StoreTables};
+use ringbus_events::{Event, EventLogReader, MarketId, PartyId, Payload};
+use ringbus_sim::{ConsumerKind, Input, Pipeline, SimConfig};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn read_log(path: &Path) -> Vec<Event> {
+    let f = std::fs::File::open(path).unwrap();
+    EventLogReader::new(std::io::BufReader::new(f))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn load(db: &Path) -> StoreTables {
+    SqliteStore::open(db, SqliteOptions::default())
+        .unwrap()
+        .load()
+        .unwrap()
+}
+
+#[test]
+fn positions_stores_sqlite_and_replay_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SimConfig::small(21, 120);
+    let p = Pipeline::new(dir.path());
+    let report = p.run(Input::Simulate(cfg)).unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    for c in &report.metrics.consumers {
+        assert_eq!(c.lag, 0, "{}", c.name);
+    }
+    let events = read_log(&p.event_log);
+    assert_eq!(events.len() as u64, report.events);
+
+    // SQLite and the in-memory stores agree.
+    let memory = report.stores.as_ref().unwrap().snapshot();
+    assert_eq!(memory.blocks, cfg.blocks);
+    assert!(memory.trades.len() > 100);
+    assert_eq!(load(&p.db), memory);
+
+    // Independent recomputation of P&L from the log: the cash-flow view (every trade and
+    // closeout pays volume × price; loss socialisation; open volume at the last mark), and
+    // the settlement view (every mark-to-market amount plus loss socialisation; the last
+    // block settles every market, so nothing is left unsettled).
+    let mut cash: BTreeMap<(PartyId, MarketId), i128> = BTreeMap::new();
+    let mut vol: BTreeMap<(PartyId, MarketId), i128> = BTreeMap::new();
+    let mut settled: BTreeMap<(PartyId, MarketId), i128> = BTreeMap::new();
+    let mut marks: BTreeMap<MarketId, i128> = BTreeMap::new();
+    let mut fill = |k, d: i128, px: u64, cash: &mut BTreeMap<_, i128>| {
+        *cash.entry(k).or_default() -= d * i128::from(px);
+        *vol.entry(k).or_default() += d;
+    };
+    for e in &events {
+        match e.payload {
+            Payload::Trade(t) => {
+                fill((t.buyer, t.market), i128::from(t.size), t.price, &mut cash);
+                fill(
+                    (t.seller, t.market),
+                    -i128::from(t.size),
+                    t.price,
+                    &mut cash,
+                );
+            }
+            Payload::Closeout(c) => fill(
+                (c.party, c.market),
+                -i128::from(c.volume),
+                c.price,
+                &mut cash,
+            ),
+            Payload::LossSocialisation(l) => {
+                *cash.entry((l.party, l.market)).or_default() += i128::from(l.amount);
+                *settled.entry((l.party, l.market)).or_default() += i128::from(l.amount);
+            }
+            Payload::SettlePosition(s) => {
+                *settled.entry((s.party, s.market)).or_default() += i128::from(s.amount)
+            }
+            Payload::MarkPrice(m) => {
+                marks.insert(m.market, i128::from(m.price));
+            }
+            _ => {}
+        }
+    }
+    let snapshot = report.positions.as_ref().unwrap().snapshot();
+    assert!(!snapshot.states.is_empty());
+    for ((party, market), state) in &snapshot.states {
+        let k = (*party, *market);
+        let mark = marks[market];
+        let by_cash = cash.get(&k).copied().unwrap_or(0) + vol.get(&k).copied().unwrap_or(0) * mark;
+        let pnl = i128::from(state.total_pnl(u64::try_from(mark).unwrap()));
+        assert_eq!(pnl, by_cash, "{k:?}: plug-in vs cash flow");
+        assert_eq!(
+            pnl,
+            settled.get(&k).copied().unwrap_or(0),
+            "{k:?}: plug-in vs settlements"
+        );
+        assert_eq!(
+            i128::from(state.open_volume()),
+            vol.get(&k).copied().unwrap_or(0)
+        );
+    }
+
+    // Replaying the log gives the same stores and positions.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut p2 = Pipeline::new(dir2.path());
+    p2.consumers = vec![
+        ConsumerKind::Positions,
+        ConsumerKind::Stores,
+        ConsumerKind::Sqlite,
+        ConsumerKind::Log,
+    ];
+    let replayed = p2.run(Input::Replay(p.event_log.clone())).unwrap();
+    assert!(replayed.failures.is_empty());
+    assert_eq!(replayed.stores.unwrap().snapshot(), memory);
+    assert_eq!(replayed.positions.unwrap().snapshot(), snapshot);
+    assert_eq!(load(&p2.db), memory);
+    assert_eq!(
+        std::fs::read(&p2.event_log).unwrap(),
+        std::fs::read(&p.event_log).unwrap()
+    );
+}
+
+const CHILD_ENV: &str = "RINGBUS_CRASH_CHILD";
+
+/// In the child process: write the log into the database, and in the middle of the block
+/// `stall_height` signal the parent (a marker file) and wait to be killed.
+#[test]
+fn crash_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return; // Only meaningful when re-executed by the crash test.
+    };
+    let mut parts = spec.split('|');
+    let (log, db, marker, stall) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap().parse::<u64>().unwrap(),
+    );
+    let mut w = SqliteWriter::open(db, SqliteOptions::default()).unwrap();
+    let mut staged_in_stall_block = 0;
+    for e in read_log(Path::new(log)) {
+        w.write(&e).unwrap();
+        if e.block_height == stall && w.open_block() == Some(stall) {
+            staged_in_stall_block += 1;
+            if staged_in_stall_block == 25 {
+                std::fs::write(marker, w.store().last_committed().unwrap().to_string()).unwrap();
+                loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_writer_killed_mid_block_resumes_without_loss_or_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    // The log and the reference database, from an uninterrupted run.
+    let mut p = Pipeline::new(dir.path());
+    p.consumers = vec![ConsumerKind::Sqlite, ConsumerKind::Log];
+    let cfg = SimConfig::small(8, 80);
+    let report = p.run(Input::Simulate(cfg)).unwrap();
+    assert!(report.failures.is_empty());
+    let reference = load(&p.db);
+
+    let db = dir.path().join("crashed.db");
+    let marker = dir.path().join("stalled");
+    let spec = format!(
+        "{}|{}|{}|{}",
+        p.event_log.display(),
+        db.display(),
+        marker.display(),
+        37
+    );
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, spec)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the child never reached block 37"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the child exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let last_good: u64 = std::fs::read_to_string(&marker).unwrap().parse().unwrap();
+    child.kill().unwrap(); // SIGKILL, mid-block: 25 events of block 37 staged, none committed
+    child.wait().unwrap();
+
+    // What survived is exactly blocks 1..=36.
+    let store = SqliteStore::open(&db, SqliteOptions::default()).unwrap();
+    assert_eq!(store.block_height(), 36);
+    assert_eq!(store.last_committed(), Some(last_good));
+    drop(store);
+
+    // Restart through the bus from the start of the log: it resumes after the cursor.
+    let mut resume = Pipeline::new(dir.path());
+    resume.consumers = vec![ConsumerKind::Sqlite];
+    resume.db = db.clone();
+    resume.fresh_db = false;
+    let r = resume.run(Input::Replay(p.event_log.clone())).unwrap();
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    assert_eq!(r.sqlite_resumed_after, Some(Some(last_good)));
+    assert_eq!(load(&db), reference, "no block lost, none applied twice");
+}
+
+#[test]
+fn a_locked_database_fails_only_the_sqlite_consumer_with_the_last_good_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::new(dir.path());
+    p.sqlite = SqliteOptions {
+        max_attempts: 3,
+        retry_backoff: Duration::from_millis(2),
+        busy_timeout: Duration::from_millis(5),
+        durable: false,
+    };
+    // Create the database, then hold its write lock from another connection for the run.
+    drop(SqliteStore::open(&p.db, SqliteOptions::default()).unwrap());
+    p.fresh_db = false;
+    let locker = rusqlite_lock(&p.db);
+    let report = p.run(Input::Simulate(SimConfig::small(4, 30))).unwrap();
+    drop(locker);
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    let failure = report.failures[0].to_string();
+    assert!(
+        failure.contains("\"sqlite\"") && failure.contains("refused block 1"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("last committed sequence: none"),
+        "{failure}"
+    );
+    // The other consumers finished; the log holds every event, so a replay resumes.
+    let stores = report.stores.unwrap().snapshot();
+    assert_eq!(stores.blocks, 30);
+    let mut resume = Pipeline::new(dir.path());
+    resume.consumers = vec![ConsumerKind::Sqlite];
+    resume.fresh_db = false;
+    let r = resume.run(Input::Replay(p.event_log.clone())).unwrap();
+    assert!(r.failures.is_empty());
+    assert_eq!(load(&p.db), stores);
+}
+
+/// Another process's connection holding the write lock (BEGIN IMMEDIATE, never committed).
+fn rusqlite_lock(db: &Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute_batch("BEGIN IMMEDIATE").unwrap();
+    c
+}
