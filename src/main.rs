@@ -1,1 +1,4 @@
-fn main() {}
+//! The `ringbus` command line: simulate a trading node and run its events through the bus.
+fn main() -> std::process::ExitCode {
+    ringbus_sim::cli::main()
+}

@@ -15,14 +15,19 @@ fn main() {
     let batch: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let strategy: WaitStrategy = args.get(3).and_then(|s| s.parse().ok()).unwrap_or_default();
     let n: u64 = 20_000_000;
-    let mut builder = RingBus::builder::<Ev>().capacity(1024).wait_strategy(strategy);
+    let mut builder = RingBus::builder::<Ev>()
+        .capacity(1024)
+        .wait_strategy(strategy);
     for c in 0..consumers {
         let mut expect = 0u64;
-        builder = builder.handler(Subscription::new(format!("c{c}")), move |e: &Ev, _s: u64, _eob: bool| {
-            assert_eq!(e.seq, expect);
-            expect += 1;
-            Ok(())
-        });
+        builder = builder.handler(
+            Subscription::new(format!("c{c}")),
+            move |e: &Ev, _s: u64, _eob: bool| {
+                assert_eq!(e.seq, expect);
+                expect += 1;
+                Ok(())
+            },
+        );
     }
     let (mut producer, bus) = builder.build().unwrap();
     let start = Instant::now();
@@ -33,15 +38,21 @@ fn main() {
             i += 1;
         } else {
             let base = i;
-            producer.publish_batch(batch, |k, e| {
-                e.seq = base + k as u64;
-                Topic::new(0)
-            }).unwrap();
+            producer
+                .publish_batch(batch, |k, e| {
+                    e.seq = base + k as u64;
+                    Topic::new(0)
+                })
+                .unwrap();
             i += batch as u64;
         }
     }
     drop(producer);
     let m = bus.join().unwrap();
     let el = start.elapsed();
-    println!("{consumers} consumers batch {batch} {strategy}: {:.1} M events/s (producer waits {})", n as f64 / el.as_secs_f64() / 1e6, m.producer.waits);
+    println!(
+        "{consumers} consumers batch {batch} {strategy}: {:.1} M events/s (producer waits {})",
+        n as f64 / el.as_secs_f64() / 1e6,
+        m.producer.waits
+    );
 }

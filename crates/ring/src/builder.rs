@@ -109,7 +109,8 @@ impl<T: Send + Sync + 'static> Builder<T> {
 
     /// How many recent events a consumer can always join back to (`StartAt::Sequence`).
     /// The producer re-reads cursors at least every `capacity - window` events to keep that
-    /// promise. Default: half the capacity.
+    /// promise (a batch larger than `capacity - window` shrinks the window while it is
+    /// written). Default: half the capacity.
     pub fn replay_window(mut self, window: usize) -> Self {
         self.replay_window = Some(window);
         self

@@ -111,6 +111,8 @@ mod bus;
 mod cursor;
 mod error;
 mod handler;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod membership;
 mod metrics;
 mod poller;

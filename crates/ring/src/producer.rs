@@ -263,7 +263,10 @@ impl<T> Producer<T> {
     fn scan(&mut self, end: u64, waited_ns: u64) {
         let shared = &*self.shared;
         let capacity = shared.capacity();
-        let mut limit = self.next + capacity - shared.config.replay_window;
+        // Commit no further ahead than the replay window allows, but always as far as the
+        // claim in hand needs (a batch larger than `capacity - window` shrinks the window
+        // while it is written).
+        let mut limit = (self.next + capacity - shared.config.replay_window).max(end);
         let mut slowest = None;
         // Acquire: pairs with a joiner's Release `fetch_max`, so the entries below it are set.
         let high_water = shared.high_water.load(Acquire);
