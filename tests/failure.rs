@@ -192,7 +192,7 @@ fn failing_consumer_stops_only_itself(fault: Fault, strategy: WaitStrategy) {
     // error but not after a panic (documented on `EventHandler::on_shutdown`).
     assert_eq!(boom.handled.load(Ordering::SeqCst), fail_at, "{label}");
     // (After a panic, on_shutdown must not be called: pinned separately by
-    // `panicking_handler_gets_no_on_shutdown`, which the engine currently fails.)
+    // `panicking_handler_gets_no_on_shutdown`.)
     if fault == Fault::Error {
         assert_eq!(
             boom.shutdowns.load(Ordering::SeqCst),
@@ -423,7 +423,6 @@ fn failure_in_the_middle_of_a_pipeline() {
 /// state is suspect then)". A managed gating handler that panics in `on_event` gets it
 /// anyway (lossy taps do not).
 #[test]
-#[ignore = "engine bug: run_gating calls on_shutdown after a panic in on_event (see report)"]
 fn panicking_handler_gets_no_on_shutdown() {
     let log = Arc::new(Log::default());
     let (mut producer, bus) = RingBus::builder::<Ev>()

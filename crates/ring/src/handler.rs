@@ -227,9 +227,10 @@ fn finish<T, H: EventHandler<T>>(reader: &mut Reader<T>, idle: Idle, handler: &m
 
 /// The handler failed at `sequence`: record why, then leave (it stops gating at once).
 fn fail<T, H: EventHandler<T>>(reader: &mut Reader<T>, stopped: Stopped, handler: Option<&mut H>) {
-    let (sequence, cause) = match stopped {
-        Stopped::Error(at, error) => (at, FailureCause::Error(Arc::from(error))),
-        Stopped::Panic(at, payload) => (at, FailureCause::Panicked(panic_message(&*payload))),
+    // After a panic the handler's state is suspect: no on_shutdown (as documented).
+    let (sequence, cause, handler) = match stopped {
+        Stopped::Error(at, error) => (at, FailureCause::Error(Arc::from(error)), handler),
+        Stopped::Panic(at, payload) => (at, FailureCause::Panicked(panic_message(&*payload)), None),
     };
     if let Some(handler) = handler {
         // Its own panic in on_shutdown must not hide the first failure.
