@@ -496,7 +496,6 @@ impl Drop for Counted {
 /// that thread must end (and drop its handler) rather than wait forever on a bus nobody can
 /// publish to or close.
 #[test]
-#[ignore = "engine bug: a failed build leaks the threads of handlers it already started (see report)"]
 fn failed_build_leaves_no_handler_thread_behind() {
     let shutdowns = Arc::new(AtomicUsize::new(0));
     let drops = Arc::new(AtomicUsize::new(0));

@@ -155,6 +155,9 @@ impl<T: Send + Sync + 'static> Builder<T> {
         if !(1..=4096).contains(&self.max_consumers) {
             return Err(ConfigError::InvalidMaxConsumers(self.max_consumers));
         }
+        if self.declared.len() > self.max_consumers {
+            return Err(ConfigError::TooManyConsumers(self.max_consumers));
+        }
         let order = self.check_declared()?;
         let slots = Slots::new(self.capacity, factory)?;
         let window = self.replay_window.unwrap_or(self.capacity / 2);
@@ -174,14 +177,22 @@ impl<T: Send + Sync + 'static> Builder<T> {
         let shared = Arc::new(Shared::new(slots, self.max_consumers, config));
         let mut bus = Bus::new(Arc::clone(&shared));
         let mut declared: Vec<Option<Declared<T>>> = self.declared.into_iter().map(Some).collect();
-        for i in order {
-            match declared[i].take() {
-                Some(Declared::Poller(sub)) => bus.add_declared_poller(sub)?,
-                Some(Declared::Handler(sub, spawn)) => spawn(&bus, sub)?,
-                None => {}
-            }
+        let added = order
+            .into_iter()
+            .try_for_each(|i| match declared[i].take() {
+                Some(Declared::Poller(sub)) => bus.add_declared_poller(sub),
+                Some(Declared::Handler(sub, spawn)) => spawn(&bus, sub),
+                None => Ok(()),
+            });
+        let producer = Producer::new(shared);
+        if let Err(error) = added {
+            // Nothing half-built survives: closing the bus ends the handler threads already
+            // started (they see an empty, closed stream), and joining waits for them.
+            drop(producer);
+            let _ = bus.join();
+            return Err(error);
         }
-        Ok((Producer::new(shared), bus))
+        Ok((producer, bus))
     }
 
     /// Checks names, kinds and dependencies; returns an order in which every consumer comes

@@ -39,7 +39,8 @@ pub(crate) const LEFT: u8 = 3;
 ///
 /// Only the owning consumer writes `sequence` (except the producer's `DETACHED` bit on a
 /// tap), `handled` and `skipped`, so they share its cache line with no contention; the
-/// producer touches `producer_waits`/`producer_wait_ns` only when it actually waits.
+/// producer touches `producer_waits`/`producer_wait_ns` only when it actually waits (and
+/// then, like a leaving consumer, only under the membership lock).
 #[derive(Debug)]
 pub(crate) struct ConsumerCursor {
     /// Next sequence to read, plus the tap flag bits. Always `<= published`.

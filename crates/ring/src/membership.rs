@@ -197,6 +197,9 @@ impl<T> Shared<T> {
                 return Err(ConfigError::StartNotInRing { requested, oldest });
             }
         };
+        // A producer that scanned an earlier, refused attempt of this loop may be parked on
+        // the cursor it saw then; it must re-read the one we settled on.
+        self.space_waker.notify();
 
         let entry = &mut members.entries[index];
         entry.incarnation = entry.incarnation.wrapping_add(1);
@@ -287,6 +290,18 @@ impl<T> Shared<T> {
             tracing::debug!(consumer = %member.name, state = ?member.final_state, "consumer left");
         }
         member.failure = failure;
+        if let Some(started) = self.wait_in_progress(index) {
+            // The producer is waiting on us right now, and our leave ends that wait: charge
+            // it here, before our figures are frozen into a report; the producer, which
+            // takes the same lock to charge it, then finds it taken.
+            // Relaxed: the membership lock orders this against the producer's swap.
+            self.producer_stats.waiting_on.store(0, Relaxed);
+            // Relaxed: statistics, written under the membership lock only.
+            cursor.producer_waits.fetch_add(1, Relaxed);
+            cursor
+                .producer_wait_ns
+                .fetch_add(self.clock_ns().saturating_sub(started), Relaxed);
+        }
         if member.dependents > 0 {
             // Release: pairs with the producer's Acquire load; it stops reading this cursor.
             cursor.state.store(RETIRED, Release);
@@ -327,6 +342,11 @@ impl<T> Shared<T> {
         // Relaxed throughout: a snapshot, not a synchronisation point.
         let raw = cursor.sequence.load(Relaxed);
         let sequence = raw & crate::cursor::SEQUENCE;
+        // A wait still going on counts already, so a stuck producer shows whom it waits on.
+        let in_progress = member
+            .present
+            .then(|| self.wait_in_progress(member.id.index as usize))
+            .flatten();
         let state = match member.final_state {
             Some(s) => s,
             None if raw & crate::cursor::DETACHED != 0 => ConsumerState::Detached,
@@ -346,8 +366,9 @@ impl<T> Shared<T> {
             failure: member.failure.clone(),
             missed: cursor.missed.load(Relaxed),
             detaches: cursor.detaches.load(Relaxed),
-            producer_waits: cursor.producer_waits.load(Relaxed),
-            producer_wait_ns: cursor.producer_wait_ns.load(Relaxed),
+            producer_waits: cursor.producer_waits.load(Relaxed) + in_progress.is_some() as u64,
+            producer_wait_ns: cursor.producer_wait_ns.load(Relaxed)
+                + in_progress.map_or(0, |started| self.clock_ns().saturating_sub(started)),
         }
     }
 

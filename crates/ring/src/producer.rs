@@ -5,10 +5,11 @@ use crate::error::PublishError;
 use crate::shared::Shared;
 use crate::sync::{self, fence, Arc};
 use crate::topic::Topic;
-use crate::wait::wait_for;
+use crate::wait::wait_for_until;
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The one writer of a bus. [`RingBus::builder`](crate::RingBus::builder) makes exactly one,
 /// and it cannot be cloned, so a second producer cannot exist:
@@ -56,6 +57,9 @@ pub struct Producer<T> {
     generation: u64,
     /// The table index of the consumer that set `limit`, for wait statistics.
     slowest: Option<usize>,
+    /// How much longer the most patient-limited lossy tap may hold the producer back before
+    /// it is detached (set by `scan` while waiting; `None`: no tap with a `max_wait` does).
+    tap_patience_ns: Option<u64>,
 }
 
 impl<T> Producer<T> {
@@ -66,6 +70,7 @@ impl<T> Producer<T> {
             limit: 0,
             generation: u64::MAX,
             slowest: None,
+            tap_patience_ns: None,
         }
     }
 
@@ -214,24 +219,50 @@ impl<T> Producer<T> {
             return;
         }
         let started = Instant::now();
-        let blamed = self.slowest;
         let shared = Arc::clone(&self.shared);
-        wait_for(shared.config.strategy, &shared.space_waker, || {
-            let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-            self.refresh(end, waited.max(1)).then_some(())
-        });
-        let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         let stats = &shared.producer_stats;
+        let blamed = self.slowest;
+        if let Some(i) = blamed {
+            // Relaxed: published by the Release store below.
+            stats.wait_started_ns.store(shared.clock_ns(), Relaxed);
+            // Release: pairs with the Acquire load in `Shared::wait_in_progress`.
+            stats.waiting_on.store(i + 1, Release);
+        }
+        // A lossy tap with a `max_wait` is detached once the producer has waited that long
+        // for it: a parked producer must wake by then even if nothing moves.
+        let deadline = Cell::new(None);
+        wait_for_until(
+            shared.config.strategy,
+            &shared.space_waker,
+            &deadline,
+            || {
+                let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+                let ready = self.refresh(end, waited.max(1));
+                deadline.set(
+                    self.tap_patience_ns
+                        .map(|left| Instant::now() + Duration::from_nanos(left)),
+                );
+                ready.then_some(())
+            },
+        );
+        let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         // Relaxed: statistics, written by this thread only, read by metrics snapshots.
         stats.waits.store(stats.waits.load(Relaxed) + 1, Relaxed);
         stats
             .wait_ns
             .store(stats.wait_ns.load(Relaxed) + waited, Relaxed);
         if let Some(i) = blamed {
-            let c = &shared.cursors[i];
-            // Relaxed: statistics. The consumer does not write these two fields.
-            c.producer_waits.fetch_add(1, Relaxed);
-            c.producer_wait_ns.fetch_add(waited, Relaxed);
+            // Charging the consumer takes the membership lock: this is the slow path of a
+            // publish that already waited, and the lock orders us against a `leave` that
+            // may have charged (and reported) this wait already.
+            let _members = sync::lock(&shared.members);
+            // Relaxed: the lock orders it against `leave`.
+            if stats.waiting_on.swap(0, Relaxed) == i + 1 {
+                let c = &shared.cursors[i];
+                // Relaxed: statistics, written under the membership lock only.
+                c.producer_waits.fetch_add(1, Relaxed);
+                c.producer_wait_ns.fetch_add(waited, Relaxed);
+            }
         }
     }
 
@@ -268,6 +299,7 @@ impl<T> Producer<T> {
         // while it is written).
         let mut limit = (self.next + capacity - shared.config.replay_window).max(end);
         let mut slowest = None;
+        let mut patience = None;
         // Acquire: pairs with a joiner's Release `fetch_max`, so the entries below it are set.
         let high_water = shared.high_water.load(Acquire);
         for (i, cursor) in shared.cursors[..high_water].iter().enumerate() {
@@ -290,10 +322,13 @@ impl<T> Producer<T> {
                     let bound = position + max_lag;
                     // Past its lag bound the tap is cut loose, except at the ring's edge,
                     // where the producer may first wait `max_wait` for it.
-                    if end > bound && (max_lag < capacity || max_wait == 0 || waited_ns >= max_wait)
-                    {
-                        self.detach(i, end - position);
-                        continue;
+                    if end > bound {
+                        if max_lag < capacity || max_wait == 0 || waited_ns >= max_wait {
+                            self.detach(i, end - position);
+                            continue;
+                        }
+                        let left = max_wait - waited_ns;
+                        patience = Some(patience.map_or(left, |p: u64| p.min(left)));
                     }
                     bound
                 }
@@ -306,6 +341,7 @@ impl<T> Producer<T> {
         }
         self.limit = limit;
         self.slowest = slowest;
+        self.tap_patience_ns = patience;
     }
 
     /// Cuts a lossy tap loose: it stops gating, and its next read reports what it missed.

@@ -6,6 +6,8 @@ use crate::slots::Slots;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex};
 use crate::wait::{WaitStrategy, Waker};
 use crossbeam_utils::CachePadded;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::time::Instant;
 
 /// Settings fixed at build time.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +30,13 @@ pub(crate) struct ProducerStats {
     pub(crate) wait_ns: AtomicU64,
     pub(crate) full: AtomicU64,
     pub(crate) detached: AtomicU64,
+    /// The table index + 1 of the consumer the producer is waiting on now (0: none). Set by
+    /// the producer when a wait starts; whoever takes it back, under the membership lock,
+    /// charges the wait to that consumer: the producer when the wait ends, or the consumer's
+    /// `leave` if it leaves first (so a wait ended by a leave counts for the leaver).
+    pub(crate) waiting_on: AtomicUsize,
+    /// When that wait started, in nanoseconds since `Shared::epoch`.
+    pub(crate) wait_started_ns: AtomicU64,
 }
 
 /// One bus: the ring, the cursors, the wakers and the membership table.
@@ -58,6 +67,8 @@ pub(crate) struct Shared<T> {
     pub(crate) space_waker: CachePadded<Waker>,
     pub(crate) producer_stats: CachePadded<ProducerStats>,
     pub(crate) config: Config,
+    /// The clock origin of `ProducerStats::wait_started_ns`.
+    pub(crate) epoch: Instant,
 }
 
 impl<T> Shared<T> {
@@ -81,14 +92,32 @@ impl<T> Shared<T> {
                 wait_ns: AtomicU64::new(0),
                 full: AtomicU64::new(0),
                 detached: AtomicU64::new(0),
+                waiting_on: AtomicUsize::new(0),
+                wait_started_ns: AtomicU64::new(0),
             }),
             config,
+            epoch: Instant::now(),
         }
     }
 
     #[inline]
     pub(crate) fn capacity(&self) -> u64 {
         self.slots.capacity()
+    }
+
+    /// Nanoseconds since `epoch`.
+    pub(crate) fn clock_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos().min(u64::MAX as u128) as u64
+    }
+
+    /// The producer's wait on the consumer at `index`, if one is in progress: its start.
+    pub(crate) fn wait_in_progress(&self, index: usize) -> Option<u64> {
+        let stats = &self.producer_stats;
+        // Acquire: pairs with the producer's Release store of `waiting_on`, so the start
+        // it stored first is visible.
+        (stats.waiting_on.load(Acquire) == index + 1)
+            // Relaxed: ordered by the Acquire load above.
+            .then(|| stats.wait_started_ns.load(Relaxed))
     }
 
     /// Wakes every parked thread of every kind (close, stop, leave, detach).

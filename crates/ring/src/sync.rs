@@ -48,6 +48,16 @@ mod imp {
             guard
         }
 
+        /// Waits until notified or until `deadline`, whichever is first.
+        pub(crate) fn wait_until<'a, T>(
+            &self,
+            mut guard: MutexGuard<'a, T>,
+            deadline: std::time::Instant,
+        ) -> MutexGuard<'a, T> {
+            let _ = self.0.wait_until(&mut guard, deadline);
+            guard
+        }
+
         pub(crate) fn notify_all(&self) {
             self.0.notify_all();
         }
@@ -83,6 +93,15 @@ mod imp {
 
         pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
             self.0.wait(guard).expect("loom condvar poisoned")
+        }
+
+        /// Loom has no clock: a timed wait is an untimed one (no model uses a deadline).
+        pub(crate) fn wait_until<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            _deadline: std::time::Instant,
+        ) -> MutexGuard<'a, T> {
+            self.wait(guard)
         }
 
         pub(crate) fn notify_all(&self) {

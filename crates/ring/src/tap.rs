@@ -51,7 +51,9 @@ impl<T: Clone> Reader<T> {
     /// head if the producer detached it.
     pub(crate) fn copy_out(&mut self, out: &mut Vec<(u64, T)>) -> Result<bool, Idle> {
         out.clear();
-        if let Some(missed) = self.detached() {
+        // Detached but nothing published since: it rejoined where it was and missed nothing,
+        // so there is no gap to report.
+        if let Some(missed @ 1..) = self.detached() {
             return Err(Idle::End(PollError::Lagged { missed }));
         }
         let Some(end) = self.try_available()? else {
@@ -67,8 +69,11 @@ impl<T: Clone> Reader<T> {
             .compare_exchange(start, start | COPYING, Acquire, Relaxed)
             .is_err()
         {
-            let missed = self.detached().unwrap_or(0);
-            return Err(Idle::End(PollError::Lagged { missed }));
+            return match self.detached() {
+                Some(missed @ 1..) => Err(Idle::End(PollError::Lagged { missed })),
+                // Rejoined with nothing missed; the caller reads again.
+                _ => Ok(false),
+            };
         }
         for sequence in start..end {
             // SAFETY: `sequence` is published (observed in `try_available` with Acquire) and

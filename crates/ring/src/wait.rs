@@ -7,7 +7,9 @@
 //! crossbeam `SyncWaker` design).
 
 use crate::sync::{self, fence, AtomicUsize, Condvar, Mutex};
+use std::cell::Cell;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::Instant;
 
 /// How a thread waits for the ring to move.
 ///
@@ -132,15 +134,23 @@ impl Waker {
         self.condvar.notify_all();
     }
 
-    /// Parks until `ready` returns true. `ready` runs under the waker's lock: it must only
-    /// read atomics.
-    pub(crate) fn park_until(&self, mut ready: impl FnMut() -> bool) {
+    /// Parks until `ready` returns true, or until `deadline()` (re-read after every check)
+    /// passes. `ready` runs under the waker's lock: it must only read atomics.
+    pub(crate) fn park_until(
+        &self,
+        mut ready: impl FnMut() -> bool,
+        deadline: impl Fn() -> Option<Instant>,
+    ) {
         let mut guard = sync::lock(&self.lock);
         // Relaxed: the SeqCst fence below orders it before the re-check (see `notify`).
         self.sleepers.fetch_add(1, Relaxed);
         fence(SeqCst);
         while !ready() {
-            guard = self.condvar.wait(guard);
+            guard = match deadline() {
+                None => self.condvar.wait(guard),
+                Some(at) if Instant::now() < at => self.condvar.wait_until(guard, at),
+                Some(_) => break,
+            };
         }
         // Relaxed: a stale non-zero count only costs a notifier one needless lock.
         self.sleepers.fetch_sub(1, Relaxed);
@@ -153,6 +163,19 @@ impl Waker {
 pub(crate) fn wait_for<R>(
     strategy: WaitStrategy,
     waker: &Waker,
+    check: impl FnMut() -> Option<R>,
+) -> R {
+    wait_for_until(strategy, waker, &Cell::new(None), check)
+}
+
+/// [`wait_for`] for a waiter whose condition can also become true with time alone (the
+/// producer detaching a tap after its `max_wait`): a parked waiter wakes by `deadline`,
+/// which `check` may move.
+#[inline]
+pub(crate) fn wait_for_until<R>(
+    strategy: WaitStrategy,
+    waker: &Waker,
+    deadline: &Cell<Option<Instant>>,
     mut check: impl FnMut() -> Option<R>,
 ) -> R {
     let mut step: u32 = 0;
@@ -168,10 +191,13 @@ pub(crate) fn wait_for<R>(
             WaitStrategy::Adaptive if step < SPINS + YIELDS => sync::thread::yield_now(),
             WaitStrategy::Adaptive | WaitStrategy::Blocking => {
                 let mut result = None;
-                waker.park_until(|| {
-                    result = check();
-                    result.is_some()
-                });
+                waker.park_until(
+                    || {
+                        result = check();
+                        result.is_some()
+                    },
+                    || deadline.get(),
+                );
                 if let Some(r) = result {
                     return r;
                 }
