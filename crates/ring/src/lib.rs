@@ -109,6 +109,8 @@
 mod builder;
 mod bus;
 mod cursor;
+#[cfg(all(test, not(loom)))]
+mod engine_tests;
 mod error;
 mod handler;
 #[cfg(all(test, loom))]
