@@ -480,7 +480,11 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
         gating >= 3 && lossy >= 2,
         "too little churn: {gating} gating, {lossy} lossy"
     );
-    assert_eq!(ZERO_LAGS.load(Ordering::Relaxed), 0, "a lag of 0 events was reported");
+    assert_eq!(
+        ZERO_LAGS.load(Ordering::Relaxed),
+        0,
+        "a lag of 0 events was reported"
+    );
 }
 
 /// A consumer a whole ring behind leaves while the producer waits on it (spinning, yielding

@@ -295,3 +295,35 @@ fn loom_models_a_detached_tap_never_sees_a_torn_event() {
         assert_eq!(received + missed, 4);
     });
 }
+
+#[test]
+fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
+    // The first notify clears the sleeper count and wakes both; the waiter whose condition
+    // does not hold yet must count itself in again before it re-parks, or the second
+    // notify would skip the lock and leave it parked forever (a deadlock loom reports).
+    use crate::wait::{wait_for, Waker};
+    model(|| {
+        let waker = Arc::new(Waker::new());
+        let level = Arc::new(AtomicU64::new(0));
+        let waiters: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|wanted| {
+                let (waker, level) = (Arc::clone(&waker), Arc::clone(&level));
+                thread::spawn(move || {
+                    // Acquire: pairs with the Release stores below.
+                    wait_for(WaitStrategy::Blocking, &waker, || {
+                        (level.load(Acquire) >= wanted).then_some(())
+                    })
+                })
+            })
+            .collect();
+        for l in 1..=2 {
+            // Release: pairs with the waiters' Acquire loads.
+            level.store(l, Release);
+            waker.notify();
+        }
+        for w in waiters {
+            w.join().unwrap();
+        }
+    });
+}
