@@ -63,6 +63,7 @@ pub use hash::{FxHashMap, FxHashSet, FxHasher};
 pub use memory::{MemoryStores, StoreView};
 pub use position::PositionState;
 pub use positions::{PositionsPlugin, PositionsSnapshot, PositionsView};
+pub use sqlite::codec;
 pub use sqlite::{SqliteOptions, SqliteStore, SqliteWriter};
 pub use tables::StoreTables;
 pub use timed::{BusyTime, Timed};

@@ -1,4 +1,14 @@
-//! Enum ↔ integer column codes. Codes are part of the database format: append, never renumber.
+//! Enum ↔ integer column codes, shared by every SQL store (SQLite here, PostgreSQL in
+//! `ringbus-remote`). Codes are part of the database format: append, never renumber.
+//!
+//! ```
+//! use ringbus_consumers::codec::{side_code, side_from, status_code, status_from};
+//! use ringbus_events::{ErrorCode, OrderStatus, Side};
+//! assert_eq!(side_from(side_code(Side::Sell))?, Side::Sell);
+//! let s = OrderStatus::Rejected(ErrorCode::SelfTrade);
+//! assert_eq!(status_from(status_code(s))?, s);
+//! # Ok::<(), ringbus_consumers::StoreError>(())
+//! ```
 
 use crate::StoreError;
 use ringbus_events::{
@@ -8,11 +18,13 @@ use ringbus_events::{
 
 macro_rules! codes {
     ($to:ident, $from:ident, $ty:ty, $what:literal, [$($v:expr),* $(,)?]) => {
-        pub(crate) fn $to(v: $ty) -> i64 {
+        #[doc = concat!("The code of a ", $what, " (its index in the append-only list; -1 never happens).")]
+        pub fn $to(v: $ty) -> i64 {
             const ALL: &[$ty] = &[$($v),*];
             ALL.iter().position(|x| *x == v).map_or(-1, |i| i as i64)
         }
-        pub(crate) fn $from(code: i64) -> Result<$ty, StoreError> {
+        #[doc = concat!("The ", $what, " with this code, or [`StoreError::Corrupt`].")]
+        pub fn $from(code: i64) -> Result<$ty, StoreError> {
             const ALL: &[$ty] = &[$($v),*];
             usize::try_from(code)
                 .ok()
@@ -93,7 +105,7 @@ codes!(
 );
 
 /// Order status: 0..=5 for the plain states, 100 + error code for a rejection.
-pub(crate) fn status_code(s: OrderStatus) -> i64 {
+pub fn status_code(s: OrderStatus) -> i64 {
     match s {
         OrderStatus::Active => 0,
         OrderStatus::PartiallyFilled => 1,
@@ -105,7 +117,8 @@ pub(crate) fn status_code(s: OrderStatus) -> i64 {
     }
 }
 
-pub(crate) fn status_from(code: i64) -> Result<OrderStatus, StoreError> {
+/// The order status with this code, or [`StoreError::Corrupt`].
+pub fn status_from(code: i64) -> Result<OrderStatus, StoreError> {
     Ok(match code {
         0 => OrderStatus::Active,
         1 => OrderStatus::PartiallyFilled,
@@ -124,7 +137,7 @@ pub(crate) fn status_from(code: i64) -> Result<OrderStatus, StoreError> {
 }
 
 /// An account id as four columns: owner (-1 network), market (-1 none), asset, type.
-pub(crate) fn account_cols(id: &AccountId) -> [i64; 4] {
+pub fn account_cols(id: &AccountId) -> [i64; 4] {
     [
         id.owner.party().map_or(-1, |p| i64::from(p.0)),
         id.market.map_or(-1, |m| i64::from(m.0)),
@@ -133,7 +146,8 @@ pub(crate) fn account_cols(id: &AccountId) -> [i64; 4] {
     ]
 }
 
-pub(crate) fn account_from(cols: [i64; 4]) -> Result<AccountId, StoreError> {
+/// The account id of four columns written by [`account_cols`].
+pub fn account_from(cols: [i64; 4]) -> Result<AccountId, StoreError> {
     let bad = |what, value| StoreError::Corrupt { what, value };
     let owner = match cols[0] {
         -1 => AccountOwner::Network,

@@ -1,6 +1,6 @@
 //! The SQLite store writer (rusqlite, bundled SQLite).
 
-mod codec;
+pub mod codec;
 mod schema;
 mod store;
 mod writer;

@@ -1,0 +1,152 @@
+//! Typed errors of the remote consumers.
+
+use crate::ServiceUrl;
+use ringbus_consumers::StoreError;
+use ringbus_events::EventTopic;
+use std::time::Duration;
+
+/// A boxed error from a client library (async-nats has one error type per operation).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+fn seq(s: &Option<u64>) -> String {
+    s.map_or_else(|| "none".to_string(), |s| s.to_string())
+}
+
+/// What can go wrong in the PostgreSQL writer, the JetStream forwarder or the tail reader.
+/// URLs in these messages are redacted ([`ServiceUrl`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The PostgreSQL connection string does not parse.
+    #[error("invalid PostgreSQL URL {url}: {source}")]
+    PgUrl {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+        /// What the client said.
+        #[source]
+        source: postgres::Error,
+    },
+    /// No connection to PostgreSQL could be made within the reconnect timeout.
+    #[error("cannot connect to PostgreSQL at {url} (gave up after {waited:?}): {source}")]
+    PgConnect {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+        /// How long it tried.
+        waited: Duration,
+        /// The last error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// PostgreSQL refused a block on every attempt (a constraint, a full disk, ...), or the
+    /// connection could not be restored in time. Nothing of the block was applied; everything
+    /// up to `last_committed` was.
+    #[error(
+        "PostgreSQL refused block {height} (sequences {first}..={last}) after {attempts} attempt(s); \
+         last committed sequence: {}: {source}", seq(last_committed)
+    )]
+    PgRefused {
+        /// The block.
+        height: u64,
+        /// Its first staged sequence.
+        first: u64,
+        /// Its `EndBlock`'s sequence.
+        last: u64,
+        /// Attempts made.
+        attempts: u32,
+        /// The last sequence safely in the database: resume after it.
+        last_committed: Option<u64>,
+        /// The last error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Another writer moved the cursor under this one: two writers on one database.
+    #[error("the PostgreSQL cursor moved under this writer: expected {}, found {}; is another writer using this database?", seq(expected), seq(found))]
+    CursorMoved {
+        /// The cursor this writer last saw.
+        expected: Option<u64>,
+        /// The cursor in the database.
+        found: Option<u64>,
+    },
+    /// The database's schema is newer than this build knows.
+    #[error("the PostgreSQL schema is at version {found}, newer than this build's {known}")]
+    SchemaTooNew {
+        /// The database's version.
+        found: i32,
+        /// The newest version this build knows.
+        known: i32,
+    },
+    /// A PostgreSQL statement failed outside a block commit (schema, reading back).
+    #[error("PostgreSQL: {0}")]
+    Pg(#[from] postgres::Error),
+    /// A value read back does not fit the event model.
+    #[error(transparent)]
+    Corrupt(#[from] StoreError),
+    /// An event arrived outside a block.
+    #[error("event {sequence} ({topic}) arrived outside a block")]
+    OutsideBlock {
+        /// Its sequence.
+        sequence: u64,
+        /// Its topic.
+        topic: EventTopic,
+    },
+    /// Block framing out of order.
+    #[error("event {sequence}: block {found} framing while block {open} is open")]
+    BadFraming {
+        /// The framing event's sequence.
+        sequence: u64,
+        /// The open block.
+        open: u64,
+        /// The block the event names.
+        found: u64,
+    },
+    /// No connection to NATS could be made within the reconnect timeout.
+    #[error("cannot connect to NATS at {url} (gave up after {waited:?}): {source}")]
+    NatsConnect {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+        /// How long it tried.
+        waited: Duration,
+        /// The last error.
+        #[source]
+        source: BoxError,
+    },
+    /// A JetStream request (stream creation, stream info, message get) failed.
+    #[error("JetStream {what}: {source}")]
+    JetStream {
+        /// What was asked.
+        what: &'static str,
+        /// What the client or server said.
+        #[source]
+        source: BoxError,
+    },
+    /// Publishing did not get acknowledged within the reconnect timeout.
+    #[error("JetStream did not acknowledge sequences after {acked_through} within {waited:?} (last acknowledged: {acked_through}): {source}", acked_through = seq(acked_through))]
+    NatsStalled {
+        /// The last event sequence the stream acknowledged.
+        acked_through: Option<u64>,
+        /// How long it tried.
+        waited: Duration,
+        /// The last error.
+        #[source]
+        source: BoxError,
+    },
+    /// After a reconnect the stream ends before the oldest event the forwarder still holds:
+    /// events between were lost by the server (replay them from the event log).
+    #[error("the stream ends at event {stream_last} but the forwarder holds events from {held_from} on: events in between must be replayed from the event log", stream_last = seq(stream_last))]
+    ResumeGap {
+        /// The last event in the stream.
+        stream_last: Option<u64>,
+        /// The oldest event still held.
+        held_from: u64,
+    },
+    /// A message in the stream is not an event this build can read.
+    #[error("stream message {stream_sequence}: {reason}")]
+    BadMessage {
+        /// Its stream sequence.
+        stream_sequence: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The consumer's own tokio runtime could not be built.
+    #[error("starting the NATS runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}

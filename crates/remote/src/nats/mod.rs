@@ -1,0 +1,64 @@
+//! The NATS JetStream forwarder and the stream reader (async-nats on a small tokio runtime
+//! owned by the consumer's thread).
+
+mod forwarder;
+mod tail;
+
+pub use forwarder::{
+    ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, MessageFormat,
+};
+pub use tail::{tail, TailItem, TailOptions};
+
+use crate::{RemoteError, ServiceUrl};
+use std::time::{Duration, Instant};
+
+/// Header naming the event's topic (`Trade`, `Account`, ...).
+pub const HEADER_TOPIC: &str = "Ringbus-Topic";
+/// Header naming the body's encoding: `postcard` (the event log's record body) or `json`
+/// (the JSON line of `ringbus dump`).
+pub const HEADER_FORMAT: &str = "Ringbus-Format";
+
+/// Connects, retrying until `since + timeout`.
+pub(crate) async fn connect(
+    url: &ServiceUrl,
+    timeout: Duration,
+    since: Instant,
+) -> Result<async_nats::Client, RemoteError> {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let options = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(2))
+            .ping_interval(Duration::from_secs(2))
+            .client_capacity(16 * 1024)
+            .name("ringbus");
+        match options.connect(url.expose()).await {
+            Ok(client) => return Ok(client),
+            Err(e) if since.elapsed() < timeout => {
+                tracing::debug!(url = %url, %e, "NATS not reachable yet; retrying");
+            }
+            Err(e) => {
+                return Err(RemoteError::NatsConnect {
+                    url: url.clone(),
+                    waited: since.elapsed(),
+                    source: Box::new(e),
+                })
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// The event sequence in a stored message's `Nats-Msg-Id`.
+pub(crate) fn message_event_sequence(
+    headers: Option<&async_nats::HeaderMap>,
+    stream_sequence: u64,
+) -> Result<u64, RemoteError> {
+    headers
+        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+        .and_then(|v| v.as_str().parse().ok())
+        .ok_or_else(|| RemoteError::BadMessage {
+            stream_sequence,
+            reason: "no numeric Nats-Msg-Id header: not written by a ringbus forwarder".into(),
+        })
+}

@@ -1,0 +1,165 @@
+//! Reading the stream from another process: an ordered consumer from the stream's start
+//! (or its end), filtered to one topic or all.
+
+use super::{connect, message_event_sequence, HEADER_FORMAT};
+use crate::{RemoteError, ServiceUrl};
+use async_nats::jetstream::{self, consumer};
+use futures_util::StreamExt;
+use ringbus_events::{Event, EventTopic};
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+/// What [`tail`] reads.
+#[derive(Clone, Debug)]
+pub struct TailOptions {
+    /// The stream.
+    pub stream: String,
+    /// The subject prefix the forwarder used.
+    pub subject_prefix: String,
+    /// One topic, or every topic (`None`).
+    pub topic: Option<EventTopic>,
+    /// Only messages stored after the reader started (`false`: from the stream's start).
+    pub new_only: bool,
+    /// Stop when nothing arrived for this long (`None`: follow forever).
+    pub idle_exit: Option<Duration>,
+    /// How long to try to connect.
+    pub connect_timeout: Duration,
+}
+
+impl Default for TailOptions {
+    fn default() -> Self {
+        TailOptions {
+            stream: "RINGBUS".into(),
+            subject_prefix: "ringbus".into(),
+            topic: None,
+            new_only: false,
+            idle_exit: None,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One message of the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TailItem {
+    /// Its sequence in the stream.
+    pub stream_sequence: u64,
+    /// Its event's sequence (`Nats-Msg-Id`).
+    pub event_sequence: u64,
+    /// Its subject.
+    pub subject: String,
+    /// The event, decoded (postcard bodies).
+    pub event: Option<Event>,
+    /// The JSON line (JSON bodies).
+    pub json: Option<String>,
+}
+
+/// Reads the stream in order and hands each message to `each` until it breaks, the stream
+/// stays idle for [`TailOptions::idle_exit`], or an error. Returns the messages read.
+///
+/// ```no_run
+/// use ringbus_remote::{tail, ServiceUrl, TailOptions};
+/// use std::ops::ControlFlow;
+/// let url = ServiceUrl::new("nats://127.0.0.1:54222");
+/// let options = TailOptions { topic: Some(ringbus_events::EventTopic::Trade), ..TailOptions::default() };
+/// tail(&url, &options, |item| {
+///     println!("{:?}", item.event);
+///     ControlFlow::Continue(())
+/// })?;
+/// # Ok::<(), ringbus_remote::RemoteError>(())
+/// ```
+pub fn tail(
+    url: &ServiceUrl,
+    options: &TailOptions,
+    mut each: impl FnMut(TailItem) -> ControlFlow<()>,
+) -> Result<u64, RemoteError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RemoteError::Runtime)?;
+    rt.block_on(async {
+        let js_err = |what| move |e: crate::BoxError| RemoteError::JetStream { what, source: e };
+        let client = connect(url, options.connect_timeout, Instant::now()).await?;
+        let js = jetstream::new(client);
+        let stream = js
+            .get_stream(&options.stream)
+            .await
+            .map_err(|e| js_err("opening the stream")(Box::new(e)))?;
+        let filter_subject = match options.topic {
+            Some(t) => format!("{}.{}", options.subject_prefix, t.name()),
+            None => format!("{}.>", options.subject_prefix),
+        };
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject,
+                deliver_policy: if options.new_only {
+                    consumer::DeliverPolicy::New
+                } else {
+                    consumer::DeliverPolicy::All
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| js_err("creating a reader")(Box::new(e)))?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| js_err("reading")(Box::new(e)))?;
+        let mut count = 0;
+        loop {
+            let next = match options.idle_exit {
+                Some(idle) => match tokio::time::timeout(idle, messages.next()).await {
+                    Ok(m) => m,
+                    Err(_) => return Ok(count),
+                },
+                None => messages.next().await,
+            };
+            let Some(message) = next else {
+                return Ok(count);
+            };
+            let message = message.map_err(|e| js_err("reading")(Box::new(e)))?;
+            let info = message
+                .info()
+                .map_err(|e| js_err("reading a message's metadata")(e))?;
+            let stream_sequence = info.stream_sequence;
+            let event_sequence = message_event_sequence(message.headers.as_ref(), stream_sequence)?;
+            let format = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(HEADER_FORMAT))
+                .map_or("postcard", |v| v.as_str());
+            let bad = |reason: String| RemoteError::BadMessage {
+                stream_sequence,
+                reason,
+            };
+            let (event, json) = match format {
+                "postcard" => (
+                    Some(
+                        postcard::from_bytes::<Event>(&message.payload)
+                            .map_err(|e| bad(format!("undecodable body: {e}")))?,
+                    ),
+                    None,
+                ),
+                "json" => (
+                    None,
+                    Some(
+                        String::from_utf8(message.payload.to_vec())
+                            .map_err(|e| bad(format!("body is not UTF-8: {e}")))?,
+                    ),
+                ),
+                other => return Err(bad(format!("unknown {HEADER_FORMAT} {other:?}"))),
+            };
+            count += 1;
+            let item = TailItem {
+                stream_sequence,
+                event_sequence,
+                subject: message.subject.to_string(),
+                event,
+                json,
+            };
+            if each(item).is_break() {
+                return Ok(count);
+            }
+        }
+    })
+}

@@ -1,0 +1,684 @@
+//! The PostgreSQL store: connect (and reconnect), migrate, one transaction per block with its
+//! cursor, and reading the tables back.
+
+use super::schema;
+use crate::{RemoteError, ServiceUrl};
+use postgres::{Client, Config, NoTls, Statement};
+use ringbus_consumers::codec::*;
+use ringbus_consumers::{FxHashMap, StoreTables};
+use ringbus_events::{
+    AccountId, Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Position, Trade,
+    TradeId,
+};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// How the PostgreSQL store connects, commits and retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Attempts per block for errors that are not a lost connection (constraint, disk
+    /// full, ...) before [`RemoteError::PgRefused`] (at least 1).
+    pub max_attempts: u32,
+    /// Pause before the second attempt; doubled for each further one (at most 1 s).
+    pub retry_backoff: Duration,
+    /// How long to keep reconnecting after a lost connection (a restarted or unreachable
+    /// server) before giving up on the block.
+    pub reconnect_timeout: Duration,
+    /// Timeout of one connection attempt.
+    pub connect_timeout: Duration,
+    /// `synchronous_commit = on` (the default: a commit returns once its WAL is flushed, so
+    /// it survives a server crash). With `false` a server crash can lose the last few
+    /// commits, each whole, cursor included: the writer then resumes before them from the
+    /// event log, so the store is still exactly once, only behind.
+    pub synchronous_commit: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_attempts: 5,
+            retry_backoff: Duration::from_millis(20),
+            reconnect_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+            synchronous_commit: true,
+        }
+    }
+}
+
+/// Counters of a store's life.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PgStats {
+    /// Blocks committed.
+    pub blocks: u64,
+    /// Connections made after the first (lost connections recovered).
+    pub reconnects: u64,
+    /// Blocks found already committed after a lost connection (the commit had reached the
+    /// server but its answer had not reached the writer): skipped, not applied twice.
+    pub already_committed: u64,
+    /// Commit attempts that failed and were retried.
+    pub retries: u64,
+}
+
+struct Conn {
+    client: Client,
+    accounts: Statement,
+    orders: Statement,
+    trades: Statement,
+    ledger: Statement,
+    positions: Statement,
+    close: Statement,
+}
+
+/// The rows of one block, as column arrays (one `unnest` statement per table).
+#[derive(Default)]
+struct Rows {
+    accounts: Columns<6>,
+    account_slot: FxHashMap<AccountId, usize>,
+    orders: Columns<11>,
+    order_slot: FxHashMap<OrderId, usize>,
+    trades: Columns<10>,
+    ledger: Columns<11>,
+    positions: Columns<7>,
+    position_slot: FxHashMap<(PartyId, MarketId), usize>,
+}
+
+struct Columns<const N: usize>([Vec<i64>; N]);
+
+impl<const N: usize> Default for Columns<N> {
+    fn default() -> Self {
+        Columns(std::array::from_fn(|_| Vec::new()))
+    }
+}
+
+impl<const N: usize> Columns<N> {
+    fn len(&self) -> usize {
+        self.0[0].len()
+    }
+    fn push(&mut self, row: [i64; N]) {
+        for (col, v) in self.0.iter_mut().zip(row) {
+            col.push(v);
+        }
+    }
+    /// Pushes `row`, or overwrites the row already in `slot` (an upsert table can take a key
+    /// only once per statement: the block's last value wins, as it would row by row).
+    fn upsert<K: std::hash::Hash + Eq>(
+        &mut self,
+        slots: &mut FxHashMap<K, usize>,
+        key: K,
+        row: [i64; N],
+    ) {
+        match slots.get(&key) {
+            Some(&i) => {
+                for (col, v) in self.0.iter_mut().zip(row) {
+                    col[i] = v;
+                }
+            }
+            None => {
+                slots.insert(key, self.len());
+                self.push(row);
+            }
+        }
+    }
+    fn clear(&mut self) {
+        self.0.iter_mut().for_each(Vec::clear);
+    }
+    fn params(&self) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|c| c as &(dyn postgres::types::ToSql + Sync))
+            .collect()
+    }
+}
+
+impl Rows {
+    fn clear(&mut self) {
+        self.accounts.clear();
+        self.account_slot.clear();
+        self.orders.clear();
+        self.order_slot.clear();
+        self.trades.clear();
+        self.ledger.clear();
+        self.positions.clear();
+        self.position_slot.clear();
+    }
+}
+
+/// An unsigned value in a `bigint`, bit for bit (read back with `as u64`).
+#[inline]
+fn b(v: u64) -> i64 {
+    v as i64
+}
+
+/// The PostgreSQL store: the SQLite store's tables plus positions, one transaction per
+/// block, the cursor in the same transaction, reconnecting after a lost connection.
+///
+/// Connecting creates or migrates the schema (`ringbus_schema_version`).
+///
+/// ```no_run
+/// use ringbus_remote::{PgOptions, PgStore, ServiceUrl};
+/// let url = ServiceUrl::new(std::env::var("RINGBUS_POSTGRES_URL")?);
+/// let store = PgStore::connect(url, PgOptions::default())?;
+/// println!("resume after {:?}", store.last_committed());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PgStore {
+    url: ServiceUrl,
+    config: Config,
+    options: PgOptions,
+    conn: Option<Conn>,
+    last_committed: Option<u64>,
+    block_height: u64,
+    rows: Rows,
+    stats: PgStats,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .field("connected", &self.conn.is_some())
+            .field("last_committed", &self.last_committed)
+            .field("block_height", &self.block_height)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects (retrying for [`PgOptions::reconnect_timeout`]), creates or migrates the
+    /// schema, and reads the cursor.
+    pub fn connect(url: ServiceUrl, options: PgOptions) -> Result<Self, RemoteError> {
+        let mut config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
+            url: url.clone(),
+            source,
+        })?;
+        config.connect_timeout(options.connect_timeout);
+        if config.get_application_name().is_none() {
+            config.application_name("ringbus-postgres-writer");
+        }
+        let mut store = PgStore {
+            url,
+            config,
+            options,
+            conn: None,
+            last_committed: None,
+            block_height: 0,
+            rows: Rows::default(),
+            stats: PgStats::default(),
+        };
+        store.reconnect(Instant::now())?;
+        store.stats.reconnects = 0;
+        Ok(store)
+    }
+
+    /// The URL (redacted when shown).
+    pub fn url(&self) -> &ServiceUrl {
+        &self.url
+    }
+
+    /// Sequence of the last committed block's `EndBlock` (`None`: nothing committed).
+    pub fn last_committed(&self) -> Option<u64> {
+        self.last_committed
+    }
+
+    /// Height of the last committed block (0: none).
+    pub fn block_height(&self) -> u64 {
+        self.block_height
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> PgStats {
+        self.stats
+    }
+
+    /// The schema version this build creates.
+    pub const SCHEMA_VERSION: i32 = schema::VERSION;
+
+    /// (Re)connects until `since + reconnect_timeout`, migrates, prepares, reads the cursor.
+    fn reconnect(&mut self, since: Instant) -> Result<(), RemoteError> {
+        self.conn = None;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.config.connect(NoTls) {
+                Ok(client) => match self.setup(client) {
+                    Ok(()) => {
+                        self.stats.reconnects += 1;
+                        return Ok(());
+                    }
+                    Err(RemoteError::Pg(e)) if is_connection_error(&e) => {
+                        if since.elapsed() >= self.options.reconnect_timeout {
+                            return Err(RemoteError::PgConnect {
+                                url: self.url.clone(),
+                                waited: since.elapsed(),
+                                source: e,
+                            });
+                        }
+                    }
+                    Err(e) => return Err(e),
+                },
+                Err(e) => {
+                    if since.elapsed() >= self.options.reconnect_timeout {
+                        return Err(RemoteError::PgConnect {
+                            url: self.url.clone(),
+                            waited: since.elapsed(),
+                            source: e,
+                        });
+                    }
+                    tracing::debug!(url = %self.url, %e, "PostgreSQL not reachable yet; retrying");
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    fn setup(&mut self, mut client: Client) -> Result<(), RemoteError> {
+        client.batch_execute(if self.options.synchronous_commit {
+            "SET synchronous_commit = on"
+        } else {
+            "SET synchronous_commit = off"
+        })?;
+        migrate(&mut client)?;
+        let row = client.query_one(
+            "SELECT last_sequence, block_height FROM ringbus_cursor WHERE id = 1",
+            &[],
+        )?;
+        let last: i64 = row.get(0);
+        let height: i64 = row.get(1);
+        self.last_committed = u64::try_from(last).ok();
+        self.block_height = height as u64;
+        let conn = Conn {
+            accounts: client.prepare(schema::UPSERT_ACCOUNTS)?,
+            orders: client.prepare(schema::UPSERT_ORDERS)?,
+            trades: client.prepare(schema::INSERT_TRADES)?,
+            ledger: client.prepare(schema::INSERT_LEDGER)?,
+            positions: client.prepare(schema::UPSERT_POSITIONS)?,
+            close: client.prepare(schema::CLOSE_BLOCK)?,
+            client,
+        };
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    /// Commits one whole block (from `BeginBlock` to `EndBlock`) in one transaction that also
+    /// moves the cursor. A lost connection is re-established (for
+    /// [`PgOptions::reconnect_timeout`]) and the cursor read again: if the block turns out
+    /// to be committed already it is not applied again. Other errors are retried
+    /// [`PgOptions::max_attempts`] times.
+    pub fn commit_block(&mut self, events: &[Event]) -> Result<(), RemoteError> {
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Ok(());
+        };
+        let Payload::EndBlock(end) = last.payload else {
+            return Ok(());
+        };
+        self.stage(events);
+        let mut attempt = 0;
+        let mut lost_since: Option<Instant> = None;
+        loop {
+            if self.conn.is_none() {
+                let since = *lost_since.get_or_insert_with(Instant::now);
+                if let Err(e) = self.reconnect(since) {
+                    return Err(match e {
+                        RemoteError::PgConnect { source, .. } => RemoteError::PgRefused {
+                            height: end.height,
+                            first: first.sequence,
+                            last: last.sequence,
+                            attempts: attempt.max(1),
+                            last_committed: self.last_committed,
+                            source,
+                        },
+                        e => e,
+                    });
+                }
+                if self.last_committed.is_some_and(|c| c >= last.sequence) {
+                    // The commit reached the server before the connection was lost.
+                    tracing::info!(
+                        height = end.height,
+                        "block was committed before the connection was lost; not applying it again"
+                    );
+                    self.stats.already_committed += 1;
+                    return Ok(());
+                }
+            }
+            match self.try_commit(first.sequence, last.sequence, &end) {
+                Ok(()) => {
+                    self.last_committed = Some(last.sequence);
+                    self.block_height = end.height;
+                    self.stats.blocks += 1;
+                    return Ok(());
+                }
+                Err(RemoteError::Pg(e)) if is_connection_error(&e) || self.is_closed() => {
+                    tracing::warn!(url = %self.url, height = end.height, %e, "lost the PostgreSQL connection; reconnecting");
+                    self.conn = None;
+                    self.stats.retries += 1;
+                }
+                Err(RemoteError::Pg(e)) => {
+                    attempt += 1;
+                    self.stats.retries += 1;
+                    if attempt >= self.options.max_attempts.max(1) {
+                        return Err(RemoteError::PgRefused {
+                            height: end.height,
+                            first: first.sequence,
+                            last: last.sequence,
+                            attempts: attempt,
+                            last_committed: self.last_committed,
+                            source: e,
+                        });
+                    }
+                    tracing::warn!(height = end.height, attempt, %e, "PostgreSQL refused a block; retrying");
+                    std::thread::sleep(
+                        (self.options.retry_backoff * (1 << (attempt - 1).min(10)))
+                            .min(Duration::from_secs(1)),
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.as_ref().is_none_or(|c| c.client.is_closed())
+    }
+
+    /// Sorts the block's rows into column arrays.
+    fn stage(&mut self, events: &[Event]) {
+        let r = &mut self.rows;
+        r.clear();
+        for e in events {
+            let seq = b(e.sequence);
+            match &e.payload {
+                Payload::Account(a) => {
+                    let [o, m, s, k] = account_cols(&a.id);
+                    r.accounts
+                        .upsert(&mut r.account_slot, a.id, [o, m, s, k, b(a.balance), seq]);
+                }
+                Payload::Order(x) => r.orders.upsert(
+                    &mut r.order_slot,
+                    x.id,
+                    [
+                        b(x.id.0),
+                        i64::from(x.market.0),
+                        i64::from(x.party.0),
+                        side_code(x.side),
+                        b(x.price),
+                        b(x.size),
+                        b(x.remaining),
+                        status_code(x.status),
+                        order_type_code(x.order_type),
+                        tif_code(x.time_in_force),
+                        seq,
+                    ],
+                ),
+                Payload::Trade(t) => r.trades.push([
+                    seq,
+                    b(t.id.0),
+                    i64::from(t.market.0),
+                    b(t.price),
+                    b(t.size),
+                    i64::from(t.buyer.0),
+                    i64::from(t.seller.0),
+                    side_code(t.aggressor),
+                    b(t.buy_order.0),
+                    b(t.sell_order.0),
+                ]),
+                Payload::LedgerMovement(l) => {
+                    let [fo, fm, fa, fk] = account_cols(&l.from);
+                    let [to, tm, ta, tk] = account_cols(&l.to);
+                    r.ledger.push([
+                        seq,
+                        fo,
+                        fm,
+                        fa,
+                        fk,
+                        to,
+                        tm,
+                        ta,
+                        tk,
+                        b(l.amount),
+                        transfer_code(l.kind),
+                    ]);
+                }
+                Payload::Position(p) => r.positions.upsert(
+                    &mut r.position_slot,
+                    (p.party, p.market),
+                    [
+                        i64::from(p.party.0),
+                        i64::from(p.market.0),
+                        p.open_volume,
+                        b(p.average_entry_price),
+                        p.realised_pnl,
+                        p.unrealised_pnl,
+                        seq,
+                    ],
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    fn try_commit(
+        &mut self,
+        first: u64,
+        last: u64,
+        end: &ringbus_events::EndBlock,
+    ) -> Result<(), RemoteError> {
+        let expected = self.last_committed;
+        let rows = &self.rows;
+        let conn = self.conn.as_mut().expect("connected before a commit");
+        let mut tx = conn.client.transaction()?;
+        if rows.accounts.len() > 0 {
+            tx.execute(&conn.accounts, &rows.accounts.params())?;
+        }
+        if rows.orders.len() > 0 {
+            tx.execute(&conn.orders, &rows.orders.params())?;
+        }
+        if rows.trades.len() > 0 {
+            tx.execute(&conn.trades, &rows.trades.params())?;
+        }
+        if rows.ledger.len() > 0 {
+            tx.execute(&conn.ledger, &rows.ledger.params())?;
+        }
+        if rows.positions.len() > 0 {
+            tx.execute(&conn.positions, &rows.positions.params())?;
+        }
+        let moved = tx.execute(
+            &conn.close,
+            &[
+                &b(end.height),
+                &end.time.0,
+                &b(end.hash.0),
+                &i64::from(end.tx_count),
+                &b(first),
+                &b(last),
+                &expected.map_or(-1, b),
+            ],
+        )?;
+        if moved != 1 {
+            drop(tx);
+            let found = self.read_cursor()?;
+            return Err(RemoteError::CursorMoved { expected, found });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read_cursor(&mut self) -> Result<Option<u64>, RemoteError> {
+        let conn = self.conn.as_mut().expect("connected");
+        let last: i64 = conn
+            .client
+            .query_one("SELECT last_sequence FROM ringbus_cursor WHERE id = 1", &[])?
+            .get(0);
+        Ok(u64::try_from(last).ok())
+    }
+
+    fn client(&mut self) -> Result<&mut Client, RemoteError> {
+        if self.is_closed() {
+            self.reconnect(Instant::now())?;
+        }
+        Ok(&mut self.conn.as_mut().expect("connected").client)
+    }
+
+    /// Reads the stores back as [`StoreTables`] (to compare with the in-memory or SQLite
+    /// stores with `==`).
+    pub fn load(&mut self) -> Result<StoreTables, RemoteError> {
+        let (last_committed, block_height) = (self.last_committed, self.block_height);
+        let c = self.client()?;
+        let mut t = StoreTables {
+            block_height,
+            last_sequence: last_committed,
+            ..StoreTables::default()
+        };
+        let blocks: i64 = c.query_one("SELECT count(*) FROM blocks", &[])?.get(0);
+        t.blocks = blocks as u64;
+        for r in c.query(
+            "SELECT owner, market, asset, kind, balance FROM accounts",
+            &[],
+        )? {
+            let id = account_from([r.get(0), r.get(1), r.get(2), r.get(3)])?;
+            t.accounts.insert(id, r.get::<_, i64>(4) as u64);
+        }
+        for r in c.query(
+            "SELECT id, market, party, side, price, size, remaining, status, order_type, time_in_force FROM orders",
+            &[],
+        )? {
+            let o = Order {
+                id: OrderId(r.get::<_, i64>(0) as u64),
+                market: MarketId(narrow(r.get(1), "market")?),
+                party: PartyId(narrow(r.get(2), "party")?),
+                side: side_from(r.get(3))?,
+                price: r.get::<_, i64>(4) as u64,
+                size: r.get::<_, i64>(5) as u64,
+                remaining: r.get::<_, i64>(6) as u64,
+                status: status_from(r.get(7))?,
+                order_type: order_type_from(r.get(8))?,
+                time_in_force: tif_from(r.get(9))?,
+            };
+            t.orders.insert(o.id, o);
+        }
+        for r in c.query(
+            "SELECT sequence, id, market, price, size, buyer, seller, aggressor, buy_order, sell_order
+             FROM trades ORDER BY sequence",
+            &[],
+        )? {
+            t.trades.push((
+                r.get::<_, i64>(0) as u64,
+                Trade {
+                    id: TradeId(r.get::<_, i64>(1) as u64),
+                    market: MarketId(narrow(r.get(2), "market")?),
+                    price: r.get::<_, i64>(3) as u64,
+                    size: r.get::<_, i64>(4) as u64,
+                    buyer: PartyId(narrow(r.get(5), "party")?),
+                    seller: PartyId(narrow(r.get(6), "party")?),
+                    aggressor: side_from(r.get(7))?,
+                    buy_order: OrderId(r.get::<_, i64>(8) as u64),
+                    sell_order: OrderId(r.get::<_, i64>(9) as u64),
+                },
+            ));
+        }
+        for r in c.query(
+            "SELECT sequence, from_owner, from_market, from_asset, from_kind, to_owner, to_market, to_asset, to_kind, amount, kind
+             FROM ledger_movements ORDER BY sequence",
+            &[],
+        )? {
+            t.ledger.push((
+                r.get::<_, i64>(0) as u64,
+                LedgerMovement {
+                    from: account_from([r.get(1), r.get(2), r.get(3), r.get(4)])?,
+                    to: account_from([r.get(5), r.get(6), r.get(7), r.get(8)])?,
+                    amount: r.get::<_, i64>(9) as u64,
+                    kind: transfer_from(r.get(10))?,
+                },
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Reads the positions table back: the latest `Position` of each party and market.
+    pub fn load_positions(
+        &mut self,
+    ) -> Result<FxHashMap<(PartyId, MarketId), Position>, RemoteError> {
+        let c = self.client()?;
+        let mut out = FxHashMap::default();
+        for r in c.query(
+            "SELECT party, market, open_volume, average_entry_price, realised_pnl, unrealised_pnl FROM positions",
+            &[],
+        )? {
+            let p = Position {
+                party: PartyId(narrow(r.get(0), "party")?),
+                market: MarketId(narrow(r.get(1), "market")?),
+                open_volume: r.get(2),
+                average_entry_price: r.get::<_, i64>(3) as u64,
+                realised_pnl: r.get(4),
+                unrealised_pnl: r.get(5),
+            };
+            out.insert((p.party, p.market), p);
+        }
+        Ok(out)
+    }
+
+    /// The connection, for reading the store with SQL of one's own.
+    pub fn client_mut(&mut self) -> Result<&mut Client, RemoteError> {
+        self.client()
+    }
+}
+
+fn narrow<T: TryFrom<i64>>(v: i64, what: &'static str) -> Result<T, RemoteError> {
+    T::try_from(v).map_err(|_| {
+        RemoteError::Corrupt(ringbus_consumers::StoreError::Corrupt { what, value: v })
+    })
+}
+
+/// Creates or migrates the schema, under an advisory lock, in one transaction.
+fn migrate(client: &mut Client) -> Result<(), RemoteError> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&schema::MIGRATION_LOCK],
+    )?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS ringbus_schema_version (
+            version    integer PRIMARY KEY,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )",
+    )?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM ringbus_schema_version",
+            &[],
+        )?
+        .get(0);
+    if current > schema::VERSION {
+        return Err(RemoteError::SchemaTooNew {
+            found: current,
+            known: schema::VERSION,
+        });
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as i32 + 1;
+        tracing::info!(version, "migrating the PostgreSQL schema");
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO ringbus_schema_version (version) VALUES ($1)",
+            &[&version],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Whether `e` means the connection is gone (a restarted, stopping or unreachable server)
+/// rather than a refusal of the statement.
+fn is_connection_error(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let c = code.code();
+        // 08: connection exception; 57P01..03: admin/crash shutdown, cannot connect now.
+        return c.starts_with("08") || c.starts_with("57P");
+    }
+    // No SQLSTATE: an I/O error, a timeout, a closed socket.
+    e.as_db_error().is_none()
+}

@@ -1,0 +1,98 @@
+//! Service URLs that never show their password.
+
+use std::fmt;
+
+/// A connection URL (or PostgreSQL `key=value` string) whose password is hidden by `Debug`
+/// and `Display`: `postgres://ringbus:***@db:5432/ringbus`. Use [`ServiceUrl::expose`] only
+/// to connect.
+///
+/// ```
+/// use ringbus_remote::ServiceUrl;
+/// let url = ServiceUrl::new("postgres://ringbus:hunter2@127.0.0.1:55432/ringbus");
+/// assert_eq!(url.to_string(), "postgres://ringbus:***@127.0.0.1:55432/ringbus");
+/// assert!(!format!("{url:?}").contains("hunter2"));
+/// let kv = ServiceUrl::new("host=db user=u password=hunter2 dbname=x");
+/// assert_eq!(kv.to_string(), "host=db user=u password=*** dbname=x");
+/// assert_eq!(ServiceUrl::new("nats://127.0.0.1:4222").to_string(), "nats://127.0.0.1:4222");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceUrl(String);
+
+impl ServiceUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        ServiceUrl(url.into())
+    }
+
+    /// The URL with its password, to hand to a client library. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+impl fmt::Display for ServiceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for ServiceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServiceUrl({:?})", self.redacted())
+    }
+}
+
+/// Hides the password of `scheme://user:password@host` URLs (each comma-separated server
+/// of a NATS URL list too) and of `password=...` pairs.
+fn redact(s: &str) -> String {
+    if s.contains("://") {
+        return s
+            .split(',')
+            .map(|part| {
+                let body_start = part.find("://").map_or(0, |i| i + 3);
+                let (head, body) = part.split_at(body_start);
+                let at = body.find('@');
+                let colon = body.find(':');
+                match (colon, at) {
+                    (Some(c), Some(a)) if c < a => {
+                        format!("{head}{}:***{}", &body[..c], &body[a..])
+                    }
+                    _ => part.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    s.split(' ')
+        .map(|kv| {
+            if kv.starts_with("password=") {
+                "password=***".to_string()
+            } else {
+                kv.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact("nats://a:b@h:1,nats://c:d@h:2"),
+            "nats://a:***@h:1,nats://c:***@h:2"
+        );
+        assert_eq!(redact("nats://token@h:1"), "nats://token@h:1");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h:5432/db"), "postgres://h:5432/db");
+        assert_eq!(redact("password=x host=y"), "password=*** host=y");
+    }
+}

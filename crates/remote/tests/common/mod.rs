@@ -1,0 +1,142 @@
+//! Shared by the integration tests: the real servers (started by `scripts/services.sh start`
+//! once per test binary; the script is idempotent and serialises concurrent callers with a
+//! lock of its own), a fresh database or stream per test, a lock that keeps fault tests
+//! (which restart a server) apart from the others, simulated events, and deadlines.
+#![allow(dead_code)]
+
+use ringbus_events::Event;
+use ringbus_remote::ServiceUrl;
+use ringbus_sim::{SimConfig, Simulator};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const PG_ADMIN_URL: &str = "postgres://ringbus:ringbus@127.0.0.1:55432/ringbus";
+pub const NATS_URL: &str = "nats://127.0.0.1:54222";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `scripts/services.sh ARGS`, failing the test with the script's output.
+pub fn services(args: &[&str]) {
+    let script = repo_root().join("scripts/services.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "scripts/services.sh {} failed ({}):\n{}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes sure PostgreSQL and nats-server run (installs them on a fresh machine).
+pub fn ensure_services() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| services(&["start"]));
+}
+
+/// Fault tests restart servers: they take this lock exclusively, the other tests shared,
+/// across threads and processes (a file lock, for runners that use one process per test).
+pub struct ServerLock {
+    _guard: Box<dyn std::any::Any>,
+}
+
+/// An in-process reader-writer lock (threads of one test binary) in front of a file lock
+/// (other processes). fd-lock's guards borrow their lock, so each call leaks one small lock
+/// object to make its guard `'static`.
+fn shared_lock(exclusive: bool) -> ServerLock {
+    static INPROC: OnceLock<std::sync::RwLock<()>> = OnceLock::new();
+    let inproc = INPROC.get_or_init(|| std::sync::RwLock::new(()));
+    let dir = std::env::var("RINGBUS_SERVICES_DIR").unwrap_or("/tmp/ringbus-services".into());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{dir}/tests.lock"))
+        .unwrap();
+    let lock: &'static mut fd_lock::RwLock<std::fs::File> =
+        Box::leak(Box::new(fd_lock::RwLock::new(file)));
+    if exclusive {
+        let g = inproc.write().unwrap_or_else(|e| e.into_inner());
+        let f = lock.write().expect("file lock");
+        ServerLock {
+            _guard: Box::new((f, g)),
+        }
+    } else {
+        let g = inproc.read().unwrap_or_else(|e| e.into_inner());
+        let f = lock.read().expect("file lock");
+        ServerLock {
+            _guard: Box::new((f, g)),
+        }
+    }
+}
+
+/// For tests that only use the servers.
+pub fn use_servers() -> ServerLock {
+    ensure_services();
+    shared_lock(false)
+}
+
+/// For tests that restart or kill a server.
+pub fn fault_servers() -> ServerLock {
+    ensure_services();
+    shared_lock(true)
+}
+
+/// A fresh database named after the test (dropped and created), and its URL.
+pub fn fresh_database(name: &str) -> ServiceUrl {
+    let db = format!("ringbus_test_{name}");
+    let mut admin = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("connecting to {PG_ADMIN_URL}: {e:?}"));
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    ServiceUrl::new(format!("postgres://ringbus:ringbus@127.0.0.1:55432/{db}"))
+}
+
+/// The events of a simulation of `blocks` blocks (seeded), numbered from 0.
+pub fn simulate(blocks: u64, seed: u64) -> Vec<Event> {
+    let mut sim = Simulator::new(SimConfig {
+        blocks,
+        seed,
+        ..SimConfig::default()
+    });
+    let mut out = Vec::new();
+    while !sim.is_done() {
+        sim.step(&mut out).unwrap();
+    }
+    out
+}
+
+/// Runs `f` on a thread and fails the test if it takes longer than `limit`, naming `what`.
+pub fn with_deadline<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let start = Instant::now();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(v)) => v,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!(
+            "{what}: no result after {:?} (deadline {limit:?}); see `scripts/services.sh status` and the server logs under /tmp/ringbus-services",
+            start.elapsed()
+        ),
+    }
+}

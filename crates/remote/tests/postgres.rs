@@ -1,0 +1,254 @@
+//! The PostgreSQL writer against a real server (started by `scripts/services.sh start`).
+
+mod common;
+
+use common::*;
+use ringbus_consumers::{FxHashMap, SqliteOptions, SqliteWriter, StoreTables};
+use ringbus_events::{topic_sets, Event, MarketId, PartyId, Payload, Position};
+use ringbus_remote::{
+    PgOptions, PgStats, PgStore, PostgresWriter, RemoteError, ServiceUrl, PG_INPUTS,
+};
+use ringbus_ring::{EventHandler, RingBus, Subscription};
+use ringbus_sim::EventSink;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the stores must hold after `events`, computed independently of any writer.
+fn expected(events: &[Event]) -> (StoreTables, FxHashMap<(PartyId, MarketId), Position>) {
+    let mut t = StoreTables::default();
+    t.apply_block(events);
+    let mut positions = FxHashMap::default();
+    for e in events {
+        if let Payload::Position(p) = e.payload {
+            positions.insert((p.party, p.market), p);
+        }
+    }
+    (t, positions)
+}
+
+fn check(store: &mut PgStore, events: &[Event]) {
+    let (tables, positions) = expected(events);
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.blocks, tables.blocks);
+    assert_eq!(loaded.block_height, tables.block_height);
+    assert_eq!(loaded.last_sequence, tables.last_sequence);
+    assert_eq!(loaded.trades, tables.trades, "trades, each once, in order");
+    assert_eq!(
+        loaded.ledger, tables.ledger,
+        "ledger movements, each once, in order"
+    );
+    assert_eq!(loaded.accounts, tables.accounts);
+    assert_eq!(loaded.orders, tables.orders);
+    assert_eq!(loaded, tables);
+    assert_eq!(store.load_positions().unwrap(), positions);
+}
+
+/// A full simulated run through the bus into PostgreSQL and SQLite side by side: the same
+/// content, table by table.
+#[test]
+fn full_run_lands_in_postgres_as_in_sqlite() {
+    let _servers = use_servers();
+    with_deadline("full run into PostgreSQL", Duration::from_secs(90), || {
+        let url = fresh_database("full_run");
+        let events = simulate(400, 7);
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let pg = PostgresWriter::connect(url.clone(), PgOptions::default()).unwrap();
+        assert_eq!(pg.resume_after(), None);
+        let sqlite = SqliteWriter::open(&db, SqliteOptions::default()).unwrap();
+        let (mut producer, bus) = RingBus::builder::<Event>()
+            .capacity(4096)
+            .handler(Subscription::new("postgres").topics(PG_INPUTS), pg)
+            .handler(
+                Subscription::new("sqlite").topics(topic_sets::STORE_INPUTS),
+                sqlite,
+            )
+            .build()
+            .unwrap();
+        for chunk in events.chunks(64) {
+            EventSink::publish(&mut producer, chunk).unwrap();
+        }
+        drop(producer);
+        bus.join().unwrap();
+
+        let mut store = PgStore::connect(url, PgOptions::default()).unwrap();
+        let sqlite = ringbus_consumers::SqliteStore::open(&db, SqliteOptions::default()).unwrap();
+        assert_eq!(
+            store.load().unwrap(),
+            sqlite.load().unwrap(),
+            "PostgreSQL = SQLite"
+        );
+        check(&mut store, &events);
+    });
+}
+
+/// A writer that dies with a block staged loses only that block; fed the log again from its
+/// start, the next one skips what is committed and finishes: the same as one clean run.
+#[test]
+fn crash_mid_block_then_resume_from_the_log() {
+    let _servers = use_servers();
+    with_deadline("crash and resume", Duration::from_secs(60), || {
+        let url = fresh_database("crash_resume");
+        let events = simulate(120, 11);
+        let cut = events
+            .iter()
+            .position(|e| matches!(e.payload, Payload::BeginBlock(b) if b.height == 60))
+            .unwrap()
+            + 25;
+        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default()).unwrap();
+        for e in &events[..cut] {
+            if PG_INPUTS.contains(e.ring_topic()) {
+                w.write(e).unwrap();
+            }
+        }
+        assert_eq!(w.open_block(), Some(60));
+        let last_good = w.store().last_committed();
+        drop(w); // the staged part of block 60 is gone with the process
+
+        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default()).unwrap();
+        assert_eq!(w.resume_after(), last_good);
+        assert_eq!(w.store().block_height(), 59);
+        for e in events.iter().filter(|e| PG_INPUTS.contains(e.ring_topic())) {
+            w.write(e).unwrap();
+        }
+        assert!(w.skipped() > 0);
+        check(w.store_mut(), &events);
+    });
+}
+
+/// PostgreSQL is restarted (crash-style, `pg_ctl restart -m immediate`) while the writer
+/// runs behind the bus: it reconnects, re-reads its cursor and goes on; checked event by
+/// event against the log.
+#[test]
+fn postgres_restarted_mid_run() {
+    let _servers = fault_servers();
+    with_deadline(
+        "PostgreSQL restart mid-run",
+        Duration::from_secs(120),
+        || {
+            let url = fresh_database("restart");
+            let events = simulate(300, 23);
+            let options = PgOptions {
+                reconnect_timeout: Duration::from_secs(60),
+                ..PgOptions::default()
+            };
+            let mut pg = PostgresWriter::connect(url.clone(), options).unwrap();
+            let stats = Arc::new(Mutex::new(PgStats::default()));
+            let seen = stats.clone();
+            let handler = move |e: &Event, seq, eob| {
+                pg.on_event(e, seq, eob)?;
+                *seen.lock().unwrap() = pg.store().stats();
+                Ok(())
+            };
+            let (mut producer, bus) = RingBus::builder::<Event>()
+                .capacity(1024)
+                .handler(Subscription::new("postgres").topics(PG_INPUTS), handler)
+                .build()
+                .unwrap();
+            let mut restarted = false;
+            let mut block = 0;
+            let mut start = 0;
+            for (i, e) in events.iter().enumerate() {
+                if let Payload::EndBlock(_) = e.payload {
+                    EventSink::publish(&mut producer, &events[start..=i]).unwrap();
+                    start = i + 1;
+                    block += 1;
+                    // Paced like a live node, so the restart lands mid-run, not after it.
+                    std::thread::sleep(Duration::from_millis(2));
+                    if block == 100 && !restarted {
+                        services(&["restart-postgres", "immediate"]);
+                        restarted = true;
+                    }
+                }
+            }
+            drop(producer);
+            bus.join().unwrap();
+            let stats = *stats.lock().unwrap();
+            assert!(
+                stats.reconnects >= 1,
+                "the restart was not noticed: {stats:?}"
+            );
+            assert_eq!(stats.blocks, 300 - stats.already_committed, "{stats:?}");
+            eprintln!("after a PostgreSQL restart: {stats:?}");
+            let mut store = PgStore::connect(url, options).unwrap();
+            check(&mut store, &events);
+        },
+    );
+}
+
+/// Connecting twice migrates once; a database from a newer build is refused.
+#[test]
+fn schema_is_versioned() {
+    let _servers = use_servers();
+    with_deadline("schema versions", Duration::from_secs(30), || {
+        let url = fresh_database("schema");
+        drop(PgStore::connect(url.clone(), PgOptions::default()).unwrap());
+        let mut store = PgStore::connect(url.clone(), PgOptions::default()).unwrap();
+        let c = store.client_mut().unwrap();
+        let versions: Vec<i32> = c
+            .query(
+                "SELECT version FROM ringbus_schema_version ORDER BY version",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(versions, (1..=PgStore::SCHEMA_VERSION).collect::<Vec<_>>());
+        c.execute(
+            "INSERT INTO ringbus_schema_version (version) VALUES (999)",
+            &[],
+        )
+        .unwrap();
+        match PgStore::connect(url, PgOptions::default()) {
+            Err(RemoteError::SchemaTooNew { found: 999, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    });
+}
+
+/// A second writer on the same database cannot interleave its blocks with the first's.
+#[test]
+fn a_second_writer_is_refused() {
+    let _servers = use_servers();
+    with_deadline("two writers", Duration::from_secs(30), || {
+        let url = fresh_database("two_writers");
+        let events = simulate(3, 5);
+        let options = PgOptions {
+            max_attempts: 1,
+            ..PgOptions::default()
+        };
+        let mut a = PostgresWriter::connect(url.clone(), options).unwrap();
+        let mut b = PostgresWriter::connect(url, options).unwrap();
+        let inputs: Vec<&Event> = events
+            .iter()
+            .filter(|e| PG_INPUTS.contains(e.ring_topic()))
+            .collect();
+        for e in &inputs {
+            a.write(e).unwrap();
+        }
+        let err = inputs.iter().try_for_each(|e| b.write(e)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RemoteError::PgRefused { .. } | RemoteError::CursorMoved { .. }
+            ),
+            "{err}"
+        );
+    });
+}
+
+/// No password in what is shown of a URL or an error.
+#[test]
+fn passwords_are_never_shown() {
+    let url = ServiceUrl::new("postgres://ringbus:s3cret@127.0.0.1:1/nowhere");
+    let options = PgOptions {
+        reconnect_timeout: Duration::from_millis(200),
+        connect_timeout: Duration::from_millis(200),
+        ..PgOptions::default()
+    };
+    let err = PgStore::connect(url.clone(), options).unwrap_err();
+    let shown = format!("{err} {err:?} {url} {url:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("ringbus:***@127.0.0.1:1"), "{shown}");
+}
