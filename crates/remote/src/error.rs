@@ -66,6 +66,16 @@ pub enum RemoteError {
         /// The cursor in the database.
         found: Option<u64>,
     },
+    /// After a server crash the cursor is behind blocks this writer had committed: commits
+    /// made with `synchronous_commit = off` were lost. The database is consistent up to
+    /// `cursor`; replay the event log to catch up (the writer resumes after the cursor).
+    #[error("PostgreSQL lost committed blocks in a crash (asynchronous commit): its cursor is {}, this writer had committed through {}; replay the event log to resume", seq(cursor), seq(committed))]
+    PgLostCommits {
+        /// The cursor found after reconnecting.
+        cursor: Option<u64>,
+        /// What this writer had committed.
+        committed: Option<u64>,
+    },
     /// The database's schema is newer than this build knows.
     #[error("the PostgreSQL schema is at version {found}, newer than this build's {known}")]
     SchemaTooNew {

@@ -9,6 +9,10 @@ use ringbus_consumers::{
     SqliteWriter, StoreError, StoreView, Timed,
 };
 use ringbus_events::{topic_sets, Event, EventLogReader, LogError};
+use ringbus_remote::{
+    ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, PgOptions,
+    PostgresWriter, RemoteError, ServiceUrl, PG_INPUTS,
+};
 use ringbus_ring::{
     Builder, ConfigError, ConsumerFailure, Metrics, RingBus, Subscription, WaitStrategy,
 };
@@ -30,10 +34,14 @@ pub enum ConsumerKind {
     Sqlite,
     /// The event-log writer.
     Log,
+    /// The PostgreSQL store writer (needs [`Pipeline::postgres`]).
+    Postgres,
+    /// The NATS JetStream forwarder (needs [`Pipeline::nats`]).
+    Nats,
 }
 
 impl ConsumerKind {
-    /// Every consumer, in the order they are wired.
+    /// The embedded consumers (the default set), in the order they are wired.
     pub const ALL: [ConsumerKind; 4] = [
         ConsumerKind::Positions,
         ConsumerKind::Stores,
@@ -48,6 +56,8 @@ impl ConsumerKind {
             ConsumerKind::Stores => "stores",
             ConsumerKind::Sqlite => "sqlite",
             ConsumerKind::Log => "log",
+            ConsumerKind::Postgres => "postgres",
+            ConsumerKind::Nats => "nats",
         }
     }
 }
@@ -57,9 +67,12 @@ impl FromStr for ConsumerKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ConsumerKind::ALL
             .into_iter()
+            .chain([ConsumerKind::Postgres, ConsumerKind::Nats])
             .find(|k| k.name() == s.trim())
             .ok_or_else(|| {
-                format!("unknown consumer {s:?} (expected positions, stores, sqlite or log)")
+                format!(
+                    "unknown consumer {s:?} (expected positions, stores, sqlite, log, postgres or nats)"
+                )
             })
     }
 }
@@ -85,6 +98,12 @@ pub enum PipelineError {
         #[source]
         source: LogError,
     },
+    /// A remote consumer (PostgreSQL, JetStream) could not be set up.
+    #[error("setting up a remote consumer: {0}")]
+    Remote(#[from] RemoteError),
+    /// A remote consumer was asked for without its URL.
+    #[error("the {0} consumer needs a URL (--{0} URL)")]
+    NoUrl(&'static str),
     /// A file could not be opened or removed.
     #[error("{path}: {source}")]
     Io {
@@ -126,6 +145,12 @@ pub struct Pipeline {
     pub sqlite: SqliteOptions,
     /// Show a progress bar on stderr (hidden when stderr is not a terminal).
     pub progress: bool,
+    /// The PostgreSQL store writer's server and settings (for [`ConsumerKind::Postgres`]).
+    /// It resumes after the database's cursor.
+    pub postgres: Option<(ServiceUrl, PgOptions)>,
+    /// The JetStream forwarder's server and settings (for [`ConsumerKind::Nats`]). It
+    /// resumes after the stream's last event.
+    pub nats: Option<(ServiceUrl, ForwarderOptions)>,
 }
 
 impl Pipeline {
@@ -140,6 +165,8 @@ impl Pipeline {
             event_log: dir.join("events.rbl"),
             sqlite: SqliteOptions::default(),
             progress: false,
+            postgres: None,
+            nats: None,
         }
     }
 }
@@ -169,6 +196,14 @@ pub struct RunReport {
     pub sqlite_resumed_after: Option<Option<u64>>,
     /// The simulation's counters, if it simulated.
     pub sim: Option<SimStats>,
+    /// Time the producer took to publish everything (the rest of `elapsed` is the
+    /// consumers catching up).
+    pub publish_elapsed: Duration,
+    /// Where the PostgreSQL writer resumed (`None`: from the start), if it ran.
+    pub postgres_resumed_after: Option<Option<u64>>,
+    /// The JetStream forwarder's counters at the end, if it ran (its
+    /// [`ForwarderStats::error`] says if its last acknowledgements failed).
+    pub nats: Option<ForwarderStats>,
 }
 
 impl RunReport {
@@ -235,6 +270,26 @@ impl Pipeline {
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::ALL_EVENTS), h)
                 }
+                ConsumerKind::Postgres => {
+                    let (url, options) = self
+                        .postgres
+                        .clone()
+                        .ok_or(PipelineError::NoUrl("postgres"))?;
+                    let h = PostgresWriter::connect(url, options)?;
+                    report.postgres_resumed_after = Some(h.resume_after());
+                    let (h, t) = Timed::new(h);
+                    busy.push((kind.name().into(), t));
+                    b.handler(sub.topics(PG_INPUTS), h)
+                }
+                ConsumerKind::Nats => {
+                    let (url, options) = self.nats.clone().ok_or(PipelineError::NoUrl("nats"))?;
+                    let topics = options.topics;
+                    let (h, status) = JetStreamForwarder::connect(url, options)?;
+                    report.nats = Some(status);
+                    let (h, t) = Timed::new(h);
+                    busy.push((kind.name().into(), t));
+                    b.handler(sub.topics(topics), h)
+                }
             };
         }
         Ok(b)
@@ -282,6 +337,7 @@ impl Pipeline {
             by_topic,
             batches,
         } = sink;
+        let publish_elapsed = start.elapsed();
         drop(producer);
         let (metrics, failures) = match bus.join() {
             Ok(m) => (m, Vec::new()),
@@ -301,6 +357,9 @@ impl Pipeline {
             stores: views.stores,
             sqlite_resumed_after: views.sqlite_resumed_after,
             sim: sim_stats,
+            publish_elapsed,
+            postgres_resumed_after: views.postgres_resumed_after,
+            nats: views.nats.map(|s| s.snapshot()),
         })
     }
 
@@ -355,4 +414,6 @@ struct Views {
     positions: Option<PositionsView>,
     stores: Option<StoreView>,
     sqlite_resumed_after: Option<Option<u64>>,
+    postgres_resumed_after: Option<Option<u64>>,
+    nats: Option<ForwarderStatus>,
 }

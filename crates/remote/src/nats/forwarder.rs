@@ -194,6 +194,35 @@ impl JetStreamForwarder {
         Ok((f, status))
     }
 
+    /// Deletes the stream named in `options` if it exists: the next forwarder starts an
+    /// empty one. For benchmarks and fresh runs only.
+    pub fn delete_stream(url: &ServiceUrl, options: &ForwarderOptions) -> Result<(), RemoteError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(RemoteError::Runtime)?;
+        rt.block_on(async {
+            let client = connect(url, options.reconnect_timeout, Instant::now()).await?;
+            let js = jetstream::new(client);
+            match js.delete_stream(&options.stream).await {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        jetstream::context::DeleteStreamErrorKind::JetStream(ref j)
+                            if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+                    ) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(RemoteError::JetStream {
+                    what: "deleting the stream",
+                    source: Box::new(e),
+                }),
+            }
+        })
+    }
+
     /// The event this forwarder resumes after (the stream's last at start).
     pub fn resume_after(&self) -> Option<u64> {
         self.resume_after

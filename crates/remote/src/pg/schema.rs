@@ -91,37 +91,46 @@ pub(crate) const VERSION: i32 = MIGRATIONS.len() as i32;
 /// arbitrary, "ringbus" in ASCII).
 pub(crate) const MIGRATION_LOCK: i64 = 0x72_69_6e_67_62_75_73;
 
-pub(crate) const UPSERT_ACCOUNTS: &str = "INSERT INTO accounts (owner, market, asset, kind, balance, sequence)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-     ON CONFLICT (owner, market, asset, kind) DO UPDATE SET balance = excluded.balance, sequence = excluded.sequence";
-
-pub(crate) const UPSERT_ORDERS: &str = "INSERT INTO orders (id, market, party, side, price, size, remaining, status, order_type, time_in_force, sequence)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-                          $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
-     ON CONFLICT (id) DO UPDATE SET market = excluded.market, party = excluded.party, side = excluded.side,
-        price = excluded.price, size = excluded.size, remaining = excluded.remaining, status = excluded.status,
-        order_type = excluded.order_type, time_in_force = excluded.time_in_force, sequence = excluded.sequence";
-
-pub(crate) const INSERT_TRADES: &str = "INSERT INTO trades (sequence, id, market, price, size, buyer, seller, aggressor, buy_order, sell_order)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-                          $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])";
-
-pub(crate) const INSERT_LEDGER: &str = "INSERT INTO ledger_movements (sequence, from_owner, from_market, from_asset, from_kind, to_owner, to_market, to_asset, to_kind, amount, kind)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-                          $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])";
-
-pub(crate) const UPSERT_POSITIONS: &str = "INSERT INTO positions (party, market, open_volume, average_entry_price, realised_pnl, unrealised_pnl, sequence)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-     ON CONFLICT (party, market) DO UPDATE SET open_volume = excluded.open_volume,
-        average_entry_price = excluded.average_entry_price, realised_pnl = excluded.realised_pnl,
-        unrealised_pnl = excluded.unrealised_pnl, sequence = excluded.sequence";
-
-/// Inserts the block row and moves the cursor, in one statement, only if the cursor is still
-/// where this writer saw it (`$7`): a second writer on the same database fails loudly
-/// instead of interleaving.
-pub(crate) const CLOSE_BLOCK: &str = "WITH b AS (
-        INSERT INTO blocks (height, time, hash, tx_count, first_sequence, last_sequence)
-        VALUES ($1, $2, $3, $4, $5, $6)
-     )
-     UPDATE ringbus_cursor SET last_sequence = $6, block_height = $1
-     WHERE id = 1 AND last_sequence = $7";
+/// One whole block in one statement (so one round trip, and atomic on its own): the cursor
+/// moves only if it is still where this writer saw it (`$7`), and every insert takes its rows
+/// only if it did (`EXISTS (SELECT 1 FROM c)`): a second writer on the same database changes
+/// nothing and sees 0. Rows come as column arrays (`unnest`), one array per column.
+pub(crate) const COMMIT_BLOCK: &str = "WITH c AS (
+    UPDATE ringbus_cursor SET last_sequence = $6::bigint, block_height = $1::bigint
+    WHERE id = 1 AND last_sequence = $7::bigint
+    RETURNING 1
+), b AS (
+    INSERT INTO blocks (height, time, hash, tx_count, first_sequence, last_sequence)
+    SELECT $1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::bigint, $6::bigint FROM c
+), a AS (
+    INSERT INTO accounts (owner, market, asset, kind, balance, sequence)
+    SELECT * FROM unnest($8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
+    WHERE EXISTS (SELECT 1 FROM c)
+    ON CONFLICT (owner, market, asset, kind) DO UPDATE SET balance = excluded.balance, sequence = excluded.sequence
+), o AS (
+    INSERT INTO orders (id, market, party, side, price, size, remaining, status, order_type, time_in_force, sequence)
+    SELECT * FROM unnest($14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[],
+                         $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[])
+    WHERE EXISTS (SELECT 1 FROM c)
+    ON CONFLICT (id) DO UPDATE SET market = excluded.market, party = excluded.party, side = excluded.side,
+       price = excluded.price, size = excluded.size, remaining = excluded.remaining, status = excluded.status,
+       order_type = excluded.order_type, time_in_force = excluded.time_in_force, sequence = excluded.sequence
+), t AS (
+    INSERT INTO trades (sequence, id, market, price, size, buyer, seller, aggressor, buy_order, sell_order)
+    SELECT * FROM unnest($25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[], $29::bigint[], $30::bigint[],
+                         $31::bigint[], $32::bigint[], $33::bigint[], $34::bigint[])
+    WHERE EXISTS (SELECT 1 FROM c)
+), l AS (
+    INSERT INTO ledger_movements (sequence, from_owner, from_market, from_asset, from_kind, to_owner, to_market, to_asset, to_kind, amount, kind)
+    SELECT * FROM unnest($35::bigint[], $36::bigint[], $37::bigint[], $38::bigint[], $39::bigint[], $40::bigint[],
+                         $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[])
+    WHERE EXISTS (SELECT 1 FROM c)
+), p AS (
+    INSERT INTO positions (party, market, open_volume, average_entry_price, realised_pnl, unrealised_pnl, sequence)
+    SELECT * FROM unnest($46::bigint[], $47::bigint[], $48::bigint[], $49::bigint[], $50::bigint[], $51::bigint[], $52::bigint[])
+    WHERE EXISTS (SELECT 1 FROM c)
+    ON CONFLICT (party, market) DO UPDATE SET open_volume = excluded.open_volume,
+       average_entry_price = excluded.average_entry_price, realised_pnl = excluded.realised_pnl,
+       unrealised_pnl = excluded.unrealised_pnl, sequence = excluded.sequence
+)
+SELECT count(*) FROM c";

@@ -61,12 +61,7 @@ pub struct PgStats {
 
 struct Conn {
     client: Client,
-    accounts: Statement,
-    orders: Statement,
-    trades: Statement,
-    ledger: Statement,
-    positions: Statement,
-    close: Statement,
+    commit: Statement,
 }
 
 /// The rows of one block, as column arrays (one `unnest` statement per table).
@@ -289,12 +284,7 @@ impl PgStore {
         self.last_committed = u64::try_from(last).ok();
         self.block_height = height as u64;
         let conn = Conn {
-            accounts: client.prepare(schema::UPSERT_ACCOUNTS)?,
-            orders: client.prepare(schema::UPSERT_ORDERS)?,
-            trades: client.prepare(schema::INSERT_TRADES)?,
-            ledger: client.prepare(schema::INSERT_LEDGER)?,
-            positions: client.prepare(schema::UPSERT_POSITIONS)?,
-            close: client.prepare(schema::CLOSE_BLOCK)?,
+            commit: client.prepare(schema::COMMIT_BLOCK)?,
             client,
         };
         self.conn = Some(conn);
@@ -314,6 +304,7 @@ impl PgStore {
             return Ok(());
         };
         self.stage(events);
+        let before = self.last_committed;
         let mut attempt = 0;
         let mut lost_since: Option<Instant> = None;
         loop {
@@ -330,6 +321,14 @@ impl PgStore {
                             source,
                         },
                         e => e,
+                    });
+                }
+                if self.last_committed < before {
+                    // Only an asynchronous commit can be lost by a server crash: the blocks
+                    // after the cursor are gone from the server and from the bus.
+                    return Err(RemoteError::PgLostCommits {
+                        cursor: self.last_committed,
+                        committed: before,
                     });
                 }
                 if self.last_committed.is_some_and(|c| c >= last.sequence) {
@@ -467,40 +466,31 @@ impl PgStore {
         let expected = self.last_committed;
         let rows = &self.rows;
         let conn = self.conn.as_mut().expect("connected before a commit");
-        let mut tx = conn.client.transaction()?;
-        if rows.accounts.len() > 0 {
-            tx.execute(&conn.accounts, &rows.accounts.params())?;
-        }
-        if rows.orders.len() > 0 {
-            tx.execute(&conn.orders, &rows.orders.params())?;
-        }
-        if rows.trades.len() > 0 {
-            tx.execute(&conn.trades, &rows.trades.params())?;
-        }
-        if rows.ledger.len() > 0 {
-            tx.execute(&conn.ledger, &rows.ledger.params())?;
-        }
-        if rows.positions.len() > 0 {
-            tx.execute(&conn.positions, &rows.positions.params())?;
-        }
-        let moved = tx.execute(
-            &conn.close,
-            &[
-                &b(end.height),
-                &end.time.0,
-                &b(end.hash.0),
-                &i64::from(end.tx_count),
-                &b(first),
-                &b(last),
-                &expected.map_or(-1, b),
-            ],
-        )?;
+        let head: [i64; 7] = [
+            b(end.height),
+            end.time.0,
+            b(end.hash.0),
+            i64::from(end.tx_count),
+            b(first),
+            b(last),
+            expected.map_or(-1, b),
+        ];
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::with_capacity(52);
+        params.extend(
+            head.iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+        );
+        params.extend(rows.accounts.params());
+        params.extend(rows.orders.params());
+        params.extend(rows.trades.params());
+        params.extend(rows.ledger.params());
+        params.extend(rows.positions.params());
+        // One statement: its own transaction, so the block and the cursor commit together.
+        let moved: i64 = conn.client.query_one(&conn.commit, &params)?.get(0);
         if moved != 1 {
-            drop(tx);
             let found = self.read_cursor()?;
             return Err(RemoteError::CursorMoved { expected, found });
         }
-        tx.commit()?;
         Ok(())
     }
 
@@ -616,6 +606,28 @@ impl PgStore {
             out.insert((p.party, p.market), p);
         }
         Ok(out)
+    }
+
+    /// Drops every table of the ringbus schema (stores, cursor, schema version) at `url`: the
+    /// next writer starts from an empty database. For benchmarks and fresh runs only.
+    pub fn drop_tables(url: &ServiceUrl, options: PgOptions) -> Result<(), RemoteError> {
+        let mut config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
+            url: url.clone(),
+            source,
+        })?;
+        config.connect_timeout(options.connect_timeout);
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|source| RemoteError::PgConnect {
+                url: url.clone(),
+                waited: options.connect_timeout,
+                source,
+            })?;
+        client.batch_execute(
+            "DROP TABLE IF EXISTS ringbus_schema_version, ringbus_cursor, blocks, accounts, orders,
+                 trades, ledger_movements, positions",
+        )?;
+        Ok(())
     }
 
     /// The connection, for reading the store with SQL of one's own.

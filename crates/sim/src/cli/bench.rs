@@ -1,5 +1,6 @@
 //! `ringbus run --bench`: events/s of pre-generated events through the bus, for the default
-//! in-memory pipeline and for each consumer alone.
+//! in-memory pipeline and for each consumer alone; with `--postgres` / `--nats`, also into
+//! PostgreSQL and JetStream (their tables and stream reset before each layout).
 
 use crate::{ConsumerKind, Input, Pipeline, PipelineError, SimConfig, Simulator};
 use std::sync::Arc;
@@ -15,6 +16,10 @@ pub struct BenchLine {
     pub secs: f64,
     /// Events per second through the bus (publish to last consumer done).
     pub events_per_sec: f64,
+    /// Seconds the producer took to publish everything.
+    pub publish_secs: f64,
+    /// Times the producer waited for ring space.
+    pub producer_waits: u64,
 }
 
 /// Generates the events once, then runs each layout over them.
@@ -32,7 +37,7 @@ pub fn run(base: &Pipeline, cfg: SimConfig) -> Result<Vec<BenchLine>, PipelineEr
     );
     let events = Arc::new(events);
     use ConsumerKind::*;
-    let layouts: [&[ConsumerKind]; 7] = [
+    let mut layouts: Vec<&[ConsumerKind]> = vec![
         &[Positions, Stores],
         &[Positions],
         &[Stores],
@@ -41,8 +46,25 @@ pub fn run(base: &Pipeline, cfg: SimConfig) -> Result<Vec<BenchLine>, PipelineEr
         &[Positions, Stores, Sqlite, Log],
         &[],
     ];
+    if base.postgres.is_some() {
+        layouts.push(&[Postgres]);
+        layouts.push(&[Positions, Stores, Sqlite, Log, Postgres]);
+    }
+    if base.nats.is_some() {
+        layouts.push(&[Nats]);
+        layouts.push(&[Positions, Stores, Sqlite, Log, Nats]);
+    }
+    if base.postgres.is_some() && base.nats.is_some() {
+        layouts.push(&[Positions, Stores, Sqlite, Log, Postgres, Nats]);
+    }
     let mut out = Vec::new();
     for layout in layouts {
+        if let (true, Some((url, options))) = (layout.contains(&Postgres), &base.postgres) {
+            ringbus_remote::PgStore::drop_tables(url, *options)?;
+        }
+        if let (true, Some((url, options))) = (layout.contains(&Nats), &base.nats) {
+            ringbus_remote::JetStreamForwarder::delete_stream(url, options)?;
+        }
         let p = Pipeline {
             consumers: layout.to_vec(),
             progress: false,
@@ -55,10 +77,18 @@ pub fn run(base: &Pipeline, cfg: SimConfig) -> Result<Vec<BenchLine>, PipelineEr
             events: r.events,
             secs: r.elapsed.as_secs_f64(),
             events_per_sec: r.events_per_sec(),
+            publish_secs: r.publish_elapsed.as_secs_f64(),
+            producer_waits: r.metrics.producer.waits,
         };
+        if let Some(e) = r.failures.first() {
+            println!("  {:?}: a consumer failed: {e}", layout);
+        }
+        if let Some(e) = r.nats.as_ref().and_then(|n| n.error.as_ref()) {
+            println!("  {:?}: the JetStream forwarder failed: {e}", layout);
+        }
         let names: Vec<_> = layout.iter().map(|k| k.name()).collect();
         println!(
-            "  {:<32} {:>10} events {:>8.3} s {:>8.2} M events/s",
+            "  {:<40} {:>10} events {:>8.3} s {:>8.3} M events/s  (producer done in {:.3} s, {} waits)",
             if names.is_empty() {
                 "(no consumer)".to_string()
             } else {
@@ -66,7 +96,9 @@ pub fn run(base: &Pipeline, cfg: SimConfig) -> Result<Vec<BenchLine>, PipelineEr
             },
             line.events,
             line.secs,
-            line.events_per_sec / 1e6
+            line.events_per_sec / 1e6,
+            line.publish_secs,
+            line.producer_waits
         );
         out.push(line);
     }

@@ -1,4 +1,4 @@
-//! The `ringbus` command line: `run` (the default), `replay`, `dump`, `verify`.
+//! The `ringbus` command line: `run` (the default), `replay`, `dump`, `verify`, `tail`.
 
 mod bench;
 mod summary;
@@ -8,7 +8,12 @@ pub use summary::Summary;
 
 use crate::{ConsumerKind, Input, Pipeline, PipelineError, SimConfig};
 use clap::{Args, Parser, Subcommand};
-use ringbus_events::{verify, EventLogReader, JsonLinesWriter, LogError, SequencePolicy};
+use ringbus_events::{
+    topic_sets, verify, EventLogReader, EventTopic, JsonLinesWriter, LogError, SequencePolicy,
+};
+use ringbus_remote::{
+    ForwarderOptions, JetStreamForwarder, PgOptions, PgStore, RemoteError, ServiceUrl, TailOptions,
+};
 use ringbus_ring::WaitStrategy;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -44,6 +49,107 @@ enum Command {
         /// The log.
         log: PathBuf,
     },
+    /// Read the JetStream stream written by `run --nats` (from another process or machine)
+    /// and print its events as JSON lines.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct TailArgs {
+    /// The NATS server, e.g. nats://host:4222 (or RINGBUS_NATS_URL).
+    #[arg(long = "nats", env = "RINGBUS_NATS_URL", hide_env_values = true, value_parser = parse_url)]
+    nats: ServiceUrl,
+    /// Only this topic (e.g. Trade); default every topic.
+    #[arg(long)]
+    topic: Option<EventTopic>,
+    /// The stream.
+    #[arg(long, default_value = "RINGBUS")]
+    stream: String,
+    /// The subject prefix the forwarder used.
+    #[arg(long, default_value = "ringbus")]
+    prefix: String,
+    /// Only events stored from now on (default: from the stream's start).
+    #[arg(long)]
+    new: bool,
+    /// Stop after this many events.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// Stop when nothing arrived for this many seconds (default: follow forever).
+    #[arg(long)]
+    idle_exit: Option<f64>,
+}
+
+/// The remote consumers of `run` and `replay`.
+#[derive(Debug, Clone, Args)]
+struct RemoteArgs {
+    /// Also write the stores into PostgreSQL, e.g. postgres://user:password@host:5432/db (or
+    /// RINGBUS_POSTGRES_URL). It resumes after the database's cursor.
+    #[arg(long = "postgres", env = "RINGBUS_POSTGRES_URL", hide_env_values = true, value_parser = parse_url)]
+    postgres: Option<ServiceUrl>,
+    /// Also forward the events to NATS JetStream, e.g. nats://host:4222 (or RINGBUS_NATS_URL).
+    /// It resumes after the stream's last event.
+    #[arg(long = "nats", env = "RINGBUS_NATS_URL", hide_env_values = true, value_parser = parse_url)]
+    nats: Option<ServiceUrl>,
+    /// PostgreSQL commits without waiting for the WAL flush (`synchronous_commit = off`):
+    /// still exactly once (a block and its cursor commit together), but a server crash can
+    /// lose the last commits; the writer then stops and a replay of the event log resumes.
+    #[arg(long)]
+    postgres_async_commit: bool,
+    /// The JetStream stream (created if missing).
+    #[arg(long, default_value = "RINGBUS")]
+    nats_stream: String,
+    /// Subjects are PREFIX.<Topic>.
+    #[arg(long, default_value = "ringbus")]
+    nats_prefix: String,
+    /// Topics to forward, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    nats_topics: Vec<EventTopic>,
+    /// Drop the PostgreSQL tables and delete the JetStream stream first (a fresh run;
+    /// without it both resume where they are).
+    #[arg(long)]
+    reset_remote: bool,
+}
+
+impl RemoteArgs {
+    fn apply(&self, p: &mut Pipeline) -> Result<(), CliError> {
+        if let Some(url) = &self.postgres {
+            if self.reset_remote {
+                PgStore::drop_tables(url, PgOptions::default())?;
+            }
+            let options = PgOptions {
+                synchronous_commit: !self.postgres_async_commit,
+                ..PgOptions::default()
+            };
+            p.postgres = Some((url.clone(), options));
+            p.consumers.push(ConsumerKind::Postgres);
+        }
+        if let Some(url) = &self.nats {
+            let options = ForwarderOptions {
+                stream: self.nats_stream.clone(),
+                subject_prefix: self.nats_prefix.clone(),
+                topics: if self.nats_topics.is_empty() {
+                    topic_sets::ALL_EVENTS
+                } else {
+                    topic_sets::of(&self.nats_topics)
+                },
+                ..ForwarderOptions::default()
+            };
+            if self.reset_remote {
+                JetStreamForwarder::delete_stream(url, &options)?;
+            }
+            p.nats = Some((url.clone(), options));
+            p.consumers.push(ConsumerKind::Nats);
+        }
+        Ok(())
+    }
+}
+
+fn parse_url(s: &str) -> Result<ServiceUrl, String> {
+    if s.trim().is_empty() {
+        Err("an empty URL".into())
+    } else {
+        Ok(ServiceUrl::new(s.trim()))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -92,11 +198,14 @@ struct RunArgs {
     /// The event log to write (default OUT/events.rbl).
     #[arg(long)]
     event_log: Option<PathBuf>,
-    /// Measure events/s of pre-generated events through the bus for several consumer layouts.
+    /// Measure events/s of pre-generated events through the bus for several consumer layouts
+    /// (with --postgres / --nats: also into PostgreSQL and JetStream, reset before each).
     #[arg(long)]
     bench: bool,
     #[command(flatten)]
     bus: BusArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -112,6 +221,8 @@ struct ReplayArgs {
     event_log: Option<PathBuf>,
     #[command(flatten)]
     bus: BusArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 fn parse_wait(s: &str) -> Result<WaitStrategy, String> {
@@ -145,6 +256,9 @@ pub enum CliError {
     /// Consumers failed during the run (their events are in the log: replay to resume).
     #[error("{0} consumer(s) failed: {1}")]
     ConsumersFailed(usize, String),
+    /// A remote server could not be reached or refused (tail, reset).
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
 }
 
 impl CliError {
@@ -183,6 +297,7 @@ pub fn execute(cli: Cli) -> Result<(), CliError> {
         Some(Command::Replay(args)) => replay(args),
         Some(Command::Dump { log, limit }) => dump(&log, limit),
         Some(Command::Verify { log }) => verify_log(&log),
+        Some(Command::Tail(args)) => tail(args),
     }
 }
 
@@ -218,14 +333,16 @@ fn finish(mode: &str, report: crate::RunReport, bus: &BusArgs) -> Result<(), Cli
         })?;
         std::fs::write(path, json).map_err(io_err(path))?;
     }
-    if report.failures.is_empty() {
+    let mut msgs: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
+    if let Some(e) = report.nats.as_ref().and_then(|n| n.error.as_ref()) {
+        if report.failures.iter().all(|f| f.name != "nats") {
+            msgs.push(format!("consumer \"nats\" at shutdown: {e}"));
+        }
+    }
+    if msgs.is_empty() {
         Ok(())
     } else {
-        let msgs: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
-        Err(CliError::ConsumersFailed(
-            report.failures.len(),
-            msgs.join("; "),
-        ))
+        Err(CliError::ConsumersFailed(msgs.len(), msgs.join("; ")))
     }
 }
 
@@ -238,8 +355,12 @@ fn run(args: RunArgs) -> Result<(), CliError> {
         parties: args.parties.max(2),
         ..SimConfig::default()
     };
-    let p = pipeline(&args.bus, &args.out, args.db, args.event_log);
+    let mut p = pipeline(&args.bus, &args.out, args.db, args.event_log);
     if args.bench {
+        let mut remote = args.remote.clone();
+        remote.reset_remote = false;
+        remote.apply(&mut p)?;
+        p.consumers.retain(|k| ConsumerKind::ALL.contains(k));
         println!(
             "ringbus run --bench: capacity {}, {} wait",
             p.capacity,
@@ -257,8 +378,18 @@ fn run(args: RunArgs) -> Result<(), CliError> {
         p.capacity,
         p.wait_strategy.name()
     );
+    args.remote.apply(&mut p)?;
     println!("  database:  {}", p.db.display());
     println!("  event log: {}", p.event_log.display());
+    if let Some((url, _)) = &p.postgres {
+        println!("  postgres:  {url}");
+    }
+    if let Some((url, o)) = &p.nats {
+        println!(
+            "  nats:      {url} stream {} subjects {}.<Topic>",
+            o.stream, o.subject_prefix
+        );
+    }
     let report = p.run(Input::Simulate(cfg))?;
     finish("run", report, &args.bus)
 }
@@ -270,6 +401,7 @@ fn replay(args: ReplayArgs) -> Result<(), CliError> {
     let mut p = pipeline(&args.bus, &dir, args.db, args.event_log);
     p.db = if resume { p.db } else { dir.join("replay.db") };
     p.fresh_db = !resume;
+    args.remote.apply(&mut p)?;
     if p.event_log == args.log {
         return Err(CliError::Io {
             path: args.log,
@@ -343,4 +475,48 @@ fn verify_log(path: &Path) -> Result<(), CliError> {
         summary.failed_txs
     );
     Ok(())
+}
+
+fn tail(args: TailArgs) -> Result<(), CliError> {
+    let options = TailOptions {
+        stream: args.stream,
+        subject_prefix: args.prefix,
+        topic: args.topic,
+        new_only: args.new,
+        idle_exit: args.idle_exit.map(std::time::Duration::from_secs_f64),
+        ..TailOptions::default()
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut written = 0u64;
+    let mut io_error = None;
+    ringbus_remote::tail(&args.nats, &options, |item| {
+        let line = match (&item.event, item.json) {
+            (Some(e), _) => ringbus_events::to_json_line(e),
+            (None, Some(json)) => json.trim_end().to_string(),
+            (None, None) => return std::ops::ControlFlow::Continue(()),
+        };
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| {
+            // A reader following live events wants each line when it comes.
+            if args.limit.is_none() && args.idle_exit.is_none() {
+                out.flush()
+            } else {
+                Ok(())
+            }
+        }) {
+            io_error = Some(e);
+            return std::ops::ControlFlow::Break(());
+        }
+        written += 1;
+        if args.limit.is_some_and(|l| written >= l) {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })?;
+    let stdout_path = Path::new("<stdout>");
+    match io_error.map_or_else(|| out.flush(), Err) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(io_err(stdout_path)),
+    }
 }

@@ -49,6 +49,33 @@ pub struct Summary {
     pub sim: Option<SimStats>,
     /// Where the SQLite writer resumed.
     pub sqlite_resumed_after: Option<Option<u64>>,
+    /// Seconds the producer took to publish everything.
+    pub publish_secs: f64,
+    /// Where the PostgreSQL writer resumed.
+    pub postgres_resumed_after: Option<Option<u64>>,
+    /// The JetStream forwarder's counters.
+    pub nats: Option<NatsLine>,
+}
+
+/// The JetStream forwarder's part of the summary.
+#[derive(Debug, Serialize)]
+pub struct NatsLine {
+    /// The stream's last event when it started.
+    pub resumed_after: Option<u64>,
+    /// Messages sent (re-sends included).
+    pub published: u64,
+    /// Events acknowledged.
+    pub acked: u64,
+    /// Acknowledgements that said duplicate.
+    pub duplicates: u64,
+    /// Reconnections.
+    pub reconnects: u64,
+    /// Events re-sent after a reconnection.
+    pub resent: u64,
+    /// The last event acknowledged.
+    pub acked_through: Option<u64>,
+    /// Its error at shutdown, if any.
+    pub error: Option<String>,
 }
 
 impl Summary {
@@ -97,6 +124,18 @@ impl Summary {
             bottom_parties: bottom,
             sim: report.sim,
             sqlite_resumed_after: report.sqlite_resumed_after,
+            publish_secs: report.publish_elapsed.as_secs_f64(),
+            postgres_resumed_after: report.postgres_resumed_after,
+            nats: report.nats.as_ref().map(|n| NatsLine {
+                resumed_after: n.resumed_after,
+                published: n.published,
+                acked: n.acked,
+                duplicates: n.duplicates,
+                reconnects: n.reconnects,
+                resent: n.resent,
+                acked_through: n.acked_through,
+                error: n.error.clone(),
+            }),
         }
     }
 
@@ -112,11 +151,37 @@ impl Summary {
                 s.transactions, s.failed, s.trades, s.cascades, s.shocks, s.distressed, s.closeouts, s.socialised
             );
         }
+        println!(
+            "  the producer published everything in {:.2} s; the consumers finished {:.2} s later",
+            self.publish_secs,
+            (self.elapsed_secs - self.publish_secs).max(0.0)
+        );
         if let Some(r) = self.sqlite_resumed_after {
             match r {
                 Some(seq) => println!("  sqlite resumed after committed sequence {seq}"),
                 None => println!("  sqlite started from an empty database"),
             }
+        }
+        if let Some(r) = self.postgres_resumed_after {
+            match r {
+                Some(seq) => println!("  postgres resumed after committed sequence {seq}"),
+                None => println!("  postgres started from an empty database"),
+            }
+        }
+        if let Some(n) = &self.nats {
+            println!(
+                "  nats: {} acknowledged through event {}, {} published, {} duplicates, {} reconnects, {} re-sent{}{}",
+                n.acked,
+                n.acked_through.map_or_else(|| "none".into(), |s| s.to_string()),
+                n.published,
+                n.duplicates,
+                n.reconnects,
+                n.resent,
+                n.resumed_after
+                    .map(|s| format!(", resumed after event {s}"))
+                    .unwrap_or_default(),
+                n.error.as_deref().map(|e| format!("; ERROR: {e}")).unwrap_or_default()
+            );
         }
         println!("\n  events by topic");
         for (t, n) in &self.by_topic {
