@@ -1,19 +1,23 @@
 //! Fan-out over channels: one bounded channel per consumer, the producer sends each event to
 //! the channels whose consumer subscribed to its topic (routing at the producer, which is what
-//! a user of plain channels would write). A pipeline forwards from stage to stage.
+//! a user of plain channels would write). A pipeline forwards from stage to stage. The systems
+//! `crossbeam` and `std-mpsc` are this one run over two channel flavours.
 
-use std::sync::{Arc, Barrier};
+use std::marker::PhantomData;
+use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::Instant;
 
 use crate::check::{Checker, ConsumerReport};
 use crate::event::{Clock, Event};
-use crate::harness::{join, produce, Publish, RunResult, RunSpec};
+use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
 use crate::scenario::Shape;
 use crate::topics::TopicMask;
 
 /// A bounded channel flavour.
 pub trait Channel {
+    /// The system's name in reports and `--systems`.
+    const NAME: &'static str;
     /// Sending half.
     type Tx: Send + 'static;
     /// Receiving half.
@@ -24,6 +28,68 @@ pub trait Channel {
     fn send(tx: &Self::Tx, e: Event) -> bool;
     /// Blocking receive; `None` when every sender is gone and the channel is drained.
     fn recv(rx: &Self::Rx) -> Option<Event>;
+}
+
+/// Implements [`Channel`] for a flavour whose `send` and `recv` return `Result`s, as both
+/// crossbeam's and std's do: only the types, the constructor and the name differ.
+macro_rules! result_channel {
+    ($(#[$doc:meta])* $flavour:ident, $name:literal, $tx:ty, $rx:ty, $bounded:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Default)]
+        pub struct $flavour;
+
+        impl Channel for $flavour {
+            const NAME: &'static str = $name;
+            type Tx = $tx;
+            type Rx = $rx;
+
+            fn bounded(cap: usize) -> (Self::Tx, Self::Rx) {
+                $bounded(cap)
+            }
+
+            #[inline]
+            fn send(tx: &Self::Tx, e: Event) -> bool {
+                tx.send(e).is_ok()
+            }
+
+            #[inline]
+            fn recv(rx: &Self::Rx) -> Option<Event> {
+                rx.recv().ok()
+            }
+        }
+    };
+}
+
+result_channel!(
+    /// crossbeam-channel, one `bounded(capacity)` channel per consumer.
+    Crossbeam,
+    "crossbeam",
+    crossbeam_channel::Sender<Event>,
+    crossbeam_channel::Receiver<Event>,
+    crossbeam_channel::bounded
+);
+
+result_channel!(
+    /// `std::sync::mpsc::sync_channel(capacity)`, one per consumer.
+    StdMpsc,
+    "std-mpsc",
+    mpsc::SyncSender<Event>,
+    mpsc::Receiver<Event>,
+    mpsc::sync_channel
+);
+
+/// The channel fan-out over flavour `C`, as a system of the comparison.
+#[derive(Debug, Default)]
+pub struct ChannelFanOut<C>(PhantomData<C>);
+
+impl<C: Channel + Send + Sync> System for ChannelFanOut<C> {
+    fn name(&self) -> &str {
+        C::NAME
+    }
+
+    fn run(&self, spec: &RunSpec) -> Result<RunResult, String> {
+        run::<C>(spec)
+    }
 }
 
 struct FanOut<C: Channel> {
@@ -64,7 +130,7 @@ fn consume<C: Channel>(
 }
 
 /// Runs `spec` over channels of flavour `C`.
-pub fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
+fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
     let clock = Clock::new();
     let n = spec.layout.consumers();
     let barrier = Arc::new(Barrier::new(n + 1));
