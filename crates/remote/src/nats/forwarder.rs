@@ -165,7 +165,11 @@ impl JetStreamForwarder {
         url: ServiceUrl,
         options: ForwarderOptions,
     ) -> Result<(Self, ForwarderStatus), RemoteError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // One worker thread drives the connection (writes, acknowledgements) while the
+        // consumer's thread runs the bus handler: the socket keeps moving between batches.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("ringbus-nats")
             .enable_all()
             .build()
             .map_err(RemoteError::Runtime)?;
@@ -369,7 +373,10 @@ impl JetStreamForwarder {
                 link.last_stream_seq.to_string().as_str(),
             );
             headers.insert(HEADER_TOPIC, topic.name());
-            headers.insert(HEADER_FORMAT, options.format.name());
+            if options.format != MessageFormat::Postcard {
+                // Absent means postcard: one header less for the server to parse per message.
+                headers.insert(HEADER_FORMAT, options.format.name());
+            }
             let publish = jetstream::message::PublishMessage::build()
                 .payload(body.clone().into())
                 .headers(headers);
