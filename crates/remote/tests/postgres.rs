@@ -252,3 +252,21 @@ fn passwords_are_never_shown() {
     assert!(!shown.contains("s3cret"), "{shown}");
     assert!(shown.contains("ringbus:***@127.0.0.1:1"), "{shown}");
 }
+
+/// A wrong password fails at once (it will not go away by waiting), and is not shown.
+#[test]
+fn a_wrong_password_fails_at_once() {
+    let _servers = use_servers();
+    with_deadline("wrong password", Duration::from_secs(20), || {
+        let url = ServiceUrl::new("postgres://ringbus:wrong-pw@127.0.0.1:55432/ringbus");
+        let start = std::time::Instant::now();
+        let err = PgStore::connect(url, PgOptions::default()).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(matches!(err, RemoteError::PgConnect { .. }), "{err}");
+        assert!(!format!("{err} {err:?}").contains("wrong-pw"));
+    });
+}

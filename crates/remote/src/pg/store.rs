@@ -253,7 +253,10 @@ impl PgStore {
                     Err(e) => return Err(e),
                 },
                 Err(e) => {
-                    if since.elapsed() >= self.options.reconnect_timeout {
+                    // A refusal with a SQLSTATE other than a lost or not-yet-ready server
+                    // (wrong password, no such database) will not go away by waiting.
+                    if since.elapsed() >= self.options.reconnect_timeout || !is_connection_error(&e)
+                    {
                         return Err(RemoteError::PgConnect {
                             url: self.url.clone(),
                             waited: since.elapsed(),
