@@ -48,7 +48,7 @@ impl fmt::Debug for ServiceUrl {
 }
 
 /// Hides the password of `scheme://user:password@host` URLs (each comma-separated server
-/// of a NATS URL list too) and of `password=...` pairs.
+/// of a NATS URL list too), a NATS token (`nats://token@host`) and `password=...` pairs.
 fn redact(s: &str) -> String {
     if s.contains("://") {
         return s
@@ -61,6 +61,10 @@ fn redact(s: &str) -> String {
                 match (colon, at) {
                     (Some(c), Some(a)) if c < a => {
                         format!("{head}{}:***{}", &body[..c], &body[a..])
+                    }
+                    // A NATS URL's lone user-info is a token: a secret too.
+                    (_, Some(a)) if !head.starts_with("postgres") => {
+                        format!("{head}***{}", &body[a..])
                     }
                     _ => part.to_string(),
                 }
@@ -90,7 +94,8 @@ mod tests {
             redact("nats://a:b@h:1,nats://c:d@h:2"),
             "nats://a:***@h:1,nats://c:***@h:2"
         );
-        assert_eq!(redact("nats://token@h:1"), "nats://token@h:1");
+        assert_eq!(redact("nats://token@h:1"), "nats://***@h:1");
+        assert_eq!(redact("postgresql://u@h/db"), "postgresql://u@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres://h:5432/db"), "postgres://h:5432/db");
         assert_eq!(redact("password=x host=y"), "password=*** host=y");
