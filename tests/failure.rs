@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use ringbus::{
-    ConsumerState, EventHandler, FailureCause, HandlerError, PollError, RingBus, Subscription,
-    WaitStrategy,
+    ConsumerState, EventHandler, FailureCause, HandlerError, PollError, RingBus, ShutdownError,
+    Subscription, WaitStrategy,
 };
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -232,11 +232,7 @@ fn failing_consumer_stops_only_itself(fault: Fault, strategy: WaitStrategy) {
 #[test]
 fn panicking_handler_every_strategy() {
     let _s = serial();
-    for strategy in [
-        WaitStrategy::SpinThenYield,
-        WaitStrategy::Blocking,
-        WaitStrategy::Adaptive,
-    ] {
+    for strategy in NON_SPINNING {
         failing_consumer_stops_only_itself(Fault::Panic, strategy);
     }
 }
@@ -244,11 +240,7 @@ fn panicking_handler_every_strategy() {
 #[test]
 fn erroring_handler_every_strategy() {
     let _s = serial();
-    for strategy in [
-        WaitStrategy::SpinThenYield,
-        WaitStrategy::Blocking,
-        WaitStrategy::Adaptive,
-    ] {
+    for strategy in NON_SPINNING {
         failing_consumer_stops_only_itself(Fault::Error, strategy);
     }
 }
@@ -261,7 +253,7 @@ fn producer_parked_on_the_failing_consumer_wakes_up() {
     for strategy in [WaitStrategy::Blocking, WaitStrategy::Adaptive] {
         let release = Arc::new(std::sync::Barrier::new(2));
         let gate = release.clone();
-        let (mut producer, bus) = RingBus::builder::<Ev>()
+        let (producer, bus) = RingBus::builder::<Ev>()
             .capacity(8)
             .wait_strategy(strategy)
             .handler(Subscription::new("stuck"), move |_: &Ev, seq: u64, _| {
@@ -275,24 +267,40 @@ fn producer_parked_on_the_failing_consumer_wakes_up() {
             })
             .build()
             .unwrap();
-        let bus = Arc::new(bus);
-        within(
+        let err = publish_then_join(
+            producer,
+            bus,
             LIMIT,
             &format!("parked producer {strategy}"),
-            || diagnose(&bus.metrics()),
-            move || {
+            move |mut producer| {
                 publish_n(&mut producer, 1);
                 release.wait();
                 // 8 fit; the 9th waits (parks) until "stuck" fails.
                 publish_n(&mut producer, 1000);
             },
-        );
-        let err = join_bus(bus, LIMIT).unwrap_err();
+        )
+        .unwrap_err();
         assert_eq!(err.failures.len(), 1);
         assert_eq!(err.failures[0].name, "stuck");
         assert_eq!(err.failures[0].sequence, 0);
         assert!(err.report.producer.waits >= 1, "{}", diagnose(&err.report));
     }
+}
+
+/// Runs `handler` as the only consumer of a ring of 4 while `events` are published, and
+/// checks that it, and only it, failed.
+fn sole_failure(name: &str, handler: impl EventHandler<Ev>, events: u64) -> ShutdownError {
+    let (producer, bus) = RingBus::builder::<Ev>()
+        .capacity(4)
+        .handler(Subscription::new(name), handler)
+        .build()
+        .unwrap();
+    let err = publish_then_join(producer, bus, LIMIT, name, move |mut p| {
+        publish_n(&mut p, events)
+    })
+    .unwrap_err();
+    assert_eq!(err.failures.len(), 1);
+    err
 }
 
 /// A panic in `on_start` fails the consumer before its first event; the producer is not
@@ -308,22 +316,7 @@ fn panic_in_on_start() {
             unreachable!("no event after a failed start")
         }
     }
-    let (mut producer, bus) = RingBus::builder::<Ev>()
-        .capacity(4)
-        .handler(Subscription::new("bad-start"), BadStart)
-        .build()
-        .unwrap();
-    let bus = Arc::new(bus);
-    within(
-        LIMIT,
-        "on_start panic",
-        || diagnose(&bus.metrics()),
-        move || {
-            publish_n(&mut producer, 100);
-        },
-    );
-    let err = join_bus(bus, LIMIT).unwrap_err();
-    assert_eq!(err.failures.len(), 1);
+    let err = sole_failure("bad-start", BadStart, 100);
     let f = &err.failures[0];
     assert_eq!((f.name.as_str(), f.sequence), ("bad-start", 0));
     assert!(matches!(&f.cause, FailureCause::Panicked(m) if m == "cannot start"));
@@ -342,22 +335,7 @@ fn panic_in_on_shutdown() {
             panic!("cannot stop after {}", self.0);
         }
     }
-    let (mut producer, bus) = RingBus::builder::<Ev>()
-        .capacity(4)
-        .handler(Subscription::new("bad-end"), BadEnd(0))
-        .build()
-        .unwrap();
-    let bus = Arc::new(bus);
-    within(
-        LIMIT,
-        "on_shutdown panic",
-        || diagnose(&bus.metrics()),
-        move || {
-            publish_n(&mut producer, 10);
-        },
-    );
-    let err = join_bus(bus, LIMIT).unwrap_err();
-    assert_eq!(err.failures.len(), 1);
+    let err = sole_failure("bad-end", BadEnd(0), 10);
     let f = &err.failures[0];
     assert_eq!((f.name.as_str(), f.sequence), ("bad-end", 10));
     assert!(
@@ -376,7 +354,7 @@ fn panic_in_on_shutdown() {
 fn failure_in_the_middle_of_a_pipeline() {
     let _s = serial();
     let c_log = Arc::new(Log::default());
-    let (mut producer, bus) = RingBus::builder::<Ev>()
+    let (producer, bus) = RingBus::builder::<Ev>()
         .capacity(32)
         .handler(Subscription::new("a"), |_: &Ev, _, _| Ok(()))
         .handler(
@@ -397,16 +375,10 @@ fn failure_in_the_middle_of_a_pipeline() {
         )
         .build()
         .unwrap();
-    let bus = Arc::new(bus);
-    within(
-        LIMIT,
-        "pipeline failure",
-        || diagnose(&bus.metrics()),
-        move || {
-            produce(&mut producer, 10_000, 3, 8);
-        },
-    );
-    let err = join_bus(bus, LIMIT).unwrap_err();
+    let err = publish_then_join(producer, bus, LIMIT, "pipeline failure", move |mut p| {
+        produce(&mut p, 10_000, 3, 8)
+    })
+    .unwrap_err();
     let names: Vec<_> = err.failures.iter().map(|f| f.name.as_str()).collect();
     assert!(names.contains(&"b") && names.contains(&"c"), "{err}");
     assert_eq!(err.failures.len(), 2, "{err}");
@@ -425,7 +397,7 @@ fn failure_in_the_middle_of_a_pipeline() {
 #[test]
 fn panicking_handler_gets_no_on_shutdown() {
     let log = Arc::new(Log::default());
-    let (mut producer, bus) = RingBus::builder::<Ev>()
+    let (producer, bus) = RingBus::builder::<Ev>()
         .capacity(16)
         .handler(
             Subscription::new("boom"),
@@ -438,16 +410,14 @@ fn panicking_handler_gets_no_on_shutdown() {
         )
         .build()
         .unwrap();
-    let bus = Arc::new(bus);
-    within(
+    let err = publish_then_join(
+        producer,
+        bus,
         LIMIT,
         "panic then on_shutdown",
-        || diagnose(&bus.metrics()),
-        move || {
-            publish_n(&mut producer, 10);
-        },
-    );
-    let err = join_bus(bus, LIMIT).unwrap_err();
+        move |mut p| publish_n(&mut p, 10),
+    )
+    .unwrap_err();
     assert_eq!(err.failures[0].sequence, 5);
     assert_eq!(log.handled.load(Ordering::SeqCst), 5);
     assert_eq!(

@@ -8,8 +8,8 @@ use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringbus::{
-    Bus, ConfigError, ConsumerState, EventHandler, HandlerError, PollError, PublishError, RingBus,
-    StartAt, Subscription, TapPolicy, Topic, TopicSet, WaitStrategy,
+    Bus, ConfigError, ConsumerState, EventHandler, HandlerError, PollError, Poller, Producer,
+    PublishError, RingBus, StartAt, Subscription, TapPolicy, Topic, TopicSet, WaitStrategy,
 };
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -492,39 +492,14 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
 #[test]
 fn producer_never_waits_on_a_consumer_that_left() {
     for strategy in WaitStrategy::ALL {
-        let (mut producer, bus) = RingBus::builder::<Ev>()
-            .capacity(16)
-            .wait_strategy(strategy)
-            .build()
-            .unwrap();
-        let slow = bus.subscribe(Subscription::new("slow")).unwrap();
-        publish_n(&mut producer, 16);
+        let (mut producer, bus, slow) = full_ring(strategy);
         let s = producer.next_sequence();
         assert_eq!(
             producer.try_publish(topic_of(s), |e| fill(e, s, s + 1)),
             Err(PublishError::Full)
         );
-        let bus = Arc::new(bus);
         let label = format!("leave while producer waits ({strategy})");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let waiting = std::thread::spawn(move || {
-            // Blocks: the ring is full and "slow" never polls.
-            publish_n(&mut producer, 1);
-            tx.send(()).unwrap();
-            producer
-        });
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(
-            rx.try_recv().is_err(),
-            "{label}: published past a full ring"
-        );
-        drop(slow);
-        let mut producer = within(
-            Duration::from_secs(10),
-            &label,
-            || diagnose(&bus.metrics()),
-            move || waiting.join().unwrap(),
-        );
+        let mut producer = blocked_until_slow_leaves(producer, &bus, slow, &label);
         let m = bus.metrics();
         assert!(m.producer.waits >= 1, "{label}: {}", diagnose(&m));
         let gone = m.consumer("slow").unwrap();
@@ -543,8 +518,49 @@ fn producer_never_waits_on_a_consumer_that_left() {
         assert_eq!(m.producer.waits, waits, "{label}: waited on nobody");
         assert_eq!(m.producer.full, 1, "{label}");
         drop(producer);
-        join_bus(bus, Duration::from_secs(10)).unwrap();
+        join_bus(Arc::new(bus), Duration::from_secs(10)).unwrap();
     }
+}
+
+/// A ring of 16 filled up behind "slow", a poller that never polls.
+fn full_ring(strategy: WaitStrategy) -> (Producer<Ev>, Bus<Ev>, Poller<Ev>) {
+    let (mut producer, bus) = RingBus::builder::<Ev>()
+        .capacity(16)
+        .wait_strategy(strategy)
+        .build()
+        .unwrap();
+    let slow = bus.subscribe(Subscription::new("slow")).unwrap();
+    publish_n(&mut producer, 16);
+    (producer, bus, slow)
+}
+
+/// Publishes one more event on a thread of its own, checks that it stays blocked for 50 ms,
+/// then drops `slow` and returns the producer once the publish went through.
+fn blocked_until_slow_leaves(
+    mut producer: Producer<Ev>,
+    bus: &Bus<Ev>,
+    slow: Poller<Ev>,
+    label: &str,
+) -> Producer<Ev> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiting = std::thread::spawn(move || {
+        // Blocks: the ring is full and "slow" never polls.
+        publish_n(&mut producer, 1);
+        tx.send(()).unwrap();
+        producer
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        rx.try_recv().is_err(),
+        "{label}: published past a full ring"
+    );
+    drop(slow);
+    within(
+        Duration::from_secs(10),
+        label,
+        || diagnose(&bus.metrics()),
+        move || waiting.join().unwrap(),
+    )
 }
 
 /// `Bus::stop` on a managed handler that holds the producer back: it calls on_shutdown
@@ -856,26 +872,9 @@ fn tap_max_wait_detaches_a_stuck_tap_parking_strategies() {
 #[test]
 fn a_wait_ended_by_a_leave_is_attributed_to_the_leaver() {
     for strategy in WaitStrategy::ALL {
-        let (mut producer, bus) = RingBus::builder::<Ev>()
-            .capacity(16)
-            .wait_strategy(strategy)
-            .build()
-            .unwrap();
-        let slow = bus.subscribe(Subscription::new("slow")).unwrap();
-        publish_n(&mut producer, 16);
-        let bus = Arc::new(bus);
-        let waiting = std::thread::spawn(move || {
-            publish_n(&mut producer, 1);
-            producer
-        });
-        std::thread::sleep(Duration::from_millis(50));
-        drop(slow);
-        let producer = within(
-            Duration::from_secs(10),
-            "leave ends a wait",
-            || diagnose(&bus.metrics()),
-            move || waiting.join().unwrap(),
-        );
+        let (producer, bus, slow) = full_ring(strategy);
+        let label = format!("leave ends a wait ({strategy})");
+        let producer = blocked_until_slow_leaves(producer, &bus, slow, &label);
         let m = bus.metrics();
         assert_eq!(m.producer.waits, 1, "{}", diagnose(&m));
         let gone = m.consumer("slow").unwrap();

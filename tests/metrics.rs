@@ -265,7 +265,7 @@ fn tracing_event_when_a_tap_is_detached() {
 #[test]
 fn tracing_event_when_a_consumer_fails() {
     capture();
-    let (mut producer, bus) = RingBus::builder::<Ev>()
+    let (producer, bus) = RingBus::builder::<Ev>()
         .capacity(8)
         .handler(
             Subscription::new("traced-fail"),
@@ -279,16 +279,10 @@ fn tracing_event_when_a_consumer_fails() {
         )
         .build()
         .unwrap();
-    let bus = Arc::new(bus);
-    within(
-        LIMIT,
-        "failure event",
-        || diagnose(&bus.metrics()),
-        move || {
-            publish_n(&mut producer, 10);
-        },
-    );
-    let err = join_bus(bus, LIMIT).unwrap_err();
+    let err = publish_then_join(producer, bus, LIMIT, "failure event", move |mut p| {
+        publish_n(&mut p, 10)
+    })
+    .unwrap_err();
     assert_eq!(err.failures[0].sequence, 3);
     let events = captured(|e| e.field("consumer") == Some("traced-fail"));
     let failed: Vec<_> = events.iter().filter(|e| e.level == Level::ERROR).collect();

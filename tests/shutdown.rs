@@ -176,11 +176,7 @@ fn drop_producer_drains_everything(strategy: WaitStrategy, explicit_close: bool)
 #[test]
 fn dropping_the_producer_drains_every_event() {
     let _s = serial();
-    for strategy in [
-        WaitStrategy::SpinThenYield,
-        WaitStrategy::Blocking,
-        WaitStrategy::Adaptive,
-    ] {
+    for strategy in NON_SPINNING {
         drop_producer_drains_everything(strategy, false);
     }
     drop_producer_drains_everything(WaitStrategy::Adaptive, true);
@@ -250,17 +246,11 @@ fn close_of_an_empty_bus() {
         .build()
         .unwrap();
     let mut p = bus.take_poller("p").unwrap();
-    let bus = Arc::new(bus);
-    within(
-        LIMIT,
-        "empty close",
-        || diagnose(&bus.metrics()),
-        move || {
-            producer.close();
-            assert_eq!(p.poll().unwrap_err(), PollError::Shutdown);
-        },
-    );
-    let report = join_bus(bus, LIMIT).unwrap();
+    let report = publish_then_join(producer, bus, LIMIT, "empty close", move |producer| {
+        producer.close();
+        assert_eq!(p.poll().unwrap_err(), PollError::Shutdown);
+    })
+    .unwrap();
     assert_eq!(counts.shutdowns.load(Ordering::SeqCst), 1);
     assert_eq!(counts.events.load(Ordering::SeqCst), 0);
     assert!(report.producer.closed);

@@ -286,12 +286,7 @@ fn one_consumer_every_strategy_handler_and_poller() {
 #[test]
 fn two_and_four_consumers() {
     let _serial = serial();
-    // BusySpin is left out: with more threads than this machine's 2 cores it crawls.
-    for strategy in [
-        WaitStrategy::SpinThenYield,
-        WaitStrategy::Blocking,
-        WaitStrategy::Adaptive,
-    ] {
+    for strategy in NON_SPINNING {
         let two = [spec("h0", false), spec("p1", true)];
         run(&format!("1P2C {strategy}"), 1024, strategy, &two, N, 64);
         let four = [
@@ -389,79 +384,50 @@ fn after(mut s: Spec, ups: &[&'static str]) -> Spec {
     s
 }
 
+/// Runs a dependency graph (each consumer with those it reads after) under every
+/// non-spinning strategy on a ring of `capacity`, then on a ring of `tiny` slots where every
+/// event crosses the whole graph before the producer can reuse its slot. `pollers` marks the
+/// consumers that are pollers in the first runs; the tiny run swaps pollers and handlers.
+fn graph_keeps_order(
+    name: &str,
+    graph: &[(&'static str, &[&'static str])],
+    pollers: &[bool],
+    capacity: usize,
+    tiny: usize,
+) {
+    let specs = |swap: bool| -> Vec<Spec> {
+        graph
+            .iter()
+            .zip(pollers)
+            .map(|(&(consumer, ups), &poller)| after(spec(consumer, poller != swap), ups))
+            .collect()
+    };
+    for strategy in NON_SPINNING {
+        let label = format!("{name} {strategy}");
+        run(&label, capacity, strategy, &specs(false), N / 4, 64);
+    }
+    let label = format!("{name} cap {tiny}");
+    run(
+        &label,
+        tiny,
+        WaitStrategy::Adaptive,
+        &specs(true),
+        TINY / 4,
+        tiny,
+    );
+}
+
 #[test]
 fn pipeline_a_b_c_keeps_order() {
     let _serial = serial();
-    for strategy in [
-        WaitStrategy::SpinThenYield,
-        WaitStrategy::Blocking,
-        WaitStrategy::Adaptive,
-    ] {
-        let specs = [
-            spec("a", false),
-            after(spec("b", true), &["a"]),
-            after(spec("c", false), &["b"]),
-        ];
-        run(
-            &format!("pipeline {strategy}"),
-            256,
-            strategy,
-            &specs,
-            N / 4,
-            64,
-        );
-    }
-    // A tiny ring: every event walks the whole pipeline before the producer can reuse it.
-    let specs = [
-        spec("a", true),
-        after(spec("b", false), &["a"]),
-        after(spec("c", true), &["b"]),
-    ];
-    run(
-        "pipeline cap 2",
-        2,
-        WaitStrategy::Adaptive,
-        &specs,
-        TINY / 4,
-        2,
-    );
+    let graph: [(&str, &[&str]); 3] = [("a", &[]), ("b", &["a"]), ("c", &["b"])];
+    graph_keeps_order("pipeline", &graph, &[false, true, false], 256, 2);
 }
 
 #[test]
 fn diamond_a_bc_d_keeps_order() {
     let _serial = serial();
-    for strategy in [
-        WaitStrategy::SpinThenYield,
-        WaitStrategy::Blocking,
-        WaitStrategy::Adaptive,
-    ] {
-        let specs = [
-            spec("a", false),
-            after(spec("b", false), &["a"]),
-            after(spec("c", true), &["a"]),
-            after(spec("d", true), &["b", "c"]),
-        ];
-        run(
-            &format!("diamond {strategy}"),
-            512,
-            strategy,
-            &specs,
-            N / 4,
-            64,
-        );
-    }
-    let specs = [
-        spec("a", true),
-        after(spec("b", true), &["a"]),
-        after(spec("c", false), &["a"]),
-        after(spec("d", false), &["b", "c"]),
-    ];
-    run(
-        "diamond cap 4",
-        4,
-        WaitStrategy::Adaptive,
-        &specs,
-        TINY / 4,
-        4,
-    );
+    let graph: [(&str, &[&str]); 4] =
+        [("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"])];
+    graph_keeps_order("diamond", &graph, &[false, false, true, true], 512, 4);
 }

@@ -7,6 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringbus::{
     Bus, ConsumerState, Metrics, Producer, PublishError, ShutdownError, Topic, TopicSet,
+    WaitStrategy,
 };
 use std::fmt::Write as _;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -358,6 +359,33 @@ pub fn join_bus<T: Send + Sync + 'static>(
     );
     bus.join()
 }
+
+/// Drives the bus with `body` (given the producer, which it may drop or close) under `limit`,
+/// diagnosed by the bus's metrics on timeout; then joins the bus under `limit` too.
+pub fn publish_then_join<T: Send + Sync + 'static>(
+    producer: Producer<T>,
+    bus: Bus<T>,
+    limit: Duration,
+    what: &str,
+    body: impl FnOnce(Producer<T>) + Send + 'static,
+) -> Result<Metrics, ShutdownError> {
+    let bus = Arc::new(bus);
+    within(
+        limit,
+        what,
+        || diagnose(&bus.metrics()),
+        move || body(producer),
+    );
+    join_bus(bus, limit)
+}
+
+/// The strategies that do not busy-spin: with more threads than this machine's 2 cores,
+/// busy-spin crawls, so tests with several consumers leave it out.
+pub const NON_SPINNING: [WaitStrategy; 3] = [
+    WaitStrategy::SpinThenYield,
+    WaitStrategy::Blocking,
+    WaitStrategy::Adaptive,
+];
 
 /// Tests that count threads against 2 cores run one at a time within a test binary.
 pub fn serial() -> MutexGuard<'static, ()> {
