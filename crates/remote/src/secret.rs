@@ -29,6 +29,38 @@ impl ServiceUrl {
         &self.0
     }
 
+    /// The URL(s) without user-info, and the first user-info found: `(user, password)` or
+    /// `(token, None)`. The NATS forwarder hands the credentials to the client separately, so
+    /// the server address the client may log at debug level holds no secret.
+    pub(crate) fn split_credentials(&self) -> (String, Option<(String, Option<String>)>) {
+        let mut credentials = None;
+        let stripped = self
+            .0
+            .split(',')
+            .map(|part| {
+                let Some(start) = part.find("://").map(|i| i + 3) else {
+                    return part.to_string();
+                };
+                let (head, body) = part.split_at(start);
+                match body.find('@') {
+                    Some(at) if !body[..at].contains('/') => {
+                        let info = &body[..at];
+                        if credentials.is_none() {
+                            credentials = Some(match info.split_once(':') {
+                                Some((u, p)) => (u.to_string(), Some(p.to_string())),
+                                None => (info.to_string(), None),
+                            });
+                        }
+                        format!("{head}{}", &body[at + 1..])
+                    }
+                    _ => part.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        (stripped, credentials)
+    }
+
     /// The URL with any password replaced by `***`.
     pub fn redacted(&self) -> String {
         redact(&self.0)
@@ -87,6 +119,25 @@ fn redact(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn credentials_are_split_off() {
+        let u = super::ServiceUrl::new("nats://a:b@h:1,nats://h:2");
+        assert_eq!(
+            u.split_credentials(),
+            (
+                "nats://h:1,nats://h:2".into(),
+                Some(("a".into(), Some("b".into())))
+            )
+        );
+        let t = super::ServiceUrl::new("nats://tok@h:1");
+        assert_eq!(
+            t.split_credentials(),
+            ("nats://h:1".into(), Some(("tok".into(), None)))
+        );
+        let n = super::ServiceUrl::new("nats://h:1");
+        assert_eq!(n.split_credentials(), ("nats://h:1".into(), None));
+    }
 
     #[test]
     fn passwords_are_hidden() {

@@ -26,12 +26,19 @@ pub(crate) async fn connect(
 ) -> Result<async_nats::Client, RemoteError> {
     let mut pause = Duration::from_millis(50);
     loop {
-        let options = async_nats::ConnectOptions::new()
+        // Credentials go to the client apart from the address, which it may log.
+        let (address, credentials) = url.split_credentials();
+        let mut options = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(2))
             .ping_interval(Duration::from_secs(2))
             .client_capacity(16 * 1024)
             .name("ringbus");
-        match options.connect(url.expose()).await {
+        options = match credentials {
+            Some((user, Some(password))) => options.user_and_password(user, password),
+            Some((token, None)) => options.token(token),
+            None => options,
+        };
+        match options.connect(address.as_str()).await {
             Ok(client) => return Ok(client),
             Err(e) if since.elapsed() < timeout => {
                 tracing::debug!(url = %url, %e, "NATS not reachable yet; retrying");
