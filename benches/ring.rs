@@ -2,7 +2,7 @@
 //! and 8 topic-filtered consumers, single and batched publish, under every wait strategy;
 //! and a bus whose consumers are fixed at build time against one that allows joins.
 //!
-//! `cargo bench --bench ring` (about 2 minutes here). Each measurement builds the bus and starts
+//! `cargo bench --bench ring` (about 1.5 minutes here). Each measurement builds the bus and starts
 //! its consumer threads untimed, then times `iters * EVENTS_PER_ITER` events from the first
 //! publish until every consumer has seen its last one; every consumer checks order and count.
 
