@@ -1,8 +1,8 @@
 //! A snapshot of the bus: cheap enough to take every second while the producer runs.
 //!
-//! Taking one reads each cursor once with a Relaxed load and takes the membership lock (never
-//! touched by publish or consume), so it costs the hot path nothing but the cache misses of
-//! those reads.
+//! Taking one reads each cursor once with a Relaxed load and takes the membership lock (which
+//! a publish takes only after it has waited on a full ring, to charge the wait, and a consume
+//! never), so it costs the hot path nothing but the cache misses of those reads.
 
 use crate::error::ConsumerFailure;
 use crate::subscription::{ConsumerId, ConsumerKind};

@@ -120,7 +120,7 @@ impl<T> Shared<T> {
             .then(|| stats.wait_started_ns.load(Relaxed))
     }
 
-    /// Wakes every parked thread of every kind (close, stop, leave, detach).
+    /// Wakes every parked thread of every kind (close, stop, leave).
     pub(crate) fn wake_everyone(&self) {
         self.data_waker.notify();
         self.upstream_waker.notify_after_fence();

@@ -38,6 +38,8 @@ impl<T> Shared<T> {
             fence(SeqCst);
             // Acquire: pairs with the producer's Release store of `committed`.
             if head >= self.committed.load(Acquire).saturating_sub(self.capacity()) {
+                // As after a join: a producer parked on a refused attempt must re-read.
+                self.space_waker.notify();
                 return head;
             }
         }

@@ -147,7 +147,8 @@ impl Waker {
     }
 
     /// Parks until `ready` returns true, or until `deadline()` passes (then returns without
-    /// it). `ready` runs under the waker's lock: it must only read atomics.
+    /// it). `ready` runs under the waker's lock: it must not take this waker's lock or run
+    /// user code (the producer's check may detach a tap, which waits only on the tap's copy).
     pub(crate) fn park_until(
         &self,
         mut ready: impl FnMut() -> bool,
