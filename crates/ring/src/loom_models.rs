@@ -297,6 +297,42 @@ fn loom_models_a_detached_tap_never_sees_a_torn_event() {
 }
 
 #[test]
+fn loom_models_a_gating_joiner_reusing_a_detached_taps_entry() {
+    // The producer decides to detach a tap (lag 1) while the tap leaves and a gating consumer
+    // takes over its entry at the tap's very position. The detach may then land on the
+    // gating cursor; the producer must still never overwrite what that consumer has not read.
+    model(|| {
+        let (mut producer, bus) = RingBus::builder::<Pair>()
+            .capacity(2)
+            .replay_window(0)
+            .wait_strategy(WaitStrategy::Blocking)
+            .build()
+            .unwrap();
+        let tap = bus
+            .tap(Subscription::new("tap").lossy(TapPolicy::default().lag(1)))
+            .unwrap();
+        let bus = Arc::new(bus);
+        let joiner_bus = Arc::clone(&bus);
+        let joiner = thread::spawn(move || {
+            drop(tap);
+            let sub = Subscription::new("late").start_at(StartAt::Sequence(0));
+            match joiner_bus.subscribe(sub) {
+                Ok(mut poller) => Some(drain(&mut poller)),
+                Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => None,
+                Err(other) => panic!("{other:?}"),
+            }
+        });
+        for i in 0..3 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        drop(producer);
+        if let Some(seen) = joiner.join().unwrap() {
+            assert_eq!(seen, (0..3).map(|i| (i, pair(i))).collect::<Vec<_>>());
+        }
+    });
+}
+
+#[test]
 fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
     // The first notify clears the sleeper count and wakes both; the waiter whose condition
     // does not hold yet must count itself in again before it re-parks, or the second

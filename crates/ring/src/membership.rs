@@ -349,7 +349,13 @@ impl<T> Shared<T> {
             .flatten();
         let state = match member.final_state {
             Some(s) => s,
-            None if raw & crate::cursor::DETACHED != 0 => ConsumerState::Detached,
+            // Only a tap can be detached; a gating consumer may briefly carry a stray flag
+            // from a detach aimed at the tap that held its entry before (see `Producer::detach`).
+            None if raw & crate::cursor::DETACHED != 0
+                && matches!(member.kind, ConsumerKind::Tap(_)) =>
+            {
+                ConsumerState::Detached
+            }
             None => ConsumerState::Running,
         };
         ConsumerMetrics {

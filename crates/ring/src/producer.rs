@@ -308,7 +308,9 @@ impl<T> Producer<T> {
             let bound = match cursor.state.load(Acquire) {
                 // Acquire: pairs with the consumer's Release store of its cursor: its reads
                 // of every slot below it happen before we overwrite them.
-                GATING => cursor.sequence.load(Acquire) + capacity,
+                // Masked: a detach aimed at the tap that held this entry before may have set
+                // a flag bit in the cursor of the gating consumer that took it over.
+                GATING => (cursor.sequence.load(Acquire) & SEQUENCE) + capacity,
                 TAP => {
                     // Acquire: as for GATING.
                     let raw = cursor.sequence.load(Acquire);
@@ -323,11 +325,15 @@ impl<T> Producer<T> {
                     // Past its lag bound the tap is cut loose, except at the ring's edge,
                     // where the producer may first wait `max_wait` for it.
                     if end > bound {
-                        if max_lag < capacity || max_wait == 0 || waited_ns >= max_wait {
-                            self.detach(i, end - position);
+                        if (max_lag < capacity || max_wait == 0 || waited_ns >= max_wait)
+                            && self.detach(i, raw, end - position)
+                        {
                             continue;
                         }
-                        let left = max_wait - waited_ns;
+                        // Not detached: the cursor moved since we read it (the tap advanced or
+                        // began a copy, or the entry changed hands). Hold back on what we saw,
+                        // which is conservative; the next scan decides again.
+                        let left = max_wait.saturating_sub(waited_ns).max(1);
                         patience = Some(patience.map_or(left, |p: u64| p.min(left)));
                     }
                     bound
@@ -345,13 +351,27 @@ impl<T> Producer<T> {
     }
 
     /// Cuts a lossy tap loose: it stops gating, and its next read reports what it missed.
+    ///
+    /// Only if its cursor still holds `seen`, the value the scan judged: a compare-exchange,
+    /// not a blind `fetch_or`, so a flag never lands on a cursor that has moved on or on the
+    /// consumer that took the entry over after the tap left. Returns whether it detached.
+    /// (A consumer that took the entry over at the very sequence `seen` still receives the
+    /// flag; that is harmless: the join bumped the generation, so `refresh` scans again, and
+    /// gating cursors are read masked.)
     #[cold]
-    fn detach(&self, index: usize, lag: u64) {
+    fn detach(&self, index: usize, seen: u64, lag: u64) -> bool {
         let cursor = &self.shared.cursors[index];
         // AcqRel: Acquire pairs with the tap's Release CAS that set COPYING (so we know it
         // is copying); Release is for symmetry with the tap's Acquire CAS that fails on it.
-        let previous = cursor.sequence.fetch_or(DETACHED, AcqRel);
-        if previous & COPYING != 0 {
+        // Relaxed on failure: nothing is read on that path.
+        if cursor
+            .sequence
+            .compare_exchange(seen, seen | DETACHED, AcqRel, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        if seen & COPYING != 0 {
             // The tap is copying out slots we are about to reuse. It copies at most
             // `TAP_BATCH` events and runs no user code meanwhile, so this wait is short.
             // Acquire: pairs with the tap's Release store that clears COPYING: its copies
@@ -367,6 +387,7 @@ impl<T> Producer<T> {
             .detached
             .store(stats.detached.load(Relaxed) + 1, Relaxed);
         tracing::warn!(consumer_index = index, lag, "lossy tap detached");
+        true
     }
 }
 
