@@ -3,6 +3,7 @@
 use crate::ServiceUrl;
 use ringbus_consumers::StoreError;
 use ringbus_events::EventTopic;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A boxed error from a client library (async-nats has one error type per operation).
@@ -10,6 +11,21 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 fn seq(s: &Option<u64>) -> String {
     s.map_or_else(|| "none".to_string(), |s| s.to_string())
+}
+
+/// `e` and its causes: the clients' TLS errors say only "TLS handshake" on top and name the
+/// certificate problem below.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let s = cause.to_string();
+        if !out.contains(&s) {
+            out = format!("{out}: {s}");
+        }
+        next = cause.source();
+    }
+    out
 }
 
 /// What can go wrong in the PostgreSQL writer, the JetStream forwarder or the tail reader.
@@ -25,6 +41,29 @@ pub enum RemoteError {
         #[source]
         source: postgres::Error,
     },
+    /// TLS with PostgreSQL failed: the server's certificate did not verify against the
+    /// roots, the handshake broke off, or `sslmode=require` met a server without TLS. Not
+    /// retried: it would fail the same way.
+    #[error("TLS with PostgreSQL at {url} failed: {}", with_causes(source))]
+    PgTls {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+        /// What the client said.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A CA file (`--postgres-ca`, `--nats-ca`) cannot be read or holds no usable
+    /// certificate.
+    #[error("CA file {}: {reason}", path.display())]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS client could not be configured.
+    #[error("setting up TLS: {0}")]
+    TlsSetup(String),
     /// No connection to PostgreSQL could be made within the reconnect timeout.
     #[error("cannot connect to PostgreSQL at {url} (gave up after {waited:?}): {source}")]
     PgConnect {
@@ -116,6 +155,16 @@ pub enum RemoteError {
         /// How long it tried.
         waited: Duration,
         /// The last error.
+        #[source]
+        source: BoxError,
+    },
+    /// TLS with NATS failed: the server's certificate did not verify against the roots, or
+    /// the handshake broke off. Not retried: it would fail the same way.
+    #[error("TLS with NATS at {url} failed: {}", with_causes(source.as_ref()))]
+    NatsTls {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+        /// What the client said.
         #[source]
         source: BoxError,
     },

@@ -61,6 +61,7 @@ mod nats;
 mod pg;
 mod secret;
 mod stage;
+mod tls;
 
 pub use error::{BoxError, RemoteError};
 pub use nats::{

@@ -6,33 +6,57 @@ mod common;
 use common::*;
 use ringbus_events::{topic_sets, Event, EventTopic};
 use ringbus_remote::{
-    tail, ForwarderOptions, ForwarderStatus, JetStreamForwarder, MessageFormat, ServiceUrl,
-    TailItem, TailOptions,
+    tail, ForwarderOptions, ForwarderStatus, JetStreamForwarder, MessageFormat, RemoteError,
+    ServiceUrl, TailItem, TailOptions,
 };
 use ringbus_ring::{RingBus, Subscription};
 use ringbus_sim::EventSink;
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::time::Duration;
 
 fn url() -> ServiceUrl {
     ServiceUrl::new(NATS_URL)
 }
 
+/// The server a test's options point at: the TLS one when they carry a CA file.
+fn server_of(options: &ForwarderOptions) -> ServiceUrl {
+    ServiceUrl::new(if options.ca_file.is_some() {
+        NATS_TLS_URL
+    } else {
+        NATS_URL
+    })
+}
+
 /// Options for a stream of this test's own (deleted first), subjects `t_<name>.<Topic>`.
 fn fresh_stream(name: &str) -> ForwarderOptions {
+    fresh_stream_on(name, None)
+}
+
+/// [`fresh_stream`] on the plain server (`ca_file: None`) or the TLS one with that CA.
+fn fresh_stream_on(name: &str, ca_file: Option<PathBuf>) -> ForwarderOptions {
     let stream = format!("TEST_{}", name.to_uppercase());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = async_nats_connect().await;
+        let client = match &ca_file {
+            None => async_nats_connect().await,
+            Some(ca) => async_nats::ConnectOptions::new()
+                .add_root_certificates(ca.clone())
+                .require_tls(true)
+                .connect(NATS_TLS_URL)
+                .await
+                .unwrap(),
+        };
         let js = async_nats::jetstream::new(client);
         let _ = js.delete_stream(&stream).await;
     });
     ForwarderOptions {
         stream,
         subject_prefix: format!("t_{name}"),
+        ca_file,
         ..ForwarderOptions::default()
     }
 }
@@ -45,12 +69,13 @@ async fn async_nats_connect() -> async_nats::Client {
 fn read_all(options: &ForwarderOptions, topic: Option<EventTopic>) -> Vec<TailItem> {
     let mut out = Vec::new();
     tail(
-        &url(),
+        &server_of(options),
         &TailOptions {
             stream: options.stream.clone(),
             subject_prefix: options.subject_prefix.clone(),
             topic,
             idle_exit: Some(Duration::from_millis(1500)),
+            ca_file: options.ca_file.clone(),
             ..TailOptions::default()
         },
         |item| {
@@ -256,4 +281,78 @@ fn passwords_are_never_shown() {
     let err = JetStreamForwarder::connect(url.clone(), options).unwrap_err();
     let shown = format!("{err} {err:?} {url} {url:?}");
     assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+/// Over TLS (the second server, TLS required, verified against the test CA): the stream
+/// holds every event once, in order.
+#[test]
+fn every_event_once_in_order_over_tls() {
+    let _servers = use_servers();
+    with_deadline("forward a run over TLS", Duration::from_secs(90), || {
+        let options = fresh_stream_on("tls", Some(test_ca()));
+        let events = simulate(150, 9);
+        let (fwd, status) =
+            JetStreamForwarder::connect(ServiceUrl::new(NATS_TLS_URL), options.clone()).unwrap();
+        run_bus(&events, fwd, topic_sets::ALL_EVENTS);
+        assert_clean(&status, events.last().map(|e| e.sequence));
+        let s = status.snapshot();
+        assert_eq!(s.acked, events.len() as u64);
+        assert_eq!(s.duplicates, 0);
+        check_stream(&options, &events);
+
+        // A CA file on a nats:// URL asks for TLS too: the same server, the same stream.
+        let plain_scheme = ServiceUrl::new(NATS_TLS_URL.replace("tls://", "nats://"));
+        let (fwd, status) = JetStreamForwarder::connect(plain_scheme, options.clone()).unwrap();
+        assert_eq!(fwd.resume_after(), events.last().map(|e| e.sequence));
+        drop(fwd);
+        assert_eq!(status.snapshot().error, None);
+    });
+}
+
+/// A CA that did not sign the server's certificate, or none (the system's roots), fails at
+/// once with the typed error, no password shown; so does a bad CA file.
+#[test]
+fn a_foreign_ca_is_refused_over_tls() {
+    let _servers = use_servers();
+    with_deadline(
+        "NATS TLS with a foreign CA",
+        Duration::from_secs(30),
+        || {
+            let (_dir, other) = other_ca();
+            let url = ServiceUrl::new("tls://user:s3cret@127.0.0.1:54223");
+            for ca_file in [Some(other.clone()), None] {
+                let options = ForwarderOptions {
+                    ca_file: ca_file.clone(),
+                    ..ForwarderOptions::default()
+                };
+                let start = std::time::Instant::now();
+                let err = JetStreamForwarder::connect(url.clone(), options).unwrap_err();
+                assert!(start.elapsed() < Duration::from_secs(10), "retried: {err}");
+                assert!(
+                    matches!(err, RemoteError::NatsTls { .. }),
+                    "{ca_file:?}: {err:?}"
+                );
+                let shown = format!("{err} {err:?}");
+                assert!(!shown.contains("s3cret"), "{shown}");
+                eprintln!("{err}");
+                let tail_options = TailOptions {
+                    ca_file,
+                    ..TailOptions::default()
+                };
+                let err = tail(&url, &tail_options, |_| ControlFlow::Break(())).unwrap_err();
+                assert!(matches!(err, RemoteError::NatsTls { .. }), "{err:?}");
+            }
+            let missing = other.with_file_name("missing.crt");
+            let options = ForwarderOptions {
+                ca_file: Some(missing.clone()),
+                ..ForwarderOptions::default()
+            };
+            let err = JetStreamForwarder::connect(url, options).unwrap_err();
+            assert!(
+                matches!(&err, RemoteError::CaFile { path, .. } if *path == missing),
+                "{err:?}"
+            );
+            eprintln!("{err}");
+        },
+    );
 }

@@ -132,7 +132,7 @@ fn postgres_restarted_mid_run() {
                 reconnect_timeout: Duration::from_secs(60),
                 ..PgOptions::default()
             };
-            let mut pg = PostgresWriter::connect(url.clone(), options).unwrap();
+            let mut pg = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
             let stats = Arc::new(Mutex::new(PgStats::default()));
             let seen = stats.clone();
             let handler = move |e: &Event, seq, eob| {
@@ -218,7 +218,7 @@ fn a_second_writer_is_refused() {
             max_attempts: 1,
             ..PgOptions::default()
         };
-        let mut a = PostgresWriter::connect(url.clone(), options).unwrap();
+        let mut a = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
         let mut b = PostgresWriter::connect(url, options).unwrap();
         let inputs: Vec<&Event> = events
             .iter()
@@ -258,7 +258,8 @@ fn passwords_are_never_shown() {
 fn a_wrong_password_fails_at_once() {
     let _servers = use_servers();
     with_deadline("wrong password", Duration::from_secs(20), || {
-        let url = ServiceUrl::new("postgres://ringbus:wrong-pw@127.0.0.1:55432/ringbus");
+        let url =
+            ServiceUrl::new("postgres://ringbus:wrong-pw@127.0.0.1:55432/ringbus?sslmode=disable");
         let start = std::time::Instant::now();
         let err = PgStore::connect(url, PgOptions::default()).unwrap_err();
         assert!(
@@ -268,5 +269,109 @@ fn a_wrong_password_fails_at_once() {
         );
         assert!(matches!(err, RemoteError::PgConnect { .. }), "{err}");
         assert!(!format!("{err} {err:?}").contains("wrong-pw"));
+    });
+}
+
+/// Whether the store's own connection is encrypted, as the server sees it.
+fn connection_is_tls(store: &mut PgStore) -> bool {
+    store
+        .client_mut()
+        .unwrap()
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// With `sslmode=require` and the test CA a run lands over TLS, and the writer's connection
+/// is encrypted; `prefer` (the default) takes TLS too, `disable` does not.
+#[test]
+fn full_run_over_tls_with_the_ca() {
+    let _servers = use_servers();
+    with_deadline(
+        "a run into PostgreSQL over TLS",
+        Duration::from_secs(90),
+        || {
+            let url = fresh_database_ssl("tls_run", "require");
+            let options = PgOptions {
+                ca_file: Some(test_ca()),
+                ..PgOptions::default()
+            };
+            let events = simulate(200, 5);
+            let mut pg = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
+            assert!(connection_is_tls(pg.store_mut()), "the writer's connection");
+            let (mut producer, bus) = RingBus::builder::<Event>()
+                .capacity(4096)
+                .handler(Subscription::new("postgres").topics(PG_INPUTS), pg)
+                .build()
+                .unwrap();
+            for chunk in events.chunks(64) {
+                EventSink::publish(&mut producer, chunk).unwrap();
+            }
+            drop(producer);
+            bus.join().unwrap();
+
+            let mut store = PgStore::connect(url.clone(), options.clone()).unwrap();
+            assert!(connection_is_tls(&mut store));
+            check(&mut store, &events);
+
+            let plain = url.expose().replace("sslmode=require", "sslmode=disable");
+            let mut store = PgStore::connect(ServiceUrl::new(plain), options.clone()).unwrap();
+            assert!(!connection_is_tls(&mut store), "sslmode=disable");
+            let prefer = url.expose().replace("?sslmode=require", "");
+            let mut store = PgStore::connect(ServiceUrl::new(prefer), options).unwrap();
+            assert!(
+                connection_is_tls(&mut store),
+                "sslmode=prefer (the default)"
+            );
+        },
+    );
+}
+
+/// A CA that did not sign the server's certificate fails the handshake at once, typed, with
+/// no password shown and no fallback to plain text (also under `prefer`); so does a bad CA
+/// file.
+#[test]
+fn a_foreign_ca_is_refused() {
+    let _servers = use_servers();
+    with_deadline("TLS with a foreign CA", Duration::from_secs(30), || {
+        let (_dir, other) = other_ca();
+        let options = PgOptions {
+            ca_file: Some(other.clone()),
+            ..PgOptions::default()
+        };
+        for sslmode in ["require", "prefer"] {
+            let url = ServiceUrl::new(format!(
+                "postgres://ringbus:ringbus-pw@127.0.0.1:55432/ringbus?sslmode={sslmode}"
+            ));
+            let start = std::time::Instant::now();
+            let err = PgStore::connect(url, options.clone()).unwrap_err();
+            assert!(start.elapsed() < Duration::from_secs(10), "retried: {err}");
+            assert!(
+                matches!(err, RemoteError::PgTls { .. }),
+                "{sslmode}: {err:?}"
+            );
+            let shown = format!("{err} {err:?}");
+            assert!(shown.contains("certificate"), "{shown}");
+            assert!(!shown.contains("ringbus-pw"), "{shown}");
+            eprintln!("{err}");
+        }
+
+        let garbage = other.with_file_name("garbage.crt");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        for path in [garbage, other.with_file_name("missing.crt")] {
+            let options = PgOptions {
+                ca_file: Some(path.clone()),
+                ..PgOptions::default()
+            };
+            let url = fresh_database_ssl("tls_bad_ca", "require");
+            let err = PgStore::connect(url, options).unwrap_err();
+            assert!(
+                matches!(&err, RemoteError::CaFile { path: p, .. } if *p == path),
+                "{err:?}"
+            );
+        }
     });
 }

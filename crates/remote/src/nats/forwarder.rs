@@ -8,6 +8,7 @@ use async_nats::HeaderMap;
 use ringbus_events::{to_json_line, topic_sets, Event, EventTopic};
 use ringbus_ring::{EventHandler, HandlerError, TopicSet};
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,9 @@ pub struct ForwarderOptions {
     /// The stream's duplicate window (server-side de-duplication by `Nats-Msg-Id`), set when
     /// the forwarder creates the stream.
     pub duplicate_window: Duration,
+    /// PEM file of the CA(s) the server's certificate must chain to; setting it requires TLS
+    /// (as does a `tls://` URL, which without it trusts the system's roots).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ForwarderOptions {
@@ -65,6 +69,7 @@ impl Default for ForwarderOptions {
             ack_timeout: Duration::from_secs(3),
             reconnect_timeout: Duration::from_secs(60),
             duplicate_window: Duration::from_secs(120),
+            ca_file: None,
         }
     }
 }
@@ -206,7 +211,13 @@ impl JetStreamForwarder {
             .build()
             .map_err(RemoteError::Runtime)?;
         rt.block_on(async {
-            let client = connect(url, options.reconnect_timeout, Instant::now()).await?;
+            let client = connect(
+                url,
+                options.ca_file.as_deref(),
+                options.reconnect_timeout,
+                Instant::now(),
+            )
+            .await?;
             let js = jetstream::new(client);
             match js.delete_stream(&options.stream).await {
                 Ok(_) => Ok(()),
@@ -434,9 +445,12 @@ async fn open_link(
     loop {
         match try_open_link(url, options, since).await {
             Ok(x) => return Ok(x),
-            Err(e @ (RemoteError::NatsConnect { .. } | RemoteError::BadMessage { .. })) => {
-                return Err(e)
-            }
+            Err(
+                e @ (RemoteError::NatsConnect { .. }
+                | RemoteError::NatsTls { .. }
+                | RemoteError::CaFile { .. }
+                | RemoteError::BadMessage { .. }),
+            ) => return Err(e),
             Err(e) if since.elapsed() >= options.reconnect_timeout => return Err(e),
             Err(e) => tracing::debug!(error = %e, "JetStream not ready yet; retrying"),
         }
@@ -456,7 +470,13 @@ async fn try_open_link(
             source: e,
         }
     };
-    let client = connect(url, options.reconnect_timeout, since).await?;
+    let client = connect(
+        url,
+        options.ca_file.as_deref(),
+        options.reconnect_timeout,
+        since,
+    )
+    .await?;
     let js = jetstream::ContextBuilder::new()
         .timeout(options.ack_timeout)
         .max_ack_inflight(options.max_in_flight.max(2) * 2)

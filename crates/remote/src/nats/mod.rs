@@ -10,6 +10,7 @@ pub use forwarder::{
 pub use tail::{tail, TailItem, TailOptions};
 
 use crate::{RemoteError, ServiceUrl};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Header naming the event's topic (`Trade`, `Account`, ...).
@@ -18,12 +19,19 @@ pub const HEADER_TOPIC: &str = "Ringbus-Topic";
 /// (the JSON line of `ringbus dump`).
 pub const HEADER_FORMAT: &str = "Ringbus-Format";
 
-/// Connects, retrying until `since + timeout`.
+/// Connects, retrying until `since + timeout`. With `ca_file` TLS is required and the
+/// server's certificate must chain to it; `tls://` URLs require TLS against the system's
+/// roots (or `ca_file`). A TLS failure is not retried.
 pub(crate) async fn connect(
     url: &ServiceUrl,
+    ca_file: Option<&Path>,
     timeout: Duration,
     since: Instant,
 ) -> Result<async_nats::Client, RemoteError> {
+    if let Some(path) = ca_file {
+        // async-nats reads the file only once connected; a bad one is reported up front.
+        crate::tls::load_ca_file(path)?;
+    }
     let mut pause = Duration::from_millis(50);
     loop {
         // Credentials go to the client apart from the address, which it may log.
@@ -38,8 +46,22 @@ pub(crate) async fn connect(
             Some((token, None)) => options.token(token),
             None => options,
         };
+        if let Some(path) = ca_file {
+            options = options
+                .add_root_certificates(path.to_path_buf())
+                .require_tls(true);
+        }
         match options.connect(address.as_str()).await {
             Ok(client) => return Ok(client),
+            Err(e)
+                if e.kind() == async_nats::ConnectErrorKind::Tls
+                    || crate::tls::is_tls_error(&e) =>
+            {
+                return Err(RemoteError::NatsTls {
+                    url: url.clone(),
+                    source: Box::new(e),
+                })
+            }
             Err(e) if since.elapsed() < timeout => {
                 tracing::debug!(url = %url, %e, "NATS not reachable yet; retrying");
             }

@@ -7,6 +7,7 @@ use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt;
 use ringbus_events::{Event, EventTopic};
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// What [`tail`] reads.
@@ -24,6 +25,9 @@ pub struct TailOptions {
     pub idle_exit: Option<Duration>,
     /// How long to try to connect.
     pub connect_timeout: Duration,
+    /// PEM file of the CA(s) the server's certificate must chain to; setting it requires TLS
+    /// (as does a `tls://` URL, which without it trusts the system's roots).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for TailOptions {
@@ -35,6 +39,7 @@ impl Default for TailOptions {
             new_only: false,
             idle_exit: None,
             connect_timeout: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 }
@@ -79,7 +84,13 @@ pub fn tail(
         .map_err(RemoteError::Runtime)?;
     rt.block_on(async {
         let js_err = |what| move |e: crate::BoxError| RemoteError::JetStream { what, source: e };
-        let client = connect(url, options.connect_timeout, Instant::now()).await?;
+        let client = connect(
+            url,
+            options.ca_file.as_deref(),
+            options.connect_timeout,
+            Instant::now(),
+        )
+        .await?;
         let js = jetstream::new(client);
         let stream = js
             .get_stream(&options.stream)

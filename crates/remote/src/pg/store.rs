@@ -2,7 +2,8 @@
 //! cursor, and reading the tables back.
 
 use super::schema;
-use crate::{RemoteError, ServiceUrl};
+use crate::{tls, RemoteError, ServiceUrl};
+use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls, Statement};
 use ringbus_consumers::codec::*;
 use ringbus_consumers::{FxHashMap, StoreTables};
@@ -10,11 +11,13 @@ use ringbus_events::{
     AccountId, Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Position, Trade,
     TradeId,
 };
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How the PostgreSQL store connects, commits and retries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PgOptions {
     /// Attempts per block for errors that are not a lost connection (constraint, disk
     /// full, ...) before [`RemoteError::PgRefused`] (at least 1).
@@ -31,6 +34,11 @@ pub struct PgOptions {
     /// commits, each whole, cursor included: the writer then resumes before them from the
     /// event log, so the store is still exactly once, only behind.
     pub synchronous_commit: bool,
+    /// PEM file of the CA(s) the server's certificate must chain to (`None`: the system's
+    /// roots). TLS itself follows the URL's `sslmode`: `disable`, `prefer` (the default:
+    /// TLS when the server offers it) or `require`. Whenever TLS is used the certificate
+    /// and host name are verified; a failure is [`RemoteError::PgTls`], never a fallback.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -41,6 +49,7 @@ impl Default for PgOptions {
             reconnect_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(5),
             synchronous_commit: true,
+            ca_file: None,
         }
     }
 }
@@ -159,6 +168,7 @@ fn b(v: u64) -> i64 {
 pub struct PgStore {
     url: ServiceUrl,
     config: Config,
+    tls: MakeRustlsConnect,
     options: PgOptions,
     conn: Option<Conn>,
     last_committed: Option<u64>,
@@ -184,17 +194,14 @@ impl PgStore {
     /// Connects (retrying for [`PgOptions::reconnect_timeout`]), creates or migrates the
     /// schema, and reads the cursor.
     pub fn connect(url: ServiceUrl, options: PgOptions) -> Result<Self, RemoteError> {
-        let mut config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
-            url: url.clone(),
-            source,
-        })?;
-        config.connect_timeout(options.connect_timeout);
+        let (mut config, tls) = pg_config(&url, &options)?;
         if config.get_application_name().is_none() {
             config.application_name("ringbus-postgres-writer");
         }
         let mut store = PgStore {
             url,
             config,
+            tls,
             options,
             conn: None,
             last_committed: None,
@@ -235,7 +242,7 @@ impl PgStore {
         self.conn = None;
         let mut pause = Duration::from_millis(50);
         loop {
-            match self.config.connect(NoTls) {
+            match pg_connect(&self.config, &self.tls) {
                 Ok(client) => match self.setup(client) {
                     Ok(()) => {
                         self.stats.reconnects += 1;
@@ -252,6 +259,12 @@ impl PgStore {
                     }
                     Err(e) => return Err(e),
                 },
+                Err(e) if is_tls_error(&e) => {
+                    return Err(RemoteError::PgTls {
+                        url: self.url.clone(),
+                        source: e,
+                    })
+                }
                 Err(e) => {
                     // A refusal with a SQLSTATE other than a lost or not-yet-ready server
                     // (wrong password, no such database) will not go away by waiting.
@@ -613,19 +626,22 @@ impl PgStore {
 
     /// Drops every table of the ringbus schema (stores, cursor, schema version) at `url`: the
     /// next writer starts from an empty database. For benchmarks and fresh runs only.
-    pub fn drop_tables(url: &ServiceUrl, options: PgOptions) -> Result<(), RemoteError> {
-        let mut config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
-            url: url.clone(),
-            source,
+    pub fn drop_tables(url: &ServiceUrl, options: &PgOptions) -> Result<(), RemoteError> {
+        let (config, tls) = pg_config(url, options)?;
+        let mut client = pg_connect(&config, &tls).map_err(|source| {
+            if is_tls_error(&source) {
+                RemoteError::PgTls {
+                    url: url.clone(),
+                    source,
+                }
+            } else {
+                RemoteError::PgConnect {
+                    url: url.clone(),
+                    waited: options.connect_timeout,
+                    source,
+                }
+            }
         })?;
-        config.connect_timeout(options.connect_timeout);
-        let mut client = config
-            .connect(NoTls)
-            .map_err(|source| RemoteError::PgConnect {
-                url: url.clone(),
-                waited: options.connect_timeout,
-                source,
-            })?;
         client.batch_execute(
             "DROP TABLE IF EXISTS ringbus_schema_version, ringbus_cursor, blocks, accounts, orders,
                  trades, ledger_movements, positions",
@@ -637,6 +653,35 @@ impl PgStore {
     pub fn client_mut(&mut self) -> Result<&mut Client, RemoteError> {
         self.client()
     }
+}
+
+/// The parsed URL with the connect timeout, and the TLS connector for `options.ca_file`.
+fn pg_config(
+    url: &ServiceUrl,
+    options: &PgOptions,
+) -> Result<(Config, MakeRustlsConnect), RemoteError> {
+    let mut config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
+        url: url.clone(),
+        source,
+    })?;
+    config.connect_timeout(options.connect_timeout);
+    let tls = MakeRustlsConnect::new(tls::client_config(options.ca_file.as_deref())?);
+    Ok((config, tls))
+}
+
+fn pg_connect(config: &Config, tls: &MakeRustlsConnect) -> Result<Client, postgres::Error> {
+    if config.get_ssl_mode() == SslMode::Disable {
+        // Not even the roots are needed; NoTls also keeps this path as it always was.
+        config.connect(NoTls)
+    } else {
+        config.connect(tls.clone())
+    }
+}
+
+/// A failed TLS handshake or `sslmode=require` against a server without TLS.
+fn is_tls_error(e: &postgres::Error) -> bool {
+    // tokio-postgres's TLS error kind is private; its message is the stable part.
+    tls::is_tls_error(e) || e.to_string().starts_with("error performing TLS handshake")
 }
 
 fn narrow<T: TryFrom<i64>>(v: i64, what: &'static str) -> Result<T, RemoteError> {

@@ -12,8 +12,43 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-pub const PG_ADMIN_URL: &str = "postgres://ringbus:ringbus@127.0.0.1:55432/ringbus";
+// The plain tests say sslmode=disable: the server offers TLS, which the default (prefer)
+// would take and verify against the system's roots, which do not hold the test CA.
+pub const PG_ADMIN_URL: &str = "postgres://ringbus:ringbus@127.0.0.1:55432/ringbus?sslmode=disable";
 pub const NATS_URL: &str = "nats://127.0.0.1:54222";
+/// The second nats-server of `scripts/services.sh`, TLS required.
+pub const NATS_TLS_URL: &str = "tls://127.0.0.1:54223";
+
+/// A CA that signed nothing of the test servers' (made once with openssl, valid to 2126).
+pub const OTHER_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBrDCCAVGgAwIBAgIUArEGRwE8H9DrKNVzJ6MIFIp25YgwCgYIKoZIzj0EAwIw
+IjEgMB4GA1UEAwwXbm90IHRoZSByaW5nYnVzIHRlc3QgQ0EwIBcNMjYxMTMwMTAy
+OTI1WhgPMjEyNjExMDYxMDI5MjVaMCIxIDAeBgNVBAMMF25vdCB0aGUgcmluZ2J1
+cyB0ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFSBY4nfHswoOEAvO
+wcfyTHhR1XSiJSNmWc1wnKgFhhryyzX/r7orR2Y7VylRRy85txYVbRH0ZL3010E8
+E/U7RaNjMGEwHQYDVR0OBBYEFL+iSWs5INVae/MnqVSDJZH9xFldMB8GA1UdIwQY
+MBaAFL+iSWs5INVae/MnqVSDJZH9xFldMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0P
+AQH/BAQDAgEGMAoGCCqGSM49BAMCA0kAMEYCIQDTMqg5l7MKVj2GPWNg2Wfpa/If
+QCfE2ILRzuO7k/NuvQIhAMKMicQbKodB6UylSlz3ZZxhx9OSz0uDN6eI9O6kcI0M
+-----END CERTIFICATE-----
+";
+
+fn services_dir() -> String {
+    std::env::var("RINGBUS_SERVICES_DIR").unwrap_or("/tmp/ringbus-services".into())
+}
+
+/// The CA `scripts/services.sh` made for the test servers' certificate.
+pub fn test_ca() -> PathBuf {
+    PathBuf::from(services_dir()).join("tls/ca.crt")
+}
+
+/// [`OTHER_CA_PEM`] in a file (kept while the returned directory lives).
+pub fn other_ca() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other-ca.crt");
+    std::fs::write(&path, OTHER_CA_PEM).unwrap();
+    (dir, path)
+}
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -55,7 +90,7 @@ pub struct ServerLock {
 fn shared_lock(exclusive: bool) -> ServerLock {
     static INPROC: OnceLock<std::sync::RwLock<()>> = OnceLock::new();
     let inproc = INPROC.get_or_init(|| std::sync::RwLock::new(()));
-    let dir = std::env::var("RINGBUS_SERVICES_DIR").unwrap_or("/tmp/ringbus-services".into());
+    let dir = services_dir();
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -91,8 +126,13 @@ pub fn fault_servers() -> ServerLock {
     shared_lock(true)
 }
 
-/// A fresh database named after the test (dropped and created), and its URL.
+/// A fresh database named after the test (dropped and created), and its URL (plain).
 pub fn fresh_database(name: &str) -> ServiceUrl {
+    fresh_database_ssl(name, "disable")
+}
+
+/// A fresh database named after the test, and its URL with this `sslmode`.
+pub fn fresh_database_ssl(name: &str, sslmode: &str) -> ServiceUrl {
     let db = format!("ringbus_test_{name}");
     let mut admin = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls)
         .unwrap_or_else(|e| panic!("connecting to {PG_ADMIN_URL}: {e:?}"));
@@ -102,7 +142,9 @@ pub fn fresh_database(name: &str) -> ServiceUrl {
     admin
         .batch_execute(&format!("CREATE DATABASE {db}"))
         .unwrap();
-    ServiceUrl::new(format!("postgres://ringbus:ringbus@127.0.0.1:55432/{db}"))
+    ServiceUrl::new(format!(
+        "postgres://ringbus:ringbus@127.0.0.1:55432/{db}?sslmode={sslmode}"
+    ))
 }
 
 /// The events of a simulation of `blocks` blocks (seeded), numbered from 0.

@@ -60,7 +60,7 @@ pub fn run(base: &Pipeline, cfg: SimConfig) -> Result<Vec<BenchLine>, PipelineEr
     let mut out = Vec::new();
     for layout in layouts {
         if let (true, Some((url, options))) = (layout.contains(&Postgres), &base.postgres) {
-            ringbus_remote::PgStore::drop_tables(url, *options)?;
+            ringbus_remote::PgStore::drop_tables(url, options)?;
         }
         if let (true, Some((url, options))) = (layout.contains(&Nats), &base.nats) {
             ringbus_remote::JetStreamForwarder::delete_stream(url, options)?;

@@ -59,6 +59,10 @@ struct TailArgs {
     /// The NATS server, e.g. nats://host:4222 (or RINGBUS_NATS_URL).
     #[arg(long = "nats", env = "RINGBUS_NATS_URL", hide_env_values = true, value_parser = parse_url)]
     nats: ServiceUrl,
+    /// PEM CA file the NATS server's certificate must chain to; requires TLS (or
+    /// RINGBUS_NATS_CA). A tls:// URL without it trusts the system's roots.
+    #[arg(long = "nats-ca", env = "RINGBUS_NATS_CA", value_name = "FILE")]
+    nats_ca: Option<PathBuf>,
     /// Only this topic (e.g. Trade); default every topic.
     #[arg(long)]
     topic: Option<EventTopic>,
@@ -90,6 +94,15 @@ struct RemoteArgs {
     /// It resumes after the stream's last event.
     #[arg(long = "nats", env = "RINGBUS_NATS_URL", hide_env_values = true, value_parser = parse_url)]
     nats: Option<ServiceUrl>,
+    /// PEM CA file the PostgreSQL server's certificate must chain to (or RINGBUS_POSTGRES_CA;
+    /// default: the system's roots). Whether TLS is used follows the URL's sslmode
+    /// (disable, prefer, require); when it is, the certificate is always verified.
+    #[arg(long = "postgres-ca", env = "RINGBUS_POSTGRES_CA", value_name = "FILE")]
+    postgres_ca: Option<PathBuf>,
+    /// PEM CA file the NATS server's certificate must chain to; requires TLS (or
+    /// RINGBUS_NATS_CA). A tls:// URL without it trusts the system's roots.
+    #[arg(long = "nats-ca", env = "RINGBUS_NATS_CA", value_name = "FILE")]
+    nats_ca: Option<PathBuf>,
     /// PostgreSQL commits without waiting for the WAL flush (`synchronous_commit = off`):
     /// still exactly once (a block and its cursor commit together), but a server crash can
     /// lose the last commits; the writer then stops and a replay of the event log resumes.
@@ -113,13 +126,14 @@ struct RemoteArgs {
 impl RemoteArgs {
     fn apply(&self, p: &mut Pipeline) -> Result<(), CliError> {
         if let Some(url) = &self.postgres {
-            if self.reset_remote {
-                PgStore::drop_tables(url, PgOptions::default())?;
-            }
             let options = PgOptions {
                 synchronous_commit: !self.postgres_async_commit,
+                ca_file: self.postgres_ca.clone(),
                 ..PgOptions::default()
             };
+            if self.reset_remote {
+                PgStore::drop_tables(url, &options)?;
+            }
             p.postgres = Some((url.clone(), options));
             p.consumers.push(ConsumerKind::Postgres);
         }
@@ -132,6 +146,7 @@ impl RemoteArgs {
                 } else {
                     topic_sets::of(&self.nats_topics)
                 },
+                ca_file: self.nats_ca.clone(),
                 ..ForwarderOptions::default()
             };
             if self.reset_remote {
@@ -484,6 +499,7 @@ fn tail(args: TailArgs) -> Result<(), CliError> {
         topic: args.topic,
         new_only: args.new,
         idle_exit: args.idle_exit.map(std::time::Duration::from_secs_f64),
+        ca_file: args.nats_ca,
         ..TailOptions::default()
     };
     let stdout = std::io::stdout();
