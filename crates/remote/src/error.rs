@@ -44,7 +44,12 @@ pub enum RemoteError {
     /// TLS with PostgreSQL failed: the server's certificate did not verify against the
     /// roots, the handshake broke off, or `sslmode=require` met a server without TLS. Not
     /// retried: it would fail the same way.
-    #[error("TLS with PostgreSQL at {url} failed: {}", with_causes(source))]
+    #[error(
+        "TLS with PostgreSQL at {url} failed: {} (if the server's certificate is signed by a \
+         CA of your own, give it with --postgres-ca / RINGBUS_POSTGRES_CA; sslmode=disable \
+         connects in plain text)",
+        with_causes(source)
+    )]
     PgTls {
         /// The URL (redacted when shown).
         url: ServiceUrl,
@@ -160,7 +165,11 @@ pub enum RemoteError {
     },
     /// TLS with NATS failed: the server's certificate did not verify against the roots, or
     /// the handshake broke off. Not retried: it would fail the same way.
-    #[error("TLS with NATS at {url} failed: {}", with_causes(source.as_ref()))]
+    #[error(
+        "TLS with NATS at {url} failed: {} (if the server's certificate is signed by a CA \
+         of your own, give it with --nats-ca / RINGBUS_NATS_CA)",
+        with_causes(source.as_ref())
+    )]
     NatsTls {
         /// The URL (redacted when shown).
         url: ServiceUrl,
