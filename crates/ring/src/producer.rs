@@ -325,16 +325,18 @@ impl<T> Producer<T> {
                     // Past its lag bound the tap is cut loose, except at the ring's edge,
                     // where the producer may first wait `max_wait` for it.
                     if end > bound {
-                        if (max_lag < capacity || max_wait == 0 || waited_ns >= max_wait)
-                            && self.detach(i, raw, end - position)
-                        {
-                            continue;
+                        if max_lag < capacity || max_wait == 0 || waited_ns >= max_wait {
+                            if self.detach(i, raw, end - position) {
+                                continue;
+                            }
+                            // Not detached: the cursor moved since we read it (the tap
+                            // advanced or began a copy, or the entry changed hands), and that
+                            // move signals `space_waker`. Hold back on what we saw, which is
+                            // conservative; the next scan decides again.
+                        } else {
+                            let left = max_wait - waited_ns;
+                            patience = Some(patience.map_or(left, |p: u64| p.min(left)));
                         }
-                        // Not detached: the cursor moved since we read it (the tap advanced or
-                        // began a copy, or the entry changed hands). Hold back on what we saw,
-                        // which is conservative; the next scan decides again.
-                        let left = max_wait.saturating_sub(waited_ns).max(1);
-                        patience = Some(patience.map_or(left, |p: u64| p.min(left)));
                     }
                     bound
                 }
