@@ -8,8 +8,9 @@ use rustls::{ClientConfig, RootCertStore};
 use std::path::Path;
 use std::sync::Arc;
 
-/// The certificates of a PEM CA file: at least one, each usable as a trust anchor.
-pub(crate) fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, RemoteError> {
+/// The trust anchors of a PEM CA file: at least one certificate, each parsed now, so a
+/// malformed one is this error rather than a handshake failure.
+pub(crate) fn ca_roots(path: &Path) -> Result<RootCertStore, RemoteError> {
     let bad = |reason: String| RemoteError::CaFile {
         path: path.to_path_buf(),
         reason,
@@ -21,29 +22,26 @@ pub(crate) fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, 
     if certs.is_empty() {
         return Err(bad("no PEM certificate in it".into()));
     }
-    // Parse each now, so a malformed one is this error rather than a handshake failure.
     let mut roots = RootCertStore::empty();
-    for cert in &certs {
+    for cert in certs {
         roots
-            .add(cert.clone())
+            .add(cert)
             .map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
     }
-    Ok(certs)
+    Ok(roots)
 }
 
 /// A rustls client configuration (ring provider) trusting `ca_file`, or the system's roots.
 pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<ClientConfig, RemoteError> {
-    let mut roots = RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            roots.add_parsable_certificates(load_ca_file(path)?);
-        }
+    let roots = match ca_file {
+        Some(path) => ca_roots(path)?,
         None => {
             // Unreadable system certificates are skipped: what loads is what is trusted.
-            let native = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(native.certs);
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            roots
         }
-    }
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

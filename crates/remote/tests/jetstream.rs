@@ -334,7 +334,6 @@ fn a_foreign_ca_is_refused_over_tls() {
                 );
                 let shown = format!("{err} {err:?}");
                 assert!(!shown.contains("s3cret"), "{shown}");
-                eprintln!("{err}");
                 let tail_options = TailOptions {
                     ca_file,
                     ..TailOptions::default()
@@ -352,7 +351,6 @@ fn a_foreign_ca_is_refused_over_tls() {
                 matches!(&err, RemoteError::CaFile { path, .. } if *path == missing),
                 "{err:?}"
             );
-            eprintln!("{err}");
         },
     );
 }

@@ -30,7 +30,7 @@ pub(crate) async fn connect(
 ) -> Result<async_nats::Client, RemoteError> {
     if let Some(path) = ca_file {
         // async-nats reads the file only once connected; a bad one is reported up front.
-        crate::tls::load_ca_file(path)?;
+        crate::tls::ca_roots(path)?;
     }
     let mut pause = Duration::from_millis(50);
     loop {

@@ -259,7 +259,7 @@ impl PgStore {
                     }
                     Err(e) => return Err(e),
                 },
-                Err(e) if is_tls_error(&e) => {
+                Err(e) if is_pg_tls_error(&e) => {
                     return Err(RemoteError::PgTls {
                         url: self.url.clone(),
                         source: e,
@@ -629,7 +629,7 @@ impl PgStore {
     pub fn drop_tables(url: &ServiceUrl, options: &PgOptions) -> Result<(), RemoteError> {
         let (config, tls) = pg_config(url, options)?;
         let mut client = pg_connect(&config, &tls).map_err(|source| {
-            if is_tls_error(&source) {
+            if is_pg_tls_error(&source) {
                 RemoteError::PgTls {
                     url: url.clone(),
                     source,
@@ -679,7 +679,7 @@ fn pg_connect(config: &Config, tls: &MakeRustlsConnect) -> Result<Client, postgr
 }
 
 /// A failed TLS handshake or `sslmode=require` against a server without TLS.
-fn is_tls_error(e: &postgres::Error) -> bool {
+fn is_pg_tls_error(e: &postgres::Error) -> bool {
     // tokio-postgres's TLS error kind is private; its message is the stable part.
     tls::is_tls_error(e) || e.to_string().starts_with("error performing TLS handshake")
 }
