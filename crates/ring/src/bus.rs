@@ -180,19 +180,24 @@ impl<T: Send + Sync + 'static> Bus<T> {
     /// Stops a managed consumer at its next batch and waits for its thread: it calls
     /// `on_shutdown`, stops gating the producer, and leaves.
     pub fn stop(&self, id: ConsumerId) -> Result<(), ConfigError> {
-        let index = self.shared.lookup(id).ok_or(ConfigError::UnknownConsumer)?;
-        // Relaxed: the wake-up below (a fence and the waker's lock) publishes it.
-        self.shared.cursors[index].stop.store(true, Relaxed);
-        self.shared.wake_everyone();
         let handle = {
+            // Under the membership lock, so the entry cannot be left and taken over by
+            // another consumer between the lookup and the stop request.
             let mut members = sync::lock(&self.shared.members);
+            let index = self
+                .shared
+                .find(&members, id)
+                .ok_or(ConfigError::UnknownConsumer)?;
             let i = members
                 .threads
                 .iter()
                 .position(|(t, _)| *t == id)
                 .ok_or(ConfigError::UnknownConsumer)?;
+            // Relaxed: the wake-up below (a fence and the waker's lock) publishes it.
+            self.shared.cursors[index].stop.store(true, Relaxed);
             members.threads.swap_remove(i).1
         };
+        self.shared.wake_everyone();
         // A panic inside the thread was caught and recorded by the consumer loop.
         let _ = handle.join();
         Ok(())

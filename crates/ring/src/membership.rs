@@ -391,9 +391,9 @@ impl<T> Shared<T> {
         out
     }
 
-    /// The table index of a present consumer, for `Bus::stop`.
-    pub(crate) fn lookup(&self, id: ConsumerId) -> Option<usize> {
-        let members = sync::lock(&self.members);
+    /// The table index of a present consumer, for `Bus::stop`; under the membership lock the
+    /// caller holds, so the entry cannot change hands before it is used.
+    pub(crate) fn find(&self, members: &Members, id: ConsumerId) -> Option<usize> {
         let entry = members.entries.get(id.index as usize)?;
         match &entry.member {
             Some(m) if m.id == id && m.present && id.bus == self.config.bus_id => {
