@@ -487,6 +487,101 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
     );
 }
 
+/// Events for the edge-join stress below.
+const EDGE_EVENTS: u64 = scaled(1_000_000, 20_000_000);
+
+/// Consumers join at the oldest events still in the ring while lossy taps that joined
+/// behind are being detached. A detach fails when the tap moves at that instant, and the tap
+/// then bounds the producer below what it has already written; a join must still be refused
+/// for every event already overwritten (in 2026-11 it was not, and a joiner read an event
+/// one lap late: the overwrite of issue 3's join/leave stress, here far more often).
+#[test]
+fn joins_at_the_ring_edge_beside_lagging_taps_are_safe_or_refused() {
+    const CAPACITY: u64 = 64;
+    let (mut producer, bus) = RingBus::builder::<Ev>()
+        .capacity(CAPACITY as usize)
+        .build()
+        .unwrap();
+    let bus = Arc::new(bus);
+    let body_bus = bus.clone();
+    let (accepted, refused) = within(
+        LIMIT,
+        "edge joins",
+        || diagnose(&bus.metrics()),
+        move || {
+            let bus = body_bus;
+            let producer = std::thread::spawn(move || produce(&mut producer, EDGE_EVENTS, 7, 8));
+            let taps: Vec<JoinHandle<()>> = (0..2u64)
+                .map(|t| {
+                    let bus = bus.clone();
+                    std::thread::spawn(move || {
+                        let mut rng = StdRng::seed_from_u64(t);
+                        for round in 0.. {
+                            let s = published(&bus).saturating_sub(CAPACITY / 4);
+                            let policy = TapPolicy::default().lag(rng.gen_range(1..=4));
+                            let sub = Subscription::new(format!("tap{t}.{round}"))
+                                .lossy(policy)
+                                .start_at(StartAt::Sequence(s));
+                            let mut tap = match bus.tap(sub) {
+                                Ok(tap) => tap,
+                                Err(ConfigError::StartNotInRing { .. }) => continue,
+                                Err(ConfigError::Closed) => return,
+                                Err(e) => panic!("tap: {e}"),
+                            };
+                            for _ in 0..rng.gen_range(1..8) {
+                                match tap.poll() {
+                                    Ok(events) => {
+                                        for (seq, ev) in events {
+                                            check(ev, *seq);
+                                        }
+                                    }
+                                    Err(PollError::Lagged { .. }) => {}
+                                    Err(PollError::Shutdown) => return,
+                                    Err(e) => panic!("tap: {e:?}"),
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let mut rng = StdRng::seed_from_u64(99);
+            let (mut accepted, mut refused) = (0u64, 0u64);
+            for round in 0.. {
+                let s = (published(&bus) + rng.gen_range(0..24)).saturating_sub(CAPACITY + 8);
+                let sub = Subscription::new(format!("edge{round}")).start_at(StartAt::Sequence(s));
+                let mut poller = match bus.subscribe(sub) {
+                    Ok(poller) => poller,
+                    Err(ConfigError::StartNotInRing { requested, oldest }) => {
+                        assert!(oldest > requested);
+                        refused += 1;
+                        continue;
+                    }
+                    Err(ConfigError::Closed) => break,
+                    Err(e) => panic!("subscribe: {e}"),
+                };
+                accepted += 1;
+                match poller.poll() {
+                    Ok(batch) => {
+                        assert_eq!(batch.sequences().start, s, "edge{round}: first batch");
+                        for (seq, ev) in batch.iter() {
+                            check(ev, seq);
+                        }
+                    }
+                    Err(PollError::Shutdown) => break,
+                    Err(e) => panic!("edge{round}: {e:?}"),
+                };
+            }
+            producer.join().expect("producer");
+            for t in taps {
+                t.join().expect("tap thread");
+            }
+            (accepted, refused)
+        },
+    );
+    eprintln!("edge joins: {accepted} accepted, {refused} refused");
+    assert!(accepted > 0 && refused > 0, "no edge was probed");
+}
+
 /// A consumer a whole ring behind leaves while the producer waits on it (spinning, yielding
 /// or parked): the producer goes on at once, and never waits again.
 #[test]

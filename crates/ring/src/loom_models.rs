@@ -333,6 +333,58 @@ fn loom_models_a_gating_joiner_reusing_a_detached_taps_entry() {
 }
 
 #[test]
+fn loom_models_a_join_behind_a_tap_held_limit_is_safe_or_refused() {
+    // A tap (lag 1) joined a ring of 4 behind the head, so the producer, which had already
+    // written up to 7 under an earlier limit, finds it past its lag bound. If the tap moves
+    // between the producer's read and its detach, the detach fails and the tap's bound (5)
+    // holds the producer back below what it has already written. A consumer joining at 1
+    // then must be refused: slot 1 holds event 5.
+    model(|| {
+        let (mut producer, bus) = RingBus::builder::<Pair>()
+            .capacity(4)
+            .replay_window(0)
+            .wait_strategy(WaitStrategy::Blocking)
+            .build()
+            .unwrap();
+        for i in 0..5 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        let policy = TapPolicy::default().lag(1);
+        let sub = Subscription::new("tap")
+            .lossy(policy)
+            .start_at(StartAt::Sequence(4));
+        let mut tap = bus.tap(sub).unwrap();
+        for i in 5..8 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        let bus = Arc::new(bus);
+        let joiner_bus = Arc::clone(&bus);
+        let reader = thread::spawn(move || {
+            if let Ok(Some(events)) = tap.try_poll() {
+                for (s, e) in events {
+                    assert_eq!(*e, pair(*s), "tap read a stale event");
+                }
+            }
+        });
+        let joiner = thread::spawn(move || {
+            let sub = Subscription::new("late").start_at(StartAt::Sequence(1));
+            match joiner_bus.subscribe(sub) {
+                Ok(mut poller) => Some(drain(&mut poller)),
+                Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => None,
+                Err(other) => panic!("{other:?}"),
+            }
+        });
+        let _ = producer.try_publish(Topic::new(0), |e| *e = pair(8));
+        reader.join().unwrap();
+        drop(producer);
+        if let Some(seen) = joiner.join().unwrap() {
+            let end = seen.last().map_or(1, |(s, _)| s + 1);
+            assert_eq!(seen, (1..end).map(|i| (i, pair(i))).collect::<Vec<_>>());
+        }
+    });
+}
+
+#[test]
 fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
     // The first notify clears the sleeper count and wakes both; the waiter whose condition
     // does not hold yet must count itself in again before it re-parks, or the second

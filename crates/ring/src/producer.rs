@@ -276,8 +276,13 @@ impl<T> Producer<T> {
             if !self.shared.config.dynamic {
                 break;
             }
+            // Never below `next`: a joiner takes `committed - capacity` as the oldest event
+            // still in the ring, and the producer has already written up to `next`, even if
+            // this scan's limit is lower (a lossy tap whose detach failed can bound it below).
             // Release: pairs with a joiner's Acquire load (see `membership.rs`).
-            self.shared.committed.store(self.limit, Release);
+            self.shared
+                .committed
+                .store(self.limit.max(self.next), Release);
             fence(SeqCst);
             // Acquire: pairs with a joiner's Release increment, so a rescan sees its entry.
             let generation = self.shared.generation.load(Acquire);

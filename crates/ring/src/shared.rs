@@ -45,9 +45,10 @@ pub(crate) struct Shared<T> {
     /// Events published so far: the next sequence to publish. Written only by the producer,
     /// with Release stores that consumers pair with Acquire loads.
     pub(crate) published: PaddedSequence,
-    /// The producer's promise: it writes no sequence at or past this value before it has
-    /// re-read the consumer cursors. Joiners read it to know which events are safe to start
-    /// at (see `membership.rs`).
+    /// The producer's promise: it has written no sequence at or past this value, and writes
+    /// none before it has re-read the consumer cursors. So every event from `committed -
+    /// capacity` on is intact until then; joiners read it to know which events are safe to
+    /// start at (see `membership.rs`).
     pub(crate) committed: PaddedSequence,
     /// Set by the producer when it is dropped or closed, after its last `published` store.
     pub(crate) closed: CachePadded<AtomicBool>,
