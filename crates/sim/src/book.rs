@@ -195,6 +195,11 @@ impl Book {
         }
     }
 
+    /// When a resting good-till-time order expires (`None`: not resting, or no expiry).
+    pub(crate) fn expiry(&self, id: OrderId) -> Option<i64> {
+        self.orders.get(&id).and_then(|r| r.expires)
+    }
+
     /// A resting order.
     pub(crate) fn get(&self, id: OrderId) -> Option<Order> {
         self.orders.get(&id).map(|r| r.order)

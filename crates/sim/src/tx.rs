@@ -314,7 +314,7 @@ impl Simulator {
     }
 
     /// Moves an order a few ticks (never across the book) and changes its size; it goes to
-    /// the back of its new level.
+    /// the back of its new level and keeps its expiry.
     fn amend(&mut self, m: usize, id: OrderId) {
         let Some(old) = self.markets[m].book.get(id) else {
             self.tx_result(TxKind::AmendOrder, Some(ErrorCode::UnknownOrder));
@@ -342,8 +342,10 @@ impl Simulator {
             size: filled + remaining,
             ..old
         };
+        // An amend keeps a good-till-time order's expiry.
+        let expires = self.markets[m].book.expiry(id);
         self.markets[m].book.remove(id);
-        self.markets[m].book.rest(new, None);
+        self.markets[m].book.rest(new, expires);
         self.emit(Source::Matching, new);
         self.tx_result(TxKind::AmendOrder, None);
     }

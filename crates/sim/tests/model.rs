@@ -90,3 +90,55 @@ fn framing_sequences_and_cascade_triggers_hold() {
         assert!(count(t) > 0, "no {t} events");
     }
 }
+
+/// A good-till-time order is gone by the end of the block whose time reaches its expiry, at
+/// most 40 s after the block it was submitted in, however often it was amended meanwhile.
+#[test]
+fn good_till_time_orders_expire_even_when_amended() {
+    use ringbus_events::{OrderId, OrderStatus, TimeInForce, TxKind, TxOutcome};
+    use std::collections::HashMap;
+    let (events, _) = run(SimConfig::small(9, 1000));
+    let mut block_time = 0;
+    // Live GTT orders: the block time they were submitted at, and whether they were amended.
+    let mut live: HashMap<OrderId, (i64, bool)> = HashMap::new();
+    // The GTT orders the current transaction changed.
+    let mut in_tx: Vec<OrderId> = Vec::new();
+    let (mut expired, mut amended_then_expired) = (0, 0);
+    for e in &events {
+        match e.payload {
+            Payload::BeginBlock(b) => block_time = b.time.0,
+            Payload::Order(o) if o.time_in_force == TimeInForce::Gtt => {
+                if o.status.is_live() {
+                    live.entry(o.id).or_insert((block_time, false));
+                    in_tx.push(o.id);
+                } else if let Some((_, amended)) = live.remove(&o.id) {
+                    if o.status == OrderStatus::Expired {
+                        expired += 1;
+                        amended_then_expired += amended as u32;
+                    }
+                }
+            }
+            Payload::TxResult(r) => {
+                if r.kind == TxKind::AmendOrder && r.outcome == TxOutcome::Success {
+                    for id in &in_tx {
+                        if let Some((_, amended)) = live.get_mut(id) {
+                            *amended = true;
+                        }
+                    }
+                }
+                in_tx.clear();
+            }
+            Payload::EndBlock(_) => {
+                for (id, (submitted, _)) in &live {
+                    assert!(
+                        submitted + 40_000_000_000 > block_time,
+                        "{id:?} submitted at {submitted} ns still live at {block_time} ns"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(expired >= 5, "only {expired} GTT orders expired");
+    assert!(amended_then_expired > 0, "no amended GTT order expired");
+}
