@@ -214,7 +214,74 @@ pub enum RemoteError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A batched message (`Batching::PerBlock`) whose headers or body are not what the
+    /// forwarder writes: a truncated or corrupt body, or headers that do not match it.
+    #[error("stream message {stream_sequence}: bad batch: {source}")]
+    BadBatch {
+        /// Its stream sequence.
+        stream_sequence: u64,
+        /// What is wrong with it.
+        #[source]
+        source: BatchError,
+    },
+    /// An event could not be encoded into a message body.
+    #[error("encoding event {sequence}: {source}")]
+    Encode {
+        /// Its sequence.
+        sequence: u64,
+        /// What the encoder said.
+        #[source]
+        source: postcard::Error,
+    },
     /// The consumer's own tokio runtime could not be built.
     #[error("starting the NATS runtime: {0}")]
     Runtime(#[source] std::io::Error),
+}
+
+/// What is wrong with a batched message ([`RemoteError::BadBatch`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A batch header is missing or does not parse, or the headers contradict each other.
+    #[error("header {name}: {reason}")]
+    Header {
+        /// The header.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body ends inside a record (its length prefix or its event).
+    #[error("the body ends inside record {record} ({announced} announced)")]
+    Truncated {
+        /// The record, from 0.
+        record: usize,
+        /// The records the header announces.
+        announced: u32,
+    },
+    /// A record does not decode as an event.
+    #[error("record {record} does not decode: {reason}")]
+    Undecodable {
+        /// The record, from 0.
+        record: usize,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The body holds another number of records than the header announces.
+    #[error("the body holds {found} records, the header announces {announced}")]
+    Count {
+        /// The records in the body.
+        found: usize,
+        /// The records the header announces.
+        announced: u32,
+    },
+    /// A record's event does not belong in this batch: another topic or block, a sequence
+    /// outside the header's first..=last, or not after the record before it.
+    #[error("record {record} (event {sequence}): {reason}")]
+    Mismatch {
+        /// The record, from 0.
+        record: usize,
+        /// Its event's sequence.
+        sequence: u64,
+        /// What does not match.
+        reason: String,
+    },
 }

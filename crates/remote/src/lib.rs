@@ -63,10 +63,11 @@ mod secret;
 mod stage;
 mod tls;
 
-pub use error::{BoxError, RemoteError};
+pub use error::{BatchError, BoxError, RemoteError};
 pub use nats::{
-    tail, ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, MessageFormat,
-    TailItem, TailOptions, HEADER_FORMAT, HEADER_TOPIC,
+    tail, Batching, ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder,
+    MessageFormat, TailItem, TailOptions, HEADER_BATCH, HEADER_BLOCK, HEADER_BLOCK_END,
+    HEADER_FIRST, HEADER_FORMAT, HEADER_LAST, HEADER_TOPIC,
 };
 pub use pg::{PgOptions, PgStats, PgStore, PostgresWriter, PG_INPUTS};
 pub use secret::ServiceUrl;

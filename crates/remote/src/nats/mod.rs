@@ -1,9 +1,13 @@
 //! The NATS JetStream forwarder and the stream reader (async-nats on a small tokio runtime
 //! owned by the consumer's thread).
 
+mod batch;
 mod forwarder;
 mod tail;
 
+pub use batch::{
+    Batching, HEADER_BATCH, HEADER_BLOCK, HEADER_BLOCK_END, HEADER_FIRST, HEADER_LAST,
+};
 pub use forwarder::{
     ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, MessageFormat,
 };
