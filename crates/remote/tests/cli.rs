@@ -199,3 +199,116 @@ fn run_and_tail_over_tls() {
         },
     );
 }
+
+/// Every event of `stream` (prefix `prefix`) as a reader of all topics gets them.
+fn streamed(stream: &str, prefix: &str) -> Vec<Event> {
+    let mut out = Vec::new();
+    tail(
+        &ServiceUrl::new(NATS_URL),
+        &TailOptions {
+            stream: stream.into(),
+            subject_prefix: prefix.into(),
+            idle_exit: Some(Duration::from_millis(1500)),
+            ..TailOptions::default()
+        },
+        |item| {
+            out.push(item.event.unwrap());
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap();
+    out
+}
+
+/// `ringbus run --nats-batch block`, then `ringbus replay --nats-batch block` of its log into
+/// a second stream: both hold the log, in order, once each, in far fewer messages; a run
+/// again without `--reset-remote` adds nothing; `--nats-batch` refuses other values.
+#[test]
+fn run_and_replay_per_block() {
+    let _servers = use_servers();
+    with_deadline(
+        "ringbus run/replay --nats-batch block",
+        Duration::from_secs(120),
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().to_str().unwrap().to_string();
+            let args = [
+                "ringbus",
+                "run",
+                "--blocks",
+                "60",
+                "--out",
+                &out,
+                "--quiet",
+                "--nats",
+                NATS_URL,
+                "--nats-stream",
+                "TEST_CLI_BLOCK",
+                "--nats-prefix",
+                "t_cli_block",
+                "--nats-batch",
+                "block",
+                "--reset-remote",
+            ];
+            execute(Cli::parse_from(args)).unwrap();
+            let log_path = dir.path().join("events.rbl");
+            let log: Vec<Event> = EventLogReader::new(std::fs::File::open(&log_path).unwrap())
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(!log.is_empty());
+            assert_eq!(streamed("TEST_CLI_BLOCK", "t_cli_block"), log);
+            let messages = stream_messages("TEST_CLI_BLOCK");
+            assert!(messages * 10 < log.len() as u64, "{messages} messages");
+
+            let again: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| *a != "--reset-remote")
+                .collect();
+            execute(Cli::parse_from(again)).unwrap();
+            assert_eq!(stream_messages("TEST_CLI_BLOCK"), messages);
+
+            let replay_out = dir.path().join("replay");
+            std::fs::create_dir_all(&replay_out).unwrap();
+            execute(Cli::parse_from([
+                "ringbus",
+                "replay",
+                log_path.to_str().unwrap(),
+                "--db",
+                replay_out.join("replay.db").to_str().unwrap(),
+                "--event-log",
+                replay_out.join("events.rbl").to_str().unwrap(),
+                "--quiet",
+                "--nats",
+                NATS_URL,
+                "--nats-stream",
+                "TEST_CLI_BLOCK_REPLAY",
+                "--nats-prefix",
+                "t_cli_block_replay",
+                "--nats-batch",
+                "block",
+                "--reset-remote",
+            ]))
+            .unwrap();
+            assert_eq!(streamed("TEST_CLI_BLOCK_REPLAY", "t_cli_block_replay"), log);
+            assert_eq!(stream_messages("TEST_CLI_BLOCK_REPLAY"), messages);
+
+            let bad = Cli::try_parse_from(["ringbus", "run", "--nats-batch", "blocks"]);
+            assert!(bad.is_err());
+        },
+    );
+}
+
+/// The number of messages in `stream`.
+fn stream_messages(stream: &str) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
+        let mut s = js.get_stream(stream).await.unwrap();
+        s.info().await.unwrap().state.messages
+    })
+}

@@ -12,7 +12,8 @@ use ringbus_events::{
     topic_sets, verify, EventLogReader, EventTopic, JsonLinesWriter, LogError, SequencePolicy,
 };
 use ringbus_remote::{
-    ForwarderOptions, JetStreamForwarder, PgOptions, PgStore, RemoteError, ServiceUrl, TailOptions,
+    Batching, ForwarderOptions, JetStreamForwarder, PgOptions, PgStore, RemoteError, ServiceUrl,
+    TailOptions,
 };
 use ringbus_ring::WaitStrategy;
 use std::fs::File;
@@ -117,6 +118,10 @@ struct RemoteArgs {
     /// Topics to forward, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     nats_topics: Vec<EventTopic>,
+    /// JetStream messages: `event` (one per event) or `block` (one per block and topic, the
+    /// block's last message marked; far fewer messages). `ringbus tail` reads both.
+    #[arg(long, default_value = "event", value_parser = parse_batching)]
+    nats_batch: Batching,
     /// Drop the PostgreSQL tables and delete the JetStream stream first (a fresh run;
     /// without it both resume where they are).
     #[arg(long)]
@@ -147,6 +152,7 @@ impl RemoteArgs {
                     topic_sets::of(&self.nats_topics)
                 },
                 ca_file: self.nats_ca.clone(),
+                batching: self.nats_batch,
                 ..ForwarderOptions::default()
             };
             if self.reset_remote {
@@ -157,6 +163,10 @@ impl RemoteArgs {
         }
         Ok(())
     }
+}
+
+fn parse_batching(s: &str) -> Result<Batching, String> {
+    s.parse()
 }
 
 fn parse_url(s: &str) -> Result<ServiceUrl, String> {
@@ -401,8 +411,8 @@ fn run(args: RunArgs) -> Result<(), CliError> {
     }
     if let Some((url, o)) = &p.nats {
         println!(
-            "  nats:      {url} stream {} subjects {}.<Topic>",
-            o.stream, o.subject_prefix
+            "  nats:      {url} stream {} subjects {}.<Topic>, one message per {}",
+            o.stream, o.subject_prefix, o.batching
         );
     }
     let report = p.run(Input::Simulate(cfg))?;
