@@ -629,8 +629,10 @@ fn full_ring(strategy: WaitStrategy) -> (Producer<Ev>, Bus<Ev>, Poller<Ev>) {
     (producer, bus, slow)
 }
 
-/// Publishes one more event on a thread of its own, checks that it stays blocked for 50 ms,
-/// then drops `slow` and returns the producer once the publish went through.
+/// Publishes one more event on a thread of its own, waits until the producer is seen waiting
+/// on `slow`, checks that it stays blocked for 50 ms more, then drops `slow` and returns the
+/// producer once the publish went through. (Sleeping alone is not enough: on a loaded
+/// machine the publishing thread may not even have started within the sleep.)
 fn blocked_until_slow_leaves(
     mut producer: Producer<Ev>,
     bus: &Bus<Ev>,
@@ -643,6 +645,9 @@ fn blocked_until_slow_leaves(
         publish_n(&mut producer, 1);
         tx.send(()).unwrap();
         producer
+    });
+    wait_metrics(bus, Duration::from_secs(10), label, |m| {
+        m.consumer("slow").is_some_and(|c| c.producer_waits >= 1)
     });
     std::thread::sleep(Duration::from_millis(50));
     assert!(

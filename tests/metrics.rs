@@ -139,8 +139,14 @@ fn producer_waits_are_attributed_to_the_slow_consumer() {
         "attributed wait",
         || diagnose(&bus.metrics()),
         move || {
+            let watcher = body_bus.clone();
             let releaser = std::thread::spawn(move || {
-                // Let the producer wait ~50 ms on "slow", then release.
+                // Once the producer is seen waiting on "slow" (not merely after a sleep: on
+                // a loaded machine it may not have reached its publish yet), let it wait
+                // 50 ms more, then release.
+                wait_metrics(&watcher, LIMIT, "producer waiting on slow", |m| {
+                    m.consumer("slow").is_some_and(|c| c.producer_waits >= 1)
+                });
                 std::thread::sleep(Duration::from_millis(50));
                 drop(slow.poll().unwrap());
                 slow
