@@ -273,10 +273,11 @@ fn producer_parked_on_the_failing_consumer_wakes_up() {
             LIMIT,
             &format!("parked producer {strategy}"),
             move |mut producer| {
-                publish_n(&mut producer, 1);
+                // 8 fit; "stuck" holds the producer from the 9th on, which it publishes right
+                // after the barrier (so a slow start of this thread cannot use up the hold).
+                publish_n(&mut producer, 8);
                 release.wait();
-                // 8 fit; the 9th waits (parks) until "stuck" fails.
-                publish_n(&mut producer, 1000);
+                publish_n(&mut producer, 992);
             },
         )
         .unwrap_err();
