@@ -230,6 +230,12 @@ fn run_and_replay_per_block() {
         "ringbus run/replay --nats-batch block",
         Duration::from_secs(120),
         || {
+            sweep_streams(NATS_URL, None);
+            let (stream, prefix) = (per_process("TEST_CLI_BLOCK"), per_process("t_cli_block"));
+            let (replay_stream, replay_prefix) = (
+                per_process("TEST_CLI_BLOCK_REPLAY"),
+                per_process("t_cli_block_replay"),
+            );
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().to_str().unwrap().to_string();
             let args = [
@@ -243,9 +249,9 @@ fn run_and_replay_per_block() {
                 "--nats",
                 NATS_URL,
                 "--nats-stream",
-                "TEST_CLI_BLOCK",
+                stream.as_str(),
                 "--nats-prefix",
-                "t_cli_block",
+                prefix.as_str(),
                 "--nats-batch",
                 "block",
                 "--reset-remote",
@@ -257,8 +263,8 @@ fn run_and_replay_per_block() {
                 .collect::<Result<_, _>>()
                 .unwrap();
             assert!(!log.is_empty());
-            assert_eq!(streamed("TEST_CLI_BLOCK", "t_cli_block"), log);
-            let messages = stream_messages("TEST_CLI_BLOCK");
+            assert_eq!(streamed(&stream, &prefix), log);
+            let messages = stream_messages(&stream);
             assert!(messages * 10 < log.len() as u64, "{messages} messages");
 
             let again: Vec<&str> = args
@@ -267,7 +273,7 @@ fn run_and_replay_per_block() {
                 .filter(|a| *a != "--reset-remote")
                 .collect();
             execute(Cli::parse_from(again)).unwrap();
-            assert_eq!(stream_messages("TEST_CLI_BLOCK"), messages);
+            assert_eq!(stream_messages(&stream), messages);
 
             let replay_out = dir.path().join("replay");
             std::fs::create_dir_all(&replay_out).unwrap();
@@ -283,16 +289,16 @@ fn run_and_replay_per_block() {
                 "--nats",
                 NATS_URL,
                 "--nats-stream",
-                "TEST_CLI_BLOCK_REPLAY",
+                replay_stream.as_str(),
                 "--nats-prefix",
-                "t_cli_block_replay",
+                replay_prefix.as_str(),
                 "--nats-batch",
                 "block",
                 "--reset-remote",
             ]))
             .unwrap();
-            assert_eq!(streamed("TEST_CLI_BLOCK_REPLAY", "t_cli_block_replay"), log);
-            assert_eq!(stream_messages("TEST_CLI_BLOCK_REPLAY"), messages);
+            assert_eq!(streamed(&replay_stream, &replay_prefix), log);
+            assert_eq!(stream_messages(&replay_stream), messages);
 
             let bad = Cli::try_parse_from(["ringbus", "run", "--nats-batch", "blocks"]);
             assert!(bad.is_err());

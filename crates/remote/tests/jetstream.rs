@@ -29,14 +29,20 @@ fn server_of(options: &ForwarderOptions) -> ServiceUrl {
     })
 }
 
-/// Options for a stream of this test's own (deleted first), subjects `t_<name>.<Topic>`.
+/// Options for a stream of this test's own (deleted first), subjects
+/// `t_<name>_<pid>.<Topic>`.
 fn fresh_stream(name: &str) -> ForwarderOptions {
     fresh_stream_on(name, None)
 }
 
 /// [`fresh_stream`] on the plain server (`ca_file: None`) or the TLS one with that CA.
+/// Names carry the process id ([`per_process`]).
 fn fresh_stream_on(name: &str, ca_file: Option<PathBuf>) -> ForwarderOptions {
-    let stream = format!("TEST_{}", name.to_uppercase());
+    match &ca_file {
+        None => sweep_streams(NATS_URL, None),
+        Some(ca) => sweep_streams(NATS_TLS_URL, Some(ca.clone())),
+    }
+    let stream = per_process(&format!("TEST_{}", name.to_uppercase()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -56,7 +62,7 @@ fn fresh_stream_on(name: &str, ca_file: Option<PathBuf>) -> ForwarderOptions {
     });
     ForwarderOptions {
         stream,
-        subject_prefix: format!("t_{name}"),
+        subject_prefix: per_process(&format!("t_{name}")),
         ca_file,
         ..ForwarderOptions::default()
     }
@@ -721,6 +727,9 @@ fn per_block_cut_inside_a_block_resumes_in_either_mode() {
     let _servers = use_servers();
     with_deadline("per block cut", Duration::from_secs(90), || {
         let events = simulate(50, 12);
+        // Streams a failed run may have left on these subjects.
+        fresh_stream("block_cut_block");
+        fresh_stream("block_cut_event");
         let source = ForwarderOptions {
             batching: Batching::PerBlock,
             max_batch_events: 30,
@@ -848,6 +857,9 @@ fn a_corrupt_batch_is_a_typed_error() {
     let _servers = use_servers();
     with_deadline("corrupt batch", Duration::from_secs(60), || {
         let events = simulate(5, 1);
+        for name in ["cut", "miscounted", "garbage"] {
+            fresh_stream(&format!("block_corrupt_{name}"));
+        }
         let source = ForwarderOptions {
             batching: Batching::PerBlock,
             ..fresh_stream("block_corrupt_src")

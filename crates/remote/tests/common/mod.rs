@@ -182,3 +182,48 @@ pub fn with_deadline<T: Send + 'static>(
         ),
     }
 }
+
+/// `name` with this test process's id: two test processes (two `cargo test` runs in one
+/// checkout) never share a stream. [`sweep_streams`] deletes those of processes gone.
+pub fn per_process(name: &str) -> String {
+    format!("{name}_{}", std::process::id())
+}
+
+/// Deletes the streams named by [`per_process`] (`TEST_..._<pid>`) of test processes that no
+/// longer run, on the server at `url` (the TLS one with `ca`): once per process and server.
+pub fn sweep_streams(url: &'static str, ca: Option<PathBuf>) {
+    static SWEPT: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if swept.contains(&url) {
+        return;
+    }
+    swept.push(url);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use futures_util::StreamExt;
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some(ca) = ca {
+            options = options.add_root_certificates(ca).require_tls(true);
+        }
+        let js = async_nats::jetstream::new(options.connect(url).await.unwrap());
+        let names: Vec<String> = js
+            .stream_names()
+            .filter_map(|n| async move { n.ok() })
+            .collect()
+            .await;
+        for name in names {
+            let Some((_, pid)) = name.rsplit_once('_') else {
+                continue;
+            };
+            let gone = pid.parse::<u32>().is_ok_and(|pid| {
+                pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            });
+            if name.starts_with("TEST_") && gone {
+                let _ = js.delete_stream(&name).await;
+            }
+        }
+    });
+}
