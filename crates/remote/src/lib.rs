@@ -51,6 +51,11 @@
 //! the forwarder reconnects, asks the stream for its last event and re-sends what follows.
 //! At start it resumes after the stream's last event, like the PostgreSQL cursor.
 //!
+//! Batched ([`Batching::PerBlock`], opt-in): at a block's end, one message per topic with
+//! the block's events of that topic (split past the payload limit), the block's last
+//! message marked [`HEADER_BLOCK_END`], `Nats-Msg-Id: b<height>.<Topic>.<first>-<last>`.
+//! The same guarantees, in far fewer messages; [`tail`] reads both kinds.
+//!
 //! Secrets: URLs are [`ServiceUrl`]s, whose `Debug` and `Display` hide the password.
 //! See `docs/remote.md`.
 #![deny(missing_docs)]

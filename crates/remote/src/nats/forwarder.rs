@@ -211,6 +211,10 @@ struct OpenBlock {
 /// after it. At start it resumes after the stream's last event: feeding the event log from
 /// its start continues where the stream stops.
 ///
+/// With [`Batching::PerBlock`] the unit is a message holding a block's events of one topic
+/// (see [`Batching`]); resuming then also reads the unmarked batches at the stream's end, so
+/// a stream cut inside a block is completed without duplicates.
+///
 /// Errors during shutdown (the last acknowledgements) are reported in
 /// [`ForwarderStats::error`], since `on_shutdown` cannot return one.
 pub struct JetStreamForwarder {
