@@ -328,6 +328,11 @@ fn loom_models_a_gating_joiner_reusing_a_detached_taps_entry() {
         drop(producer);
         if let Some(seen) = joiner.join().unwrap() {
             assert_eq!(seen, (0..3).map(|i| (i, pair(i))).collect::<Vec<_>>());
+            // The tap's detach is never charged to the poller that took its entry over.
+            let metrics = bus.metrics();
+            let late = metrics.consumer("late").unwrap();
+            assert_eq!(late.detaches, 0, "the poller was charged the tap's detach");
+            assert!(metrics.producer.detached_taps <= 1);
         }
     });
 }

@@ -347,15 +347,13 @@ impl<T> Shared<T> {
             .present
             .then(|| self.wait_in_progress(member.id.index as usize))
             .flatten();
+        // Only a tap can be detached; a gating consumer may briefly carry a stray flag from a
+        // detach aimed at the tap that held its entry before (see `Producer::detach`).
+        let pending_detach =
+            raw & crate::cursor::DETACHED != 0 && matches!(member.kind, ConsumerKind::Tap(_));
         let state = match member.final_state {
             Some(s) => s,
-            // Only a tap can be detached; a gating consumer may briefly carry a stray flag
-            // from a detach aimed at the tap that held its entry before (see `Producer::detach`).
-            None if raw & crate::cursor::DETACHED != 0
-                && matches!(member.kind, ConsumerKind::Tap(_)) =>
-            {
-                ConsumerState::Detached
-            }
+            None if pending_detach => ConsumerState::Detached,
             None => ConsumerState::Running,
         };
         ConsumerMetrics {
@@ -371,7 +369,9 @@ impl<T> Shared<T> {
             state,
             failure: member.failure.clone(),
             missed: cursor.missed.load(Relaxed),
-            detaches: cursor.detaches.load(Relaxed),
+            // A detach the tap has not noticed yet (it counts one when it rejoins) counts
+            // already, as a wait in progress does.
+            detaches: cursor.detaches.load(Relaxed) + pending_detach as u64,
             producer_waits: cursor.producer_waits.load(Relaxed) + in_progress.is_some() as u64,
             producer_wait_ns: cursor.producer_wait_ns.load(Relaxed)
                 + in_progress.map_or(0, |started| self.clock_ns().saturating_sub(started)),

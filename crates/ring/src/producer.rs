@@ -387,8 +387,9 @@ impl<T> Producer<T> {
                 sync::thread::yield_now();
             }
         }
-        // Relaxed: statistics.
-        cursor.detaches.fetch_add(1, Relaxed);
+        // (The tap counts its own detaches, under the membership lock, when it rejoins: a
+        // count added here could land after the tap left and a newcomer took the entry
+        // over with its figures reset.)
         let stats = &self.shared.producer_stats;
         stats
             .detached

@@ -27,6 +27,11 @@ impl<T> Shared<T> {
     pub(crate) fn rejoin_tap(&self, index: usize) -> u64 {
         let _members = sync::lock(&self.members);
         let cursor = &self.cursors[index];
+        // Relaxed: statistics, written by this tap under the membership lock, which the
+        // join that resets them and every report also take.
+        cursor
+            .detaches
+            .store(cursor.detaches.load(Relaxed) + 1, Relaxed);
         loop {
             // Acquire: pairs with the producer's Release store of `published`.
             let head = self.published.load(Acquire);
