@@ -7,7 +7,7 @@ use clap::Parser;
 use common::*;
 use ringbus_consumers::{SqliteOptions, SqliteStore};
 use ringbus_events::{Event, EventLogReader};
-use ringbus_remote::{tail, PgOptions, PgStore, ServiceUrl, TailOptions};
+use ringbus_remote::{tail, PgOptions, PgStore, ServiceUrl, TailOptions, HEADER_BLOCK_END};
 use ringbus_sim::cli::{execute, Cli};
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -316,5 +316,95 @@ fn stream_messages(stream: &str) -> u64 {
         let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
         let mut s = js.get_stream(stream).await.unwrap();
         s.info().await.unwrap().state.messages
+    })
+}
+
+/// `ringbus run --nats-batch block --nats-topics Trade`: the forwarder is subscribed to the
+/// block ends too, so each block's one message of trades closes that block and is marked
+/// so, the last block's included; the stream holds the log's trades, in order.
+#[test]
+fn run_per_block_with_a_topic_subset_closes_every_block() {
+    use ringbus_events::{EventTopic, Payload};
+    let _servers = use_servers();
+    with_deadline(
+        "ringbus run --nats-batch block --nats-topics Trade",
+        Duration::from_secs(120),
+        || {
+            sweep_streams(NATS_URL, None);
+            let (stream, prefix) = (per_process("TEST_CLI_SUBSET"), per_process("t_cli_subset"));
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().to_str().unwrap().to_string();
+            execute(Cli::parse_from([
+                "ringbus",
+                "run",
+                "--blocks",
+                "40",
+                "--out",
+                &out,
+                "--quiet",
+                "--nats",
+                NATS_URL,
+                "--nats-stream",
+                stream.as_str(),
+                "--nats-prefix",
+                prefix.as_str(),
+                "--nats-batch",
+                "block",
+                "--nats-topics",
+                "Trade",
+                "--reset-remote",
+            ]))
+            .unwrap();
+            let log: Vec<Event> =
+                EventLogReader::new(std::fs::File::open(dir.path().join("events.rbl")).unwrap())
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+            let trades: Vec<Event> = log
+                .iter()
+                .filter(|e| e.topic() == EventTopic::Trade)
+                .cloned()
+                .collect();
+            assert!(!trades.is_empty());
+            assert!(trades
+                .iter()
+                .all(|e| matches!(e.payload, Payload::Trade(_))));
+            assert_eq!(streamed(&stream, &prefix), trades);
+            let mut blocks_with_trades: Vec<u64> = trades.iter().map(|e| e.block_height).collect();
+            blocks_with_trades.dedup();
+            let marks = block_end_marks(&stream);
+            assert_eq!(
+                marks.len(),
+                blocks_with_trades.len(),
+                "one message per block"
+            );
+            assert!(
+                marks.iter().all(|marked| *marked),
+                "a message without the block-end mark: {marks:?}"
+            );
+        },
+    );
+}
+
+/// For every message of `stream`, whether it carries the block-end mark.
+fn block_end_marks(stream: &str) -> Vec<bool> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
+        let mut s = js.get_stream(stream).await.unwrap();
+        let last = s.info().await.unwrap().state.last_sequence;
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            let m = s.get_raw_message(seq).await.unwrap();
+            out.push(
+                m.headers
+                    .get(HEADER_BLOCK_END)
+                    .is_some_and(|v| v.as_str() == "1"),
+            );
+        }
+        out
     })
 }

@@ -283,7 +283,8 @@ impl Pipeline {
                 }
                 ConsumerKind::Nats => {
                     let (url, options) = self.nats.clone().ok_or(PipelineError::NoUrl("nats"))?;
-                    let topics = options.topics;
+                    // Per block, the forwarder also needs each block's end to close it.
+                    let topics = options.subscription();
                     let (h, status) = JetStreamForwarder::connect(url, options)?;
                     report.nats = Some(status);
                     let (h, t) = Timed::new(h);
