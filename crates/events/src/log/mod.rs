@@ -1,5 +1,5 @@
 //! The event log: a compact, framed, checksummed binary file of events. The format is
-//! described byte by byte in [`format`].
+//! described byte by byte in [`format`](mod@format).
 
 pub mod format;
 
