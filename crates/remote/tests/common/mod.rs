@@ -131,11 +131,14 @@ pub fn fresh_database(name: &str) -> ServiceUrl {
     fresh_database_ssl(name, "disable")
 }
 
-/// A fresh database named after the test, and its URL with this `sslmode`.
+/// A fresh database named after the test and this test process (so two `cargo test` runs
+/// in one checkout never share one), and its URL with this `sslmode`. The first call of a
+/// process drops the databases of test processes that no longer run.
 pub fn fresh_database_ssl(name: &str, sslmode: &str) -> ServiceUrl {
-    let db = format!("ringbus_test_{name}");
+    let db = format!("ringbus_test_{name}_{}", std::process::id());
     let mut admin = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls)
         .unwrap_or_else(|e| panic!("connecting to {PG_ADMIN_URL}: {e:?}"));
+    sweep_databases(&mut admin);
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .unwrap();
@@ -145,6 +148,40 @@ pub fn fresh_database_ssl(name: &str, sslmode: &str) -> ServiceUrl {
     ServiceUrl::new(format!(
         "postgres://ringbus:ringbus@127.0.0.1:55432/{db}?sslmode={sslmode}"
     ))
+}
+
+/// Drops the `ringbus_test_<name>_<pid>` databases of test processes gone, and the older
+/// `ringbus_test_<name>` ones (once a process).
+fn sweep_databases(admin: &mut postgres::Client) {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| {
+        let rows = admin
+            .query(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'ringbus_test_%'",
+                &[],
+            )
+            .unwrap();
+        for row in rows {
+            let name: String = row.get(0);
+            // Names without a process id are from before they had one.
+            let legacy = name
+                .rsplit_once('_')
+                .is_none_or(|(_, pid)| pid.parse::<u32>().is_err());
+            if legacy || process_gone(&name) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    });
+}
+
+/// Whether `name` ends in `_<pid>` of a process other than this one that no longer runs.
+fn process_gone(name: &str) -> bool {
+    name.rsplit_once('_')
+        .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        .is_some_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
 }
 
 /// The events of a simulation of `blocks` blocks (seeded), numbered from 0.
@@ -215,13 +252,7 @@ pub fn sweep_streams(url: &'static str, ca: Option<PathBuf>) {
             .collect()
             .await;
         for name in names {
-            let Some((_, pid)) = name.rsplit_once('_') else {
-                continue;
-            };
-            let gone = pid.parse::<u32>().is_ok_and(|pid| {
-                pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            });
-            if name.starts_with("TEST_") && gone {
+            if name.starts_with("TEST_") && process_gone(&name) {
                 let _ = js.delete_stream(&name).await;
             }
         }
