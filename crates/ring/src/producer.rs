@@ -276,13 +276,8 @@ impl<T> Producer<T> {
             if !self.shared.config.dynamic {
                 break;
             }
-            // Never below `next`: a joiner takes `committed - capacity` as the oldest event
-            // still in the ring, and the producer has already written up to `next`, even if
-            // this scan's limit is lower (a lossy tap whose detach failed can bound it below).
             // Release: pairs with a joiner's Acquire load (see `membership.rs`).
-            self.shared
-                .committed
-                .store(self.limit.max(self.next), Release);
+            self.shared.committed.store(self.limit, Release);
             fence(SeqCst);
             // Acquire: pairs with a joiner's Release increment, so a rescan sees its entry.
             let generation = self.shared.generation.load(Acquire);
@@ -352,7 +347,11 @@ impl<T> Producer<T> {
                 slowest = Some(i);
             }
         }
-        self.limit = limit;
+        // Never below `next`: everything below it is written already, and a joiner takes
+        // `committed` (this limit) minus the capacity as the oldest event still in the ring.
+        // A lossy tap whose detach failed bounds the scan at `position + max_lag`, which may
+        // be below `next`; waiting is decided by `end > limit` either way, as `end > next`.
+        self.limit = limit.max(self.next);
         self.slowest = slowest;
         self.tap_patience_ns = patience;
     }

@@ -45,8 +45,8 @@ pub(crate) struct Shared<T> {
     /// Events published so far: the next sequence to publish. Written only by the producer,
     /// with Release stores that consumers pair with Acquire loads.
     pub(crate) published: PaddedSequence,
-    /// The producer's promise: it has written no sequence at or past this value, and writes
-    /// none before it has re-read the consumer cursors. So every event from `committed -
+    /// The producer's promise (its `limit`, never below `next`): it has written no sequence
+    /// at or past this value, and writes none before it has re-read the consumer cursors. So every event from `committed -
     /// capacity` on is intact until then; joiners read it to know which events are safe to
     /// start at (see `membership.rs`).
     pub(crate) committed: PaddedSequence,
