@@ -6,7 +6,7 @@ mod common;
 use clap::Parser;
 use common::*;
 use ringbus_consumers::{SqliteOptions, SqliteStore};
-use ringbus_events::{Event, EventLogReader};
+use ringbus_events::Event;
 use ringbus_remote::{tail, PgOptions, PgStore, ServiceUrl, TailOptions, HEADER_BLOCK_END};
 use ringbus_sim::cli::{execute, Cli};
 use std::ops::ControlFlow;
@@ -42,11 +42,7 @@ fn run_with_postgres_and_nats() {
             ];
             execute(Cli::parse_from(args)).unwrap();
 
-            let log: Vec<Event> =
-                EventLogReader::new(std::fs::File::open(dir.path().join("events.rbl")).unwrap())
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
+            let log: Vec<Event> = read_log(&dir.path().join("events.rbl"));
             assert!(!log.is_empty());
             let sqlite =
                 SqliteStore::open(dir.path().join("ringbus.db"), SqliteOptions::default()).unwrap();
@@ -140,11 +136,7 @@ fn run_and_tail_over_tls() {
             ]))
             .unwrap();
 
-            let log: Vec<Event> =
-                EventLogReader::new(std::fs::File::open(dir.path().join("events.rbl")).unwrap())
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
+            let log: Vec<Event> = read_log(&dir.path().join("events.rbl"));
             let sqlite =
                 SqliteStore::open(dir.path().join("ringbus.db"), SqliteOptions::default()).unwrap();
             let options = PgOptions {
@@ -258,10 +250,7 @@ fn run_and_replay_per_block() {
             ];
             execute(Cli::parse_from(args)).unwrap();
             let log_path = dir.path().join("events.rbl");
-            let log: Vec<Event> = EventLogReader::new(std::fs::File::open(&log_path).unwrap())
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
+            let log: Vec<Event> = read_log(&log_path);
             assert!(!log.is_empty());
             assert_eq!(streamed(&stream, &prefix), log);
             let messages = stream_messages(&stream);
@@ -308,15 +297,7 @@ fn run_and_replay_per_block() {
 
 /// The number of messages in `stream`.
 fn stream_messages(stream: &str) -> u64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
-        let mut s = js.get_stream(stream).await.unwrap();
-        s.info().await.unwrap().state.messages
-    })
+    stream_raw(stream).len() as u64
 }
 
 /// `ringbus run --nats-batch block --nats-topics Trade`: the forwarder is subscribed to the
@@ -355,11 +336,7 @@ fn run_per_block_with_a_topic_subset_closes_every_block() {
                 "--reset-remote",
             ]))
             .unwrap();
-            let log: Vec<Event> =
-                EventLogReader::new(std::fs::File::open(dir.path().join("events.rbl")).unwrap())
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
+            let log: Vec<Event> = read_log(&dir.path().join("events.rbl"));
             let trades: Vec<Event> = log
                 .iter()
                 .filter(|e| e.topic() == EventTopic::Trade)
@@ -388,23 +365,8 @@ fn run_per_block_with_a_topic_subset_closes_every_block() {
 
 /// For every message of `stream`, whether it carries the block-end mark.
 fn block_end_marks(stream: &str) -> Vec<bool> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
-        let mut s = js.get_stream(stream).await.unwrap();
-        let last = s.info().await.unwrap().state.last_sequence;
-        let mut out = Vec::new();
-        for seq in 1..=last {
-            let m = s.get_raw_message(seq).await.unwrap();
-            out.push(
-                m.headers
-                    .get(HEADER_BLOCK_END)
-                    .is_some_and(|v| v.as_str() == "1"),
-            );
-        }
-        out
-    })
+    stream_raw(stream)
+        .iter()
+        .map(|m| m.header(HEADER_BLOCK_END) == Some("1"))
+        .collect()
 }

@@ -115,16 +115,7 @@ fn check_stream(options: &ForwarderOptions, expected: &[Event]) {
 }
 
 fn run_bus(events: &[Event], forwarder: JetStreamForwarder, topics: ringbus_ring::TopicSet) {
-    let (mut producer, bus) = RingBus::builder::<Event>()
-        .capacity(4096)
-        .handler(Subscription::new("nats").topics(topics), forwarder)
-        .build()
-        .unwrap();
-    for chunk in events.chunks(64) {
-        EventSink::publish(&mut producer, chunk).unwrap();
-    }
-    drop(producer);
-    bus.join().unwrap();
+    run_through(events, Subscription::new("nats").topics(topics), forwarder);
 }
 
 fn assert_clean(status: &ForwarderStatus, expected_last: Option<u64>) {
@@ -390,41 +381,9 @@ fn a_foreign_ca_is_refused_over_tls() {
 
 // ---- Batching::PerBlock ----
 
-/// A stored message as the server holds it.
-#[derive(Clone, Debug)]
-struct Raw {
-    subject: String,
-    headers: async_nats::HeaderMap,
-    payload: Vec<u8>,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.as_str())
-    }
-}
-
-/// Every message of the stream, in stream order, with its headers.
+/// Every message of the stream of `options`, in stream order, with its headers.
 fn raw_messages(options: &ForwarderOptions) -> Vec<Raw> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let js = async_nats::jetstream::new(async_nats_connect().await);
-        let mut stream = js.get_stream(&options.stream).await.unwrap();
-        let last = stream.info().await.unwrap().state.last_sequence;
-        let mut out = Vec::new();
-        for seq in 1..=last {
-            let m = stream.get_raw_message(seq).await.unwrap();
-            out.push(Raw {
-                subject: m.subject.to_string(),
-                headers: m.headers,
-                payload: m.payload.to_vec(),
-            });
-        }
-        out
-    })
+    stream_raw(&options.stream)
 }
 
 /// Creates the stream of `options` and stores `messages` in it as they are (a stream that a

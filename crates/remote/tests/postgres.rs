@@ -302,16 +302,7 @@ fn full_run_over_tls_with_the_ca() {
             let events = simulate(200, 5);
             let mut pg = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
             assert!(connection_is_tls(pg.store_mut()), "the writer's connection");
-            let (mut producer, bus) = RingBus::builder::<Event>()
-                .capacity(4096)
-                .handler(Subscription::new("postgres").topics(PG_INPUTS), pg)
-                .build()
-                .unwrap();
-            for chunk in events.chunks(64) {
-                EventSink::publish(&mut producer, chunk).unwrap();
-            }
-            drop(producer);
-            bus.join().unwrap();
+            run_through(&events, Subscription::new("postgres").topics(PG_INPUTS), pg);
 
             let mut store = PgStore::connect(url.clone(), options.clone()).unwrap();
             assert!(connection_is_tls(&mut store));

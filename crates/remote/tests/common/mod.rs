@@ -4,10 +4,11 @@
 //! (which restart a server) apart from the others, simulated events, and deadlines.
 #![allow(dead_code)]
 
-use ringbus_events::Event;
+use ringbus_events::{Event, EventLogReader};
 use ringbus_remote::ServiceUrl;
-use ringbus_sim::{SimConfig, Simulator};
-use std::path::PathBuf;
+use ringbus_ring::{EventHandler, RingBus, Subscription};
+use ringbus_sim::{EventSink, SimConfig, Simulator};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -196,6 +197,70 @@ pub fn simulate(blocks: u64, seed: u64) -> Vec<Event> {
         sim.step(&mut out).unwrap();
     }
     out
+}
+
+/// Every event of the event log at `path`.
+pub fn read_log(path: &Path) -> Vec<Event> {
+    EventLogReader::new(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Publishes `events` (in batches of 64) through a bus of 4096 slots whose one consumer is
+/// `handler`, subscribed as `subscription`, and waits for it to finish.
+pub fn run_through(
+    events: &[Event],
+    subscription: Subscription,
+    handler: impl EventHandler<Event> + 'static,
+) {
+    let (mut producer, bus) = RingBus::builder::<Event>()
+        .capacity(4096)
+        .handler(subscription, handler)
+        .build()
+        .unwrap();
+    for chunk in events.chunks(64) {
+        EventSink::publish(&mut producer, chunk).unwrap();
+    }
+    drop(producer);
+    bus.join().unwrap();
+}
+
+/// A stored message as the server holds it.
+#[derive(Clone, Debug)]
+pub struct Raw {
+    pub subject: String,
+    pub headers: async_nats::HeaderMap,
+    pub payload: Vec<u8>,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.as_str())
+    }
+}
+
+/// Every message of `stream` on the plain server, in stream order, with its headers.
+pub fn stream_raw(stream: &str) -> Vec<Raw> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
+        let mut stream = js.get_stream(stream).await.unwrap();
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            let m = stream.get_raw_message(seq).await.unwrap();
+            out.push(Raw {
+                subject: m.subject.to_string(),
+                headers: m.headers,
+                payload: m.payload.to_vec(),
+            });
+        }
+        out
+    })
 }
 
 /// Runs `f` on a thread and fails the test if it takes longer than `limit`, naming `what`.
