@@ -35,6 +35,29 @@ fn drain(poller: &mut crate::Poller<Pair>) -> Vec<(u64, Pair)> {
     }
 }
 
+/// A bus for the join models: no replay window (the producer commits to the whole ring, so
+/// joins race with overwrites as closely as they can), parking waits.
+fn joinable_bus(capacity: usize) -> (crate::Producer<Pair>, crate::Bus<Pair>) {
+    RingBus::builder::<Pair>()
+        .capacity(capacity)
+        .replay_window(0)
+        .wait_strategy(WaitStrategy::Blocking)
+        .build()
+        .unwrap()
+}
+
+/// What a consumer that joined at an earlier sequence saw, drained to the end; `None` if
+/// the join was refused because that sequence was no longer in the ring (or the bus closed).
+fn drain_if_joined(
+    joined: Result<crate::Poller<Pair>, crate::ConfigError>,
+) -> Option<Vec<(u64, Pair)>> {
+    match joined {
+        Ok(mut poller) => Some(drain(&mut poller)),
+        Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => None,
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
 fn pair(i: u64) -> Pair {
     Pair(i, i * 10)
 }
@@ -183,12 +206,7 @@ fn loom_models_a_join_racing_with_publish_across_a_wrap() {
     // commits to the whole ring). Whatever its start, it must see every event from there on,
     // intact, and the producer must not overwrite what it has not read.
     model(|| {
-        let (mut producer, bus) = RingBus::builder::<Pair>()
-            .capacity(2)
-            .replay_window(0)
-            .wait_strategy(WaitStrategy::Blocking)
-            .build()
-            .unwrap();
+        let (mut producer, bus) = joinable_bus(2);
         let bus = Arc::new(bus);
         let joiner_bus = Arc::clone(&bus);
         let joiner = thread::spawn(move || {
@@ -225,11 +243,8 @@ fn loom_models_a_join_at_an_earlier_sequence_is_safe_or_refused() {
         let bus = Arc::new(bus);
         let joiner_bus = Arc::clone(&bus);
         let joiner = thread::spawn(move || {
-            match joiner_bus.subscribe(Subscription::new("replay").start_at(StartAt::Sequence(0))) {
-                Ok(mut poller) => Some(drain(&mut poller)),
-                Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => None,
-                Err(other) => panic!("{other:?}"),
-            }
+            let sub = Subscription::new("replay").start_at(StartAt::Sequence(0));
+            drain_if_joined(joiner_bus.subscribe(sub))
         });
         producer.publish(Topic::new(0), |e| *e = pair(1));
         producer.publish(Topic::new(0), |e| *e = pair(2));
@@ -302,12 +317,7 @@ fn loom_models_a_gating_joiner_reusing_a_detached_taps_entry() {
     // takes over its entry at the tap's very position. The detach may then land on the
     // gating cursor; the producer must still never overwrite what that consumer has not read.
     model(|| {
-        let (mut producer, bus) = RingBus::builder::<Pair>()
-            .capacity(2)
-            .replay_window(0)
-            .wait_strategy(WaitStrategy::Blocking)
-            .build()
-            .unwrap();
+        let (mut producer, bus) = joinable_bus(2);
         let tap = bus
             .tap(Subscription::new("tap").lossy(TapPolicy::default().lag(1)))
             .unwrap();
@@ -316,11 +326,7 @@ fn loom_models_a_gating_joiner_reusing_a_detached_taps_entry() {
         let joiner = thread::spawn(move || {
             drop(tap);
             let sub = Subscription::new("late").start_at(StartAt::Sequence(0));
-            match joiner_bus.subscribe(sub) {
-                Ok(mut poller) => Some(drain(&mut poller)),
-                Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => None,
-                Err(other) => panic!("{other:?}"),
-            }
+            drain_if_joined(joiner_bus.subscribe(sub))
         });
         for i in 0..3 {
             producer.publish(Topic::new(0), |e| *e = pair(i));
@@ -345,12 +351,7 @@ fn loom_models_a_join_behind_a_tap_held_limit_is_safe_or_refused() {
     // holds the producer back below what it has already written. A consumer joining at 1
     // then must be refused: slot 1 holds event 5.
     model(|| {
-        let (mut producer, bus) = RingBus::builder::<Pair>()
-            .capacity(4)
-            .replay_window(0)
-            .wait_strategy(WaitStrategy::Blocking)
-            .build()
-            .unwrap();
+        let (mut producer, bus) = joinable_bus(4);
         for i in 0..5 {
             producer.publish(Topic::new(0), |e| *e = pair(i));
         }
@@ -373,11 +374,7 @@ fn loom_models_a_join_behind_a_tap_held_limit_is_safe_or_refused() {
         });
         let joiner = thread::spawn(move || {
             let sub = Subscription::new("late").start_at(StartAt::Sequence(1));
-            match joiner_bus.subscribe(sub) {
-                Ok(mut poller) => Some(drain(&mut poller)),
-                Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => None,
-                Err(other) => panic!("{other:?}"),
-            }
+            drain_if_joined(joiner_bus.subscribe(sub))
         });
         let _ = producer.try_publish(Topic::new(0), |e| *e = pair(8));
         reader.join().unwrap();
