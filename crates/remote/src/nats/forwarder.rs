@@ -301,10 +301,7 @@ impl JetStreamForwarder {
     /// Deletes the stream named in `options` if it exists: the next forwarder starts an
     /// empty one. For benchmarks and fresh runs only.
     pub fn delete_stream(url: &ServiceUrl, options: &ForwarderOptions) -> Result<(), RemoteError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(RemoteError::Runtime)?;
+        let rt = super::one_shot_runtime()?;
         rt.block_on(async {
             let client = connect(
                 url,

@@ -23,6 +23,15 @@ pub const HEADER_TOPIC: &str = "Ringbus-Topic";
 /// (the JSON line of `ringbus dump`).
 pub const HEADER_FORMAT: &str = "Ringbus-Format";
 
+/// A runtime on the calling thread, for one-shot stream operations (`tail`, deleting a
+/// stream) made from synchronous code.
+pub(crate) fn one_shot_runtime() -> Result<tokio::runtime::Runtime, RemoteError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RemoteError::Runtime)
+}
+
 /// Connects, retrying until `since + timeout`. With `ca_file` TLS is required and the
 /// server's certificate must chain to it; `tls://` URLs require TLS against the system's
 /// roots (or `ca_file`). A TLS failure is not retried.

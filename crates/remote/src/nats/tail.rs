@@ -86,10 +86,7 @@ pub fn tail(
     options: &TailOptions,
     mut each: impl FnMut(TailItem) -> ControlFlow<()>,
 ) -> Result<u64, RemoteError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(RemoteError::Runtime)?;
+    let rt = super::one_shot_runtime()?;
     rt.block_on(async {
         let js_err = |what| move |e: crate::BoxError| RemoteError::JetStream { what, source: e };
         let client = connect(
