@@ -178,8 +178,11 @@ struct Outgoing {
 enum OutKind {
     /// One event, encoded when sent.
     Event(Event),
-    /// A batch, encoded when its block closed.
-    Batch { header: BatchHeader, body: Vec<u8> },
+    /// A batch, encoded when its block closed; shared, not copied, by each (re-)send.
+    Batch {
+        header: BatchHeader,
+        body: bytes::Bytes,
+    },
 }
 
 impl Outgoing {
@@ -587,7 +590,7 @@ impl JetStreamForwarder {
                         .headers(headers)
                 }
                 OutKind::Batch { header, body } => jetstream::message::PublishMessage::build()
-                    .payload(body.clone().into())
+                    .payload(body.clone())
                     .headers(header.headers(options.format, link.last_stream_seq)),
             };
             match link.js.send_publish(subject, publish).await {
@@ -787,7 +790,7 @@ fn push_batch(
         span,
         kind: OutKind::Batch {
             header,
-            body: std::mem::take(body),
+            body: std::mem::take(body).into(),
         },
     });
 }
