@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use ringbus::{
-    Bus, ConfigError, Dependency, HandlerError, PublishError, RingBus, StartAt, Subscription,
-    TapPolicy, Topic, TopicSet,
+    Bus, ConfigError, Dependency, HandlerError, PollError, PublishError, RingBus, ShutdownReason,
+    StartAt, Subscription, TapPolicy, Topic, TopicSet,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -420,8 +420,10 @@ fn start_in_the_future_and_no_longer_in_the_ring() {
 fn unknown_consumer_and_closed() {
     let (producer, bus) = RingBus::builder::<Ev>().build().unwrap();
     let (_p2, bus2) = RingBus::builder::<Ev>().build().unwrap();
-    // A poller is not managed: there is no thread to stop.
-    let poller = bus.subscribe(Subscription::new("p")).unwrap();
+    // A poller can be stopped (its next poll says so); after it has left its id is dead.
+    let mut poller = bus.subscribe(Subscription::new("p")).unwrap();
+    bus.stop(poller.id()).unwrap();
+    assert_eq!(poller.poll().unwrap_err(), PollError::Stopped);
     assert_eq!(bus.stop(poller.id()), Err(ConfigError::UnknownConsumer));
     // An id of another bus.
     let id = bus.spawn(Subscription::new("h"), noop).unwrap();
@@ -480,7 +482,7 @@ impl ringbus::EventHandler<Ev> for Counted {
     fn on_event(&mut self, _: &Ev, _: u64, _: bool) -> Result<(), HandlerError> {
         Ok(())
     }
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.shutdowns.fetch_add(1, Ordering::SeqCst);
     }
 }

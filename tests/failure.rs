@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use ringbus::{
     ConsumerState, EventHandler, FailureCause, HandlerError, PollError, RingBus, ShutdownError,
-    Subscription, WaitStrategy,
+    ShutdownReason, Subscription, WaitStrategy,
 };
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,7 +51,7 @@ impl EventHandler<Ev> for Faulty {
         Ok(())
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.log.shutdowns.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -70,7 +70,7 @@ impl EventHandler<Ev> for Healthy {
         Ok(())
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.log.shutdowns.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -332,7 +332,7 @@ fn panic_in_on_shutdown() {
             self.0 += 1;
             Ok(())
         }
-        fn on_shutdown(&mut self) {
+        fn on_shutdown(&mut self, _reason: &ShutdownReason) {
             panic!("cannot stop after {}", self.0);
         }
     }

@@ -9,7 +9,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringbus::{
     Bus, ConfigError, ConsumerState, EventHandler, HandlerError, PollError, Poller, Producer,
-    PublishError, RingBus, StartAt, Subscription, TapPolicy, Topic, TopicSet, WaitStrategy,
+    PublishError, RingBus, ShutdownReason, StartAt, Subscription, TapPolicy, Topic, TopicSet,
+    WaitStrategy,
 };
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ impl EventHandler<Ev> for GateCheck {
         self.checker.on(seq, ev);
         Ok(())
     }
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.shutdowns += 1;
         assert_eq!(self.shutdowns, 1, "on_shutdown called twice");
         self.out.lock().unwrap().push(Outcome::Gating {
@@ -105,7 +106,7 @@ impl EventHandler<Ev> for TapCheck {
         self.expected += missed;
         self.missed += missed;
     }
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.out.lock().unwrap().push(Outcome::Tap {
             name: self.name.clone(),
             start: self.start,
@@ -678,7 +679,7 @@ fn stop_a_managed_handler_that_gates_the_producer() {
                 std::thread::sleep(Duration::from_millis(2));
                 Ok(())
             }
-            fn on_shutdown(&mut self) {
+            fn on_shutdown(&mut self, _reason: &ShutdownReason) {
                 self.0.fetch_add(1, Ordering::SeqCst);
             }
         }

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use ringbus::{
-    ConsumerState, EventHandler, HandlerError, PollError, RingBus, Subscription, TapPolicy, Topic,
-    TopicSet, WaitStrategy,
+    ConsumerState, EventHandler, HandlerError, PollError, RingBus, ShutdownReason, Subscription,
+    TapPolicy, Topic, TopicSet, WaitStrategy,
 };
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ impl EventHandler<Ev> for Counting {
         self.0.events.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.0.shutdowns.fetch_add(1, Ordering::SeqCst);
     }
 }

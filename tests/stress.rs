@@ -10,8 +10,8 @@ mod common;
 
 use common::*;
 use ringbus::{
-    EventHandler, HandlerError, PollError, Poller, RingBus, Subscription, Topic, TopicSet,
-    WaitStrategy,
+    EventHandler, HandlerError, PollError, Poller, RingBus, ShutdownReason, Subscription, Topic,
+    TopicSet, WaitStrategy,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,7 +91,7 @@ impl EventHandler<Ev> for CheckHandler {
         Ok(())
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         self.out.lock().unwrap().push(Outcome {
             checker: self.checker.clone(),
             started: self.started,

@@ -2,7 +2,7 @@
 //! slots) and its count, and reports when it has seen the last one.
 
 use super::event::Event;
-use ringbus::{EventHandler, HandlerError};
+use ringbus::{EventHandler, HandlerError, ShutdownReason};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,7 +99,7 @@ impl EventHandler<Event> for Checker {
         }
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         if self.next != self.last + self.stride {
             self.tally.fail(format!(
                 "{}: stopped before {} (last is {})",

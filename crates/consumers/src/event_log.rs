@@ -2,7 +2,7 @@
 
 use crate::StoreError;
 use ringbus_events::{Event, EventLogWriter, Payload};
-use ringbus_ring::{EventHandler, HandlerError};
+use ringbus_ring::{EventHandler, HandlerError, ShutdownReason};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -52,7 +52,7 @@ impl EventHandler<Event> for EventLogConsumer {
         self.write(event).map_err(Into::into)
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         if let Err(e) = self.writer.flush() {
             tracing::error!(%e, "flushing the event log failed");
             self.flush_error = Some(e.to_string());

@@ -1,6 +1,6 @@
 //! Busy time of a consumer, measured per batch (two clock reads per batch, not per event).
 
-use ringbus_ring::{EventHandler, HandlerError};
+use ringbus_ring::{EventHandler, HandlerError, ShutdownReason};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,8 +67,8 @@ impl<T, H: EventHandler<T>> EventHandler<T> for Timed<H> {
         result
     }
 
-    fn on_shutdown(&mut self) {
-        self.inner.on_shutdown();
+    fn on_shutdown(&mut self, reason: &ShutdownReason) {
+        self.inner.on_shutdown(reason);
     }
 
     fn on_lagged(&mut self, missed: u64) {

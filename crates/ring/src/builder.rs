@@ -11,6 +11,18 @@ use crate::sync::Arc;
 use crate::wait::WaitStrategy;
 use std::collections::HashMap;
 
+/// What an event type must be: shared between the producer's thread, which writes it in
+/// place, and the consumers' threads, which read it at the same time.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a bus event: it must be `Send + Sync + 'static`",
+    label = "not `Send + Sync + 'static`",
+    note = "the producer writes events on its thread while consumers read them on theirs; \
+            wrap non-thread-safe parts (e.g. `Rc` -> `Arc`, `RefCell` -> `Mutex`) or keep them out of the event"
+)]
+pub trait BusEvent: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> BusEvent for T {}
+
 /// The entry point: `RingBus::builder::<Event>()`.
 #[derive(Debug)]
 pub struct RingBus;
@@ -18,7 +30,15 @@ pub struct RingBus;
 impl RingBus {
     /// A builder for a bus of `T` events, with the defaults: capacity 1024, the adaptive wait
     /// strategy, at most 64 consumers at once, consumers may join and leave while it runs.
-    pub fn builder<T>() -> Builder<T> {
+    ///
+    /// Events are written on the producer's thread and read on the consumers' at the same
+    /// time, so `T` must be [`BusEvent`]: `Send + Sync + 'static`.
+    ///
+    /// ```compile_fail,E0277
+    /// // `Rc` is neither `Send` nor `Sync`: error[E0277]: `Rc<u64>` cannot be a bus event
+    /// let builder = ringbus_ring::RingBus::builder::<std::rc::Rc<u64>>();
+    /// ```
+    pub fn builder<T: BusEvent>() -> Builder<T> {
         Builder {
             capacity: 1024,
             strategy: WaitStrategy::default(),

@@ -1,5 +1,6 @@
 //! The bus handle: subscribe, stop, observe, and wait for the end.
 
+use crate::cursor::StreamEnd;
 use crate::error::{ConfigError, ShutdownError};
 use crate::handler::{run_gating, run_tap, EventHandler};
 use crate::membership::Joined;
@@ -10,7 +11,7 @@ use crate::shared::Shared;
 use crate::subscription::{ConsumerId, ConsumerKind, Subscription};
 use crate::sync::{self, Arc};
 use crate::tap::Tap;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 /// The handle that manages a bus's consumers: subscribe, stop, snapshot, join.
 ///
@@ -57,7 +58,6 @@ impl<T: Send + Sync + 'static> Bus<T> {
             joined,
             sub.name.clone(),
             sub.topics,
-            managed,
         ))
     }
 
@@ -177,8 +177,24 @@ impl<T: Send + Sync + 'static> Bus<T> {
         Some(self.declared_pollers.swap_remove(i))
     }
 
-    /// Stops a managed consumer at its next batch and waits for its thread: it calls
-    /// `on_shutdown`, stops gating the producer, and leaves.
+    /// Stops a consumer.
+    ///
+    /// A managed one (a handler or managed tap) stops at its next batch, and this waits for
+    /// its thread: it calls `on_shutdown` with [`ShutdownReason::Stopped`], stops gating the
+    /// producer, and leaves. A poller or tap the user drives cannot be stopped under its
+    /// caller's feet (it may hold a batch): its next poll, or the one it is waiting in,
+    /// returns [`PollError::Stopped`] and it leaves then; until then it still gates.
+    ///
+    /// [`ShutdownReason::Stopped`]: crate::ShutdownReason::Stopped
+    /// [`PollError::Stopped`]: crate::PollError::Stopped
+    ///
+    /// ```
+    /// use ringbus_ring::{PollError, RingBus, Subscription};
+    /// let (_producer, bus) = RingBus::builder::<u64>().build().unwrap();
+    /// let mut poller = bus.subscribe(Subscription::new("p")).unwrap();
+    /// bus.stop(poller.id()).unwrap();
+    /// assert_eq!(poller.poll().unwrap_err(), PollError::Stopped);
+    /// ```
     pub fn stop(&self, id: ConsumerId) -> Result<(), ConfigError> {
         let handle = {
             // Under the membership lock, so the entry cannot be left and taken over by
@@ -188,18 +204,19 @@ impl<T: Send + Sync + 'static> Bus<T> {
                 .shared
                 .find(&members, id)
                 .ok_or(ConfigError::UnknownConsumer)?;
-            let i = members
+            // Relaxed: the wake-up below (a fence and the waker's lock) publishes it.
+            self.shared.cursors[index].stop.store(true, Relaxed);
+            members
                 .threads
                 .iter()
                 .position(|(t, _)| *t == id)
-                .ok_or(ConfigError::UnknownConsumer)?;
-            // Relaxed: the wake-up below (a fence and the waker's lock) publishes it.
-            self.shared.cursors[index].stop.store(true, Relaxed);
-            members.threads.swap_remove(i).1
+                .map(|i| members.threads.swap_remove(i).1)
         };
         self.shared.wake_everyone();
-        // A panic inside the thread was caught and recorded by the consumer loop.
-        let _ = handle.join();
+        if let Some(handle) = handle {
+            // A panic inside the thread was caught and recorded by the consumer loop.
+            let _ = handle.join();
+        }
         Ok(())
     }
 
@@ -213,7 +230,8 @@ impl<T: Send + Sync + 'static> Bus<T> {
             wait_ns: stats.wait_ns.load(Relaxed),
             full: stats.full.load(Relaxed),
             detached_taps: stats.detached.load(Relaxed),
-            closed: self.shared.closed.load(Relaxed),
+            closed: self.shared.closed.load(Relaxed) != StreamEnd::Open,
+            failed: self.shared.closed.load(Relaxed) == StreamEnd::Aborted,
         };
         Metrics {
             capacity: self.shared.capacity(),
@@ -223,17 +241,22 @@ impl<T: Send + Sync + 'static> Bus<T> {
         }
     }
 
-    /// Whether the producer has closed the bus.
+    /// Whether the producer has closed the bus (or failed: see [`Bus::producer_failed`]).
     pub fn is_closed(&self) -> bool {
-        // Acquire: pairs with the producer's Release store on close.
-        self.shared.closed.load(Acquire)
+        self.shared.stream_end() != StreamEnd::Open
+    }
+
+    /// Whether the producer panicked or called [`Producer::abort`](crate::Producer::abort).
+    pub fn producer_failed(&self) -> bool {
+        self.shared.stream_end() == StreamEnd::Aborted
     }
 
     /// Waits for every managed consumer to finish (they finish once the producer is closed
     /// and they have drained every published event, or when they fail or are stopped), then
     /// reports. Pollers never taken from the builder leave first.
     ///
-    /// Returns the final metrics, or the failures if any consumer failed.
+    /// Returns the final metrics, or a [`ShutdownError`] if the producer failed (panicked or
+    /// aborted) or any consumer failed.
     pub fn join(mut self) -> Result<Metrics, ShutdownError> {
         self.declared_pollers.clear();
         loop {
@@ -246,10 +269,15 @@ impl<T: Send + Sync + 'static> Bus<T> {
         }
         let report = self.metrics();
         let failures = report.failures();
-        if failures.is_empty() {
+        let producer_failed = report.producer.failed;
+        if failures.is_empty() && !producer_failed {
             Ok(report)
         } else {
-            Err(ShutdownError { failures, report })
+            Err(ShutdownError {
+                producer_failed,
+                failures,
+                report,
+            })
         }
     }
 }

@@ -8,6 +8,8 @@
 
 use crate::sync::{AtomicBool, AtomicU64, AtomicU8};
 use crossbeam_utils::CachePadded;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
 
 /// Set by the producer in a lossy tap's cursor: the tap no longer gates the producer.
 pub(crate) const DETACHED: u64 = 1 << 63;
@@ -16,24 +18,123 @@ pub(crate) const DETACHED: u64 = 1 << 63;
 pub(crate) const COPYING: u64 = 1 << 62;
 /// The sequence part of a cursor.
 pub(crate) const SEQUENCE: u64 = COPYING - 1;
+/// The most events a bus publishes: every sequence and cursor stays clear of the flag bits.
+/// The producer checks it on its slow path, which it takes at least once per lap of the ring.
+pub(crate) const MAX_PUBLISHED: u64 = SEQUENCE;
 
-/// The entry is unused: the producer does not read it.
-pub(crate) const FREE: u8 = 0;
-/// A gating consumer: the producer waits for it.
-pub(crate) const GATING: u8 = 1;
-/// A lossy tap: it gates until the producer detaches it.
-pub(crate) const TAP: u8 = 2;
-/// Its consumer is gone, but dependents still read its final cursor; the producer skips it.
-pub(crate) const RETIRED: u8 = 3;
+/// What an entry of the membership table holds, as the producer's scan sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Role {
+    /// Unused: the producer does not read it.
+    Free = 0,
+    /// A gating consumer: the producer waits for it.
+    Gating = 1,
+    /// A lossy tap: it gates until the producer detaches it.
+    Tap = 2,
+    /// Its consumer is gone, but dependents still read its final cursor; the producer
+    /// skips it.
+    Retired = 3,
+}
 
-/// `done`: the consumer is still reading.
-pub(crate) const RUNNING: u8 = 0;
-/// `done`: it saw the end of the stream.
-pub(crate) const FINISHED: u8 = 1;
-/// `done`: it failed; its cursor is where it stopped.
-pub(crate) const FAILED: u8 = 2;
-/// `done`: it left (stopped or dropped) before the end.
-pub(crate) const LEFT: u8 = 3;
+/// How a consumer's stream ended, as its dependents see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Done {
+    /// Still reading.
+    Running = 0,
+    /// It saw the end of the stream.
+    Finished = 1,
+    /// It failed; its cursor is where it stopped.
+    Failed = 2,
+    /// It left (stopped or dropped) before the end.
+    Left = 3,
+}
+
+/// An atomic cell holding one of a `#[repr(u8)]` enum's values.
+#[derive(Debug)]
+pub(crate) struct AtomicEnum<E> {
+    raw: AtomicU8,
+    decode: PhantomData<E>,
+}
+
+/// The enums an [`AtomicEnum`] can hold.
+pub(crate) trait U8Enum: Copy {
+    fn into_u8(self) -> u8;
+    fn from_u8(raw: u8) -> Self;
+}
+
+impl U8Enum for Role {
+    fn into_u8(self) -> u8 {
+        self as u8
+    }
+    fn from_u8(raw: u8) -> Self {
+        match raw {
+            0 => Role::Free,
+            1 => Role::Gating,
+            2 => Role::Tap,
+            _ => Role::Retired,
+        }
+    }
+}
+
+impl U8Enum for Done {
+    fn into_u8(self) -> u8 {
+        self as u8
+    }
+    fn from_u8(raw: u8) -> Self {
+        match raw {
+            0 => Done::Running,
+            1 => Done::Finished,
+            2 => Done::Failed,
+            _ => Done::Left,
+        }
+    }
+}
+
+/// How the producer ended the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum StreamEnd {
+    /// Still publishing.
+    Open = 0,
+    /// Closed on purpose: dropped or `close`d.
+    Closed = 1,
+    /// Gone early: it panicked, or gave up with `abort`.
+    Aborted = 2,
+}
+
+impl U8Enum for StreamEnd {
+    fn into_u8(self) -> u8 {
+        self as u8
+    }
+    fn from_u8(raw: u8) -> Self {
+        match raw {
+            0 => StreamEnd::Open,
+            1 => StreamEnd::Closed,
+            _ => StreamEnd::Aborted,
+        }
+    }
+}
+
+impl<E: U8Enum> AtomicEnum<E> {
+    pub(crate) fn new(value: E) -> Self {
+        AtomicEnum {
+            raw: AtomicU8::new(value.into_u8()),
+            decode: PhantomData,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn load(&self, order: Ordering) -> E {
+        E::from_u8(self.raw.load(order))
+    }
+
+    #[inline]
+    pub(crate) fn store(&self, value: E, order: Ordering) {
+        self.raw.store(value.into_u8(), order);
+    }
+}
 
 /// One consumer's slot in the membership table: what the producer and dependents read.
 ///
@@ -45,10 +146,10 @@ pub(crate) const LEFT: u8 = 3;
 pub(crate) struct ConsumerCursor {
     /// Next sequence to read, plus the tap flag bits. Always `<= published`.
     pub(crate) sequence: AtomicU64,
-    /// `FREE`, `GATING`, `TAP` or `RETIRED`.
-    pub(crate) state: AtomicU8,
-    /// `RUNNING`, `FINISHED`, `FAILED` or `LEFT`: read by dependents to know when to stop.
-    pub(crate) done: AtomicU8,
+    /// What the entry holds; the producer's scan reads it first.
+    pub(crate) state: AtomicEnum<Role>,
+    /// How the consumer's stream ended: read by dependents to know when to stop.
+    pub(crate) done: AtomicEnum<Done>,
     /// A request from the bus handle that a managed handler stop at its next batch.
     pub(crate) stop: AtomicBool,
     /// Events delivered to the consumer (matching its topics).
@@ -73,8 +174,8 @@ impl ConsumerCursor {
     pub(crate) fn new() -> Self {
         ConsumerCursor {
             sequence: AtomicU64::new(0),
-            state: AtomicU8::new(FREE),
-            done: AtomicU8::new(RUNNING),
+            state: AtomicEnum::new(Role::Free),
+            done: AtomicEnum::new(Done::Running),
             stop: AtomicBool::new(false),
             handled: AtomicU64::new(0),
             skipped: AtomicU64::new(0),

@@ -121,12 +121,20 @@ pub enum ConfigError {
     Closed,
 }
 
-/// Why `try_publish` or a batch publish did not publish.
+/// Why `try_publish`, `publish_timeout` or a batch publish did not publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PublishError {
     /// The ring is full: a gating consumer is a whole ring behind. Nothing was written.
     #[error("the ring is full")]
     Full,
+    /// `publish_timeout`: the ring stayed full until the timeout. Nothing was written.
+    #[error("the ring stayed full until the timeout")]
+    Timeout,
+    /// The bus has published the most events its cursors can count (2^62 - 1); it publishes
+    /// no more. At a billion events a second this takes 146 years.
+    #[error("the bus has published the most events a cursor can count (2^62 - 1)")]
+    SequenceExhausted,
     /// A batch larger than the ring can never become visible all at once.
     #[error("a batch of {requested} events does not fit in a ring of {capacity}")]
     BatchTooLarge {
@@ -137,12 +145,41 @@ pub enum PublishError {
     },
 }
 
-/// What ends or interrupts a consumer's stream.
+/// [`Batch::release_to`](crate::Batch::release_to) was given a sequence outside the batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sequence {sequence} is not in the batch {}..{}", .batch.start, .batch.end)]
+pub struct OutOfBatch {
+    /// The sequence asked for.
+    pub sequence: u64,
+    /// The sequences the batch still holds (its end may be released to as well).
+    pub batch: std::ops::Range<u64>,
+}
+
+/// What ends or interrupts a consumer's stream.
+///
+/// `Lagged` and `Timeout` interrupt it (poll again); every other variant ends it, and the
+/// consumer has left the bus.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PollError {
     /// The producer closed the bus and this consumer has seen every published event.
     #[error("the bus is shut down and every event has been consumed")]
     Shutdown,
+    /// The producer panicked or called [`Producer::abort`](crate::Producer::abort): this
+    /// consumer has seen every event it published, but the stream ended early (the last
+    /// unit of work, a block say, may be incomplete).
+    #[error("the producer failed; every event it published has been consumed")]
+    ProducerFailed,
+    /// [`Bus::stop`](crate::Bus::stop) stopped this consumer.
+    #[error("this consumer was stopped")]
+    Stopped,
+    /// This consumer failed earlier (its thread panicked while it held a batch, or its
+    /// event type's `Clone` panicked while a tap copied) and has left the bus.
+    #[error("this consumer failed and has left the bus")]
+    Failed,
+    /// `poll_timeout`: nothing arrived before the timeout. Not an end: poll again.
+    #[error("no event arrived before the timeout")]
+    Timeout,
     /// A consumer this one depends on stopped (failed or left); this consumer has seen every
     /// event it processed and can go no further.
     #[error("upstream consumer {name:?} {}", if *.failed { "failed" } else { "left" })]
@@ -206,12 +243,30 @@ pub struct ConsumerFailure {
     pub cause: FailureCause,
 }
 
-/// The bus shut down, but some consumers had failed along the way.
+/// The bus shut down, but the producer failed or some consumers had failed along the way.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{} consumer(s) failed: {}", .failures.len(), .failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+#[error("{}", shutdown_message(*.producer_failed, .failures))]
 pub struct ShutdownError {
+    /// Whether the producer panicked or aborted (the stream ended early).
+    pub producer_failed: bool,
     /// Each failed consumer.
     pub failures: Vec<ConsumerFailure>,
     /// The report of the whole run, failures included.
     pub report: crate::metrics::Metrics,
+}
+
+fn shutdown_message(producer_failed: bool, failures: &[ConsumerFailure]) -> String {
+    let mut parts = Vec::new();
+    if producer_failed {
+        parts.push("the producer failed (panicked or aborted)".to_owned());
+    }
+    if !failures.is_empty() {
+        let each: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        parts.push(format!(
+            "{} consumer(s) failed: {}",
+            failures.len(),
+            each.join("; ")
+        ));
+    }
+    parts.join("; ")
 }

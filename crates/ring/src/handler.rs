@@ -1,6 +1,6 @@
 //! Consumers on threads the bus manages: the handler trait and the loop that drives it.
 
-use crate::cursor::{FAILED, FINISHED, LEFT};
+use crate::cursor::Done;
 use crate::error::{ConsumerFailure, FailureCause, HandlerError, PollError};
 use crate::reader::{Idle, Reader};
 use crate::tap::TAP_BATCH;
@@ -14,6 +14,8 @@ use std::sync::Arc;
 /// and whether it is the last one of the batch the consumer is working through (a store
 /// writer can flush there). Returning an error, or panicking, stops this consumer only: it
 /// stops gating the producer, and its failure is reported by `Bus::metrics` and `Bus::join`.
+/// Events before the one that failed count as handled (consumers declared after it see
+/// them); the failed one and the rest do not.
 ///
 /// ```
 /// use ringbus_ring::{EventHandler, HandlerError};
@@ -23,8 +25,11 @@ use std::sync::Arc;
 ///         self.0 += event;
 ///         Ok(())
 ///     }
-///     fn on_shutdown(&mut self) {
-///         println!("sum = {}", self.0);
+///     fn on_shutdown(&mut self, reason: &ringbus_ring::ShutdownReason) {
+///         // A store would commit only at a clean end, not after a producer crash.
+///         if reason.is_complete() {
+///             println!("sum = {}", self.0);
+///         }
 ///     }
 /// }
 /// ```
@@ -42,10 +47,14 @@ pub trait EventHandler<T>: Send + 'static {
         end_of_batch: bool,
     ) -> Result<(), HandlerError>;
 
-    /// Called once when the consumer stops: after the last event at shutdown, when stopped
-    /// by `Bus::stop`, after a consumer it depends on stopped, or after `on_event` returned
-    /// an error. Not called after a panic (the handler's state is suspect then).
-    fn on_shutdown(&mut self) {}
+    /// Called once when the consumer stops, with why: after the last event when the producer
+    /// closed ([`ShutdownReason::Closed`]) or failed ([`ShutdownReason::ProducerFailed`]:
+    /// every event it published was delivered, but the stream ended early), when stopped by
+    /// `Bus::stop`, after a consumer it depends on stopped, or after `on_event` returned an
+    /// error. Not called after a panic (the handler's state is suspect then).
+    fn on_shutdown(&mut self, reason: &ShutdownReason) {
+        let _ = reason;
+    }
 
     /// For lossy taps: called when the tap was detached and `missed` events went by.
     fn on_lagged(&mut self, missed: u64) {
@@ -64,6 +73,48 @@ where
         end_of_batch: bool,
     ) -> Result<(), HandlerError> {
         self(event, sequence, end_of_batch)
+    }
+}
+
+/// Why a managed consumer stops: what [`EventHandler::on_shutdown`] is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShutdownReason {
+    /// The producer closed the bus, and the consumer has handled every event of its topics.
+    Closed,
+    /// The producer panicked or called [`Producer::abort`](crate::Producer::abort): every
+    /// event it published was delivered, but the stream ended early, so the last unit of
+    /// work (a block, a transaction) may be incomplete.
+    ProducerFailed,
+    /// [`Bus::stop`](crate::Bus::stop) stopped the consumer.
+    Stopped,
+    /// A consumer this one depends on stopped; it has handled everything that one did.
+    UpstreamGone {
+        /// The upstream consumer.
+        name: String,
+        /// Whether it failed (rather than left).
+        failed: bool,
+    },
+    /// `on_event` returned an error.
+    HandlerError,
+}
+
+impl ShutdownReason {
+    /// Whether the stream ended as the producer meant it to, with everything delivered.
+    pub fn is_complete(&self) -> bool {
+        matches!(self, ShutdownReason::Closed)
+    }
+
+    fn of(idle: &Idle) -> ShutdownReason {
+        match idle {
+            Idle::End(PollError::Shutdown) => ShutdownReason::Closed,
+            Idle::End(PollError::ProducerFailed) => ShutdownReason::ProducerFailed,
+            Idle::End(PollError::UpstreamGone { name, failed }) => ShutdownReason::UpstreamGone {
+                name: name.clone(),
+                failed: *failed,
+            },
+            _ => ShutdownReason::Stopped,
+        }
     }
 }
 
@@ -161,7 +212,13 @@ pub(crate) fn run_tap<T: Clone, H: EventHandler<T>>(mut reader: Reader<T>, mut h
         if reader.stop_requested() {
             return finish(&mut reader, Idle::Stop, &mut handler);
         }
-        match reader.copy_out(&mut buffer) {
+        // `T::clone` is user code: a panic in it has left the bus already (as failed, with its
+        // message); catching it here ends this thread quietly.
+        let copied = catch_unwind(AssertUnwindSafe(|| reader.copy_out(&mut buffer)));
+        let Ok(copied) = copied else {
+            return;
+        };
+        match copied {
             Ok(true) => {}
             Ok(false) => match reader.wait_available() {
                 Ok(_) => continue,
@@ -209,19 +266,18 @@ pub(crate) fn run_tap<T: Clone, H: EventHandler<T>>(mut reader: Reader<T>, mut h
 
 /// The stream ended for this consumer: say goodbye to the handler, then leave.
 fn finish<T, H: EventHandler<T>>(reader: &mut Reader<T>, idle: Idle, handler: &mut H) {
-    let shutdown = catch_unwind(AssertUnwindSafe(|| handler.on_shutdown()));
-    match (shutdown, &idle) {
-        (Err(payload), _) => {
+    let reason = ShutdownReason::of(&idle);
+    let shutdown = catch_unwind(AssertUnwindSafe(|| handler.on_shutdown(&reason)));
+    match shutdown {
+        Err(payload) => {
             let failure = failure(
                 reader,
                 reader.next,
                 FailureCause::Panicked(panic_message(&*payload)),
             );
-            reader.leave(FAILED, Some(failure));
+            reader.leave(Done::Failed, Some(failure));
         }
-        (Ok(()), Idle::End(PollError::Shutdown)) => reader.leave(FINISHED, None),
-        (Ok(()), Idle::Stop) => reader.leave(LEFT, None),
-        (Ok(()), _) => reader.leave_after(&idle),
+        Ok(()) => reader.leave_after(&idle),
     }
 }
 
@@ -234,10 +290,12 @@ fn fail<T, H: EventHandler<T>>(reader: &mut Reader<T>, stopped: Stopped, handler
     };
     if let Some(handler) = handler {
         // Its own panic in on_shutdown must not hide the first failure.
-        let _ = catch_unwind(AssertUnwindSafe(|| handler.on_shutdown()));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            handler.on_shutdown(&ShutdownReason::HandlerError)
+        }));
     }
     let failure = failure(reader, sequence, cause);
-    reader.leave(FAILED, Some(failure));
+    reader.leave(Done::Failed, Some(failure));
 }
 
 fn failure<T>(reader: &Reader<T>, sequence: u64, cause: FailureCause) -> ConsumerFailure {
@@ -248,7 +306,7 @@ fn failure<T>(reader: &Reader<T>, sequence: u64, cause: FailureCause) -> Consume
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -128,17 +128,17 @@ mod tap;
 mod topic;
 mod wait;
 
-pub use builder::{Builder, RingBus};
+pub use builder::{Builder, BusEvent, RingBus};
 pub use bus::Bus;
 pub use error::{
-    ConfigError, ConsumerFailure, FailureCause, HandlerError, PollError, PublishError,
+    ConfigError, ConsumerFailure, FailureCause, HandlerError, OutOfBatch, PollError, PublishError,
     ShutdownError,
 };
-pub use handler::EventHandler;
+pub use handler::{EventHandler, ShutdownReason};
 pub use metrics::{ConsumerMetrics, ConsumerState, Metrics, ProducerMetrics};
 pub use poller::{Batch, Poller};
 pub use producer::Producer;
 pub use subscription::{ConsumerId, ConsumerKind, Dependency, StartAt, Subscription, TapPolicy};
 pub use tap::Tap;
-pub use topic::{Topic, TopicSet};
+pub use topic::{Topic, TopicOutOfRange, TopicSet};
 pub use wait::WaitStrategy;

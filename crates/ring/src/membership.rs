@@ -22,7 +22,7 @@
 //! capacity` will be overwritten before the producer's next scan. A start below that is
 //! refused (`StartNotInRing`), or, for "the next event", retried at the new head.
 
-use crate::cursor::{ConsumerCursor, FAILED, FINISHED, FREE, GATING, RETIRED, RUNNING, TAP};
+use crate::cursor::{ConsumerCursor, Done, Role, StreamEnd, DETACHED};
 use crate::error::{ConfigError, ConsumerFailure};
 use crate::metrics::{ConsumerMetrics, ConsumerState};
 use crate::shared::Shared;
@@ -43,8 +43,13 @@ pub(crate) struct Members {
 
 #[derive(Debug, Default)]
 struct Entry {
-    /// Bumped each time the entry is reused, so old `ConsumerId`s stay dead.
-    incarnation: u32,
+    /// Bumped each time the entry is reused, so old `ConsumerId`s stay dead (a `u64`: at one
+    /// join per nanosecond it would take 584 years to wrap).
+    incarnation: u64,
+    /// The producer's scan count read just after the entry was last vacated: if odd, the scan
+    /// then running may still hold the old occupant's state, and the entry is not reused
+    /// until the count has moved past it.
+    vacated_at: u64,
     member: Option<Member>,
 }
 
@@ -98,7 +103,7 @@ impl<T> Shared<T> {
         }
         let capacity = self.capacity();
         let (state, max_lag, max_wait_ns) = match sub.kind {
-            ConsumerKind::Gating => (GATING, 0, 0),
+            ConsumerKind::Gating => (Role::Gating, 0, 0),
             ConsumerKind::Tap(policy) => {
                 let max_lag = policy.max_lag.unwrap_or(capacity);
                 if max_lag == 0 || max_lag > capacity {
@@ -111,14 +116,14 @@ impl<T> Shared<T> {
                 let wait = policy
                     .max_wait
                     .map_or(0, |w| w.as_nanos().clamp(1, u64::MAX as u128) as u64);
-                (TAP, max_lag, wait)
+                (Role::Tap, max_lag, wait)
             }
         };
         let mut members = sync::lock(&self.members);
         // Acquire: pairs with the producer's Release store on close. A join racing with a
         // close is harmless (the new reader sees `closed` on its first read and finishes);
         // this check only turns the common case into an error.
-        if self.closed.load(Acquire) {
+        if self.stream_end() != StreamEnd::Open {
             return Err(ConfigError::Closed);
         }
         if members.entries.iter().any(|e| {
@@ -143,11 +148,7 @@ impl<T> Shared<T> {
                 }
             }
         }
-        let index = members
-            .entries
-            .iter()
-            .position(|e| e.member.is_none())
-            .ok_or(ConfigError::TooManyConsumers(members.entries.len()))?;
+        let index = self.reusable_entry(&members)?;
 
         let cursor = self.cursor(index);
         cursor.handled.store(0, Relaxed);
@@ -157,7 +158,7 @@ impl<T> Shared<T> {
         cursor.producer_waits.store(0, Relaxed);
         cursor.producer_wait_ns.store(0, Relaxed);
         cursor.stop.store(false, Relaxed);
-        cursor.done.store(RUNNING, Relaxed);
+        cursor.done.store(Done::Running, Relaxed);
         cursor.max_lag.store(max_lag, Relaxed);
         cursor.max_wait_ns.store(max_wait_ns, Relaxed);
         // Release: a producer that reads the new high water (Acquire) sees the entry's fields.
@@ -189,13 +190,16 @@ impl<T> Shared<T> {
             if start >= oldest {
                 break start;
             }
-            // Release: as for any leave; a producer that read GATING meanwhile only held
-            // back needlessly, and is woken below or on its next scan.
-            cursor.state.store(FREE, Release);
             if let StartAt::Sequence(requested) = sub.start {
+                // A producer that read the entry meanwhile only held back needlessly, and is
+                // woken here or rescans on its own.
+                self.vacate(&mut members, index);
                 self.space_waker.notify();
                 return Err(ConfigError::StartNotInRing { requested, oldest });
             }
+            // `Next`: retry at the new head in the same entry. A scan that read this attempt
+            // reads the new start (higher) or this one: either bounds the producer below what
+            // the consumer has not read, and it has read nothing yet.
         };
         // A producer that scanned an earlier, refused attempt of this loop may be parked on
         // the cursor it saw then; it must re-read the one we settled on.
@@ -268,9 +272,56 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Removes a consumer: it stops gating the producer at once. `done` is `FINISHED`,
-    /// `FAILED` or `LEFT`.
-    pub(crate) fn leave(&self, index: usize, done: u8, failure: Option<ConsumerFailure>) {
+    /// A free entry that no producer scan can still be reading as its old occupant's.
+    ///
+    /// A scan reads an entry's `state` and then its cursor; if a leaver vacated the entry and a
+    /// joiner took it over between the two reads, the scan would judge the joiner's cursor
+    /// under the leaver's role (and a detach aimed at a tap could land on its successor). So
+    /// an entry vacated while a scan ran (`vacated_at` odd) waits for the next count: the
+    /// Release store that ends a scan carries its reads, and the Acquire load below makes
+    /// them happen before anything the joiner writes.
+    fn reusable_entry(&self, members: &Members) -> Result<usize, ConfigError> {
+        loop {
+            // Acquire: pairs with the producer's Release store that ends a scan.
+            let scans = self.scans.load(Acquire);
+            let mut pending = false;
+            for (i, entry) in members.entries.iter().enumerate() {
+                if entry.member.is_some() {
+                    continue;
+                }
+                if entry.vacated_at % 2 == 0 || scans > entry.vacated_at {
+                    return Ok(i);
+                }
+                pending = true;
+            }
+            if !pending {
+                return Err(ConfigError::TooManyConsumers(members.entries.len()));
+            }
+            if self.stream_end() != StreamEnd::Open {
+                // A producer that died mid-scan never ends it; nothing can join anyway.
+                return Err(ConfigError::Closed);
+            }
+            // The scan in progress reads the table once (and may wait for a tap's copy): short.
+            sync::thread::yield_now();
+        }
+    }
+
+    /// Marks an entry `Free` and stamps it with the scan count that decides when it may be
+    /// reused (see [`Shared::reusable_entry`]).
+    fn vacate(&self, members: &mut Members, index: usize) {
+        // Release: the old occupant's reads of the ring happen before the producer's Acquire
+        // load of `Free` and so before its overwrites.
+        self.cursor(index).state.store(Role::Free, Release);
+        // Store-buffering with the producer's scan start (count odd; fence; read states): either
+        // that scan reads `Free` here, or this load sees its odd count.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence above against the fence after a scan's start.
+        members.entries[index].vacated_at = self.scans.load(Relaxed);
+    }
+
+    /// Removes a consumer: it stops gating the producer at once. `done` is `Finished`,
+    /// `Failed` or `Left`.
+    pub(crate) fn leave(&self, index: usize, done: Done, failure: Option<ConsumerFailure>) {
         let mut members = sync::lock(&self.members);
         let cursor = self.cursor(index);
         // Release: a dependent that reads `done` (Acquire) also sees our final cursor.
@@ -280,9 +331,9 @@ impl<T> Shared<T> {
         };
         member.present = false;
         member.final_state = Some(match done {
-            FINISHED => ConsumerState::Finished,
-            FAILED => ConsumerState::Failed,
-            _ => ConsumerState::Left,
+            Done::Finished => ConsumerState::Finished,
+            Done::Failed => ConsumerState::Failed,
+            Done::Running | Done::Left => ConsumerState::Left,
         });
         if let Some(f) = &failure {
             tracing::error!(consumer = %member.name, sequence = f.sequence, cause = %f.cause, "consumer failed");
@@ -304,7 +355,7 @@ impl<T> Shared<T> {
         }
         if member.dependents > 0 {
             // Release: pairs with the producer's Acquire load; it stops reading this cursor.
-            cursor.state.store(RETIRED, Release);
+            cursor.state.store(Role::Retired, Release);
         } else {
             self.free(&mut members, index);
         }
@@ -316,9 +367,7 @@ impl<T> Shared<T> {
     /// retired upstream left without dependents.
     fn free(&self, members: &mut Members, index: usize) {
         let cursor = self.cursor(index);
-        // Release: the consumer's reads of the ring happened before this store; the
-        // producer's Acquire load of FREE makes them happen before its overwrites.
-        cursor.state.store(FREE, Release);
+        self.vacate(members, index);
         let Some(member) = members.entries[index].member.take() else {
             return;
         };
@@ -347,10 +396,8 @@ impl<T> Shared<T> {
             .present
             .then(|| self.wait_in_progress(member.id.index as usize))
             .flatten();
-        // Only a tap can be detached; a gating consumer may briefly carry a stray flag from a
-        // detach aimed at the tap that held its entry before (see `Producer::detach`).
-        let pending_detach =
-            raw & crate::cursor::DETACHED != 0 && matches!(member.kind, ConsumerKind::Tap(_));
+        // Only a tap's cursor ever carries the flag (entries are not reused under a scan).
+        let pending_detach = raw & DETACHED != 0;
         let state = match member.final_state {
             Some(s) => s,
             None if pending_detach => ConsumerState::Detached,
@@ -402,9 +449,4 @@ impl<T> Shared<T> {
             _ => None,
         }
     }
-}
-
-/// `FAILED`/`LEFT` of an upstream, as `PollError::UpstreamGone`'s flag.
-pub(crate) fn failed(done: u8) -> bool {
-    done == FAILED
 }

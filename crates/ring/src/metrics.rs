@@ -87,6 +87,8 @@ pub struct ProducerMetrics {
     pub detached_taps: u64,
     /// Whether it has closed the bus.
     pub closed: bool,
+    /// Whether it ended the stream by failing: it panicked or called `Producer::abort`.
+    pub failed: bool,
 }
 
 /// A snapshot of the whole bus.

@@ -1,8 +1,10 @@
 //! A consumer driven by the user's own thread.
 
-use crate::error::PollError;
+use crate::cursor::Done;
+use crate::error::{OutOfBatch, PollError};
 use crate::reader::{Idle, Reader};
 use crate::subscription::ConsumerId;
+use std::time::{Duration, Instant};
 
 /// A gating consumer that the user's thread drives: each [`Poller::poll`] returns the
 /// available batch, and dropping the batch releases it (advances the cursor).
@@ -31,6 +33,15 @@ use crate::subscription::ConsumerId;
 /// ```
 ///
 /// Dropping the poller leaves the bus: it stops gating the producer at once.
+///
+/// # Panics in the polling thread
+///
+/// A batch dropped while its thread panics releases nothing it had not released already
+/// ([`Batch::release_to`]): the poller leaves as *failed* at the first unreleased sequence,
+/// consumers declared after it never see events it did not finish, and [`Bus::join`] reports
+/// the failure. A later poll returns [`PollError::Failed`].
+///
+/// [`Bus::join`]: crate::Bus::join
 #[derive(Debug)]
 pub struct Poller<T> {
     reader: Reader<T>,
@@ -48,13 +59,32 @@ impl<T> Poller<T> {
     /// Waits (by the bus's wait strategy) for events, then returns them as a batch.
     ///
     /// After the producer closes, returns the remaining events and then
-    /// [`PollError::Shutdown`]; if a consumer this one depends on stops, returns what it
-    /// processed and then [`PollError::UpstreamGone`].
+    /// [`PollError::Shutdown`] ([`PollError::ProducerFailed`] if it panicked or aborted); if a
+    /// consumer this one depends on stops, returns what it processed and then
+    /// [`PollError::UpstreamGone`]; after [`Bus::stop`](crate::Bus::stop),
+    /// [`PollError::Stopped`].
     pub fn poll(&mut self) -> Result<Batch<'_, T>, PollError> {
-        if let Some(end) = &self.ended {
-            return Err(end.clone());
-        }
-        match self.reader.wait_available() {
+        self.poll_until(None)
+    }
+
+    /// Like [`Poller::poll`], but waits at most `timeout`: then returns
+    /// [`PollError::Timeout`], which ends nothing (poll again).
+    ///
+    /// ```
+    /// use ringbus_ring::{PollError, RingBus, Subscription};
+    /// use std::time::Duration;
+    /// let (_producer, bus) = RingBus::builder::<u64>().build().unwrap();
+    /// let mut poller = bus.subscribe(Subscription::new("quiet")).unwrap();
+    /// let err = poller.poll_timeout(Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(err, PollError::Timeout);
+    /// ```
+    pub fn poll_timeout(&mut self, timeout: Duration) -> Result<Batch<'_, T>, PollError> {
+        self.poll_until(Instant::now().checked_add(timeout))
+    }
+
+    fn poll_until(&mut self, deadline: Option<Instant>) -> Result<Batch<'_, T>, PollError> {
+        self.check_ended()?;
+        match self.reader.wait_available_until(deadline) {
             Ok(end) => Ok(self.batch(end)),
             Err(idle) => Err(self.end(idle)),
         }
@@ -62,9 +92,7 @@ impl<T> Poller<T> {
 
     /// Returns the available batch without waiting, or `None` if there is none yet.
     pub fn try_poll(&mut self) -> Result<Option<Batch<'_, T>>, PollError> {
-        if let Some(end) = &self.ended {
-            return Err(end.clone());
-        }
+        self.check_ended()?;
         match self.reader.try_available() {
             Ok(Some(end)) => Ok(Some(self.batch(end))),
             Ok(None) => Ok(None),
@@ -96,13 +124,30 @@ impl<T> Poller<T> {
         }
     }
 
+    /// The error that ended this poller, if it has ended (or been told to stop).
+    #[inline]
+    fn check_ended(&mut self) -> Result<(), PollError> {
+        if let Some(end) = &self.ended {
+            return Err(end.clone());
+        }
+        if self.reader.gone() == Some(Done::Failed) {
+            // A batch was dropped while its thread panicked, and the panic was caught.
+            self.ended = Some(PollError::Failed);
+            return Err(PollError::Failed);
+        }
+        if self.reader.stop_requested() {
+            return Err(self.end(Idle::Stop));
+        }
+        Ok(())
+    }
+
     #[cold]
     fn end(&mut self, idle: Idle) -> PollError {
+        if matches!(idle, Idle::Timeout) {
+            return PollError::Timeout;
+        }
         self.reader.leave_after(&idle);
-        let err = match idle {
-            Idle::End(e) => e,
-            Idle::Stop => PollError::Shutdown,
-        };
+        let err = idle.into_error();
         self.ended = Some(err.clone());
         err
     }
@@ -126,7 +171,8 @@ impl<'a, T> Batch<'a, T> {
         (self.start..self.end).filter_map(move |sequence| {
             // SAFETY: `sequence` is below the end this reader observed readable (Acquire
             // loads in `Reader::try_available`) and at or past its cursor, which it only
-            // moves when this batch is dropped, after every borrow of `self` ends.
+            // moves when this batch is dropped or `release_to` (which takes `&mut self`)
+            // runs, after every borrow of `self` ends.
             let wanted = reader.all_topics
                 || reader
                     .topics
@@ -136,7 +182,7 @@ impl<'a, T> Batch<'a, T> {
         })
     }
 
-    /// The range of sequences this batch covers (events of every topic).
+    /// The range of sequences this batch still covers (events of every topic).
     pub fn sequences(&self) -> std::ops::Range<u64> {
         self.start..self.end
     }
@@ -146,18 +192,69 @@ impl<'a, T> Batch<'a, T> {
         self.iter().next().is_none()
     }
 
-    fn handled(&self) -> u64 {
+    /// Releases the sequences of this batch below `sequence` now, for a consumer that has
+    /// processed part of it: the producer may reuse them, and dependents see them. The rest
+    /// stays held (and is released when the batch is dropped). If the thread then panics, the
+    /// poller fails at `sequence`, not at the batch's start.
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Subscription, Topic};
+    /// let (mut producer, bus) = RingBus::builder::<u64>().build().unwrap();
+    /// let mut poller = bus.subscribe(Subscription::new("p")).unwrap();
+    /// producer.publish_batch(4, |i, e| { *e = i as u64; Topic::new(0) }).unwrap();
+    /// let mut batch = poller.poll().unwrap();
+    /// batch.release_to(2).unwrap();
+    /// assert_eq!(batch.sequences(), 2..4);
+    /// assert!(batch.release_to(9).is_err()); // not in the batch
+    /// ```
+    pub fn release_to(&mut self, sequence: u64) -> Result<(), OutOfBatch> {
+        if sequence < self.start || sequence > self.end {
+            return Err(OutOfBatch {
+                sequence,
+                batch: self.start..self.end,
+            });
+        }
+        if sequence > self.start {
+            let handled = self.handled_in(self.start..sequence);
+            self.reader.release(sequence, handled);
+            self.start = sequence;
+        }
+        Ok(())
+    }
+
+    fn handled_in(&self, range: std::ops::Range<u64>) -> u64 {
         if self.reader.all_topics {
-            self.end - self.start
+            range.end - range.start
         } else {
-            self.iter().count() as u64
+            let reader = &*self.reader;
+            range
+                .filter(|&sequence| {
+                    // SAFETY: as in `iter`: `sequence` is in this batch, not yet released.
+                    reader
+                        .topics
+                        .contains(unsafe { reader.shared.slots.topic(sequence) })
+                })
+                .count() as u64
         }
     }
 }
 
 impl<T> Drop for Batch<'_, T> {
     fn drop(&mut self) {
-        let handled = self.handled();
+        if std::thread::panicking() {
+            // The thread died somewhere in this batch: release nothing it may not have
+            // finished, so consumers declared after it never see those events.
+            let at = self.start;
+            self.reader.leave_panicked(
+                at,
+                format!(
+                    "the thread panicked while holding the batch {at}..{}",
+                    self.end
+                ),
+            );
+            return;
+        }
+        let handled = self.handled_in(self.start..self.end);
         self.reader.release(self.end, handled);
     }
 }

@@ -1,6 +1,6 @@
 //! The single producer: claims slots, fills them in place, publishes them.
 
-use crate::cursor::{COPYING, DETACHED, GATING, SEQUENCE, TAP};
+use crate::cursor::{Role, StreamEnd, COPYING, DETACHED, MAX_PUBLISHED, SEQUENCE};
 use crate::error::PublishError;
 use crate::shared::Shared;
 use crate::sync::{self, fence, Arc};
@@ -43,7 +43,16 @@ use std::time::{Duration, Instant};
 /// ```
 ///
 /// Dropping the producer (or [`Producer::close`]) closes the bus: consumers drain every
-/// published event, then see the end of the stream.
+/// published event, then see the end of the stream ([`PollError::Shutdown`]). A producer
+/// that panics, or gives up with [`Producer::abort`], ends it differently: consumers still
+/// drain every published event, then see [`PollError::ProducerFailed`] (handlers get
+/// [`ShutdownReason::ProducerFailed`]), and [`Bus::join`] reports it, so a store writer can
+/// tell a crash from the end of the stream.
+///
+/// [`PollError::Shutdown`]: crate::PollError::Shutdown
+/// [`PollError::ProducerFailed`]: crate::PollError::ProducerFailed
+/// [`ShutdownReason::ProducerFailed`]: crate::ShutdownReason::ProducerFailed
+/// [`Bus::join`]: crate::Bus::join
 #[derive(Debug)]
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
@@ -60,6 +69,14 @@ pub struct Producer<T> {
     /// How much longer the most patient-limited lossy tap may hold the producer back before
     /// it is detached (set by `scan` while waiting; `None`: no tap with a `max_wait` does).
     tap_patience_ns: Option<u64>,
+    /// Scans of the membership table so far, times two (odd while one runs): the value of
+    /// `shared.scans`, which only this producer writes.
+    scans: u64,
+    /// When a `try_publish` first found the ring full, until one succeeds: how long the
+    /// producer has been held back, for taps with a `max_wait`.
+    full_since: Option<Instant>,
+    /// Set by `abort`: the drop that follows ends the stream as failed.
+    aborting: bool,
 }
 
 impl<T> Producer<T> {
@@ -71,6 +88,9 @@ impl<T> Producer<T> {
             generation: u64::MAX,
             slowest: None,
             tap_patience_ns: None,
+            scans: 0,
+            full_since: None,
+            aborting: false,
         }
     }
 
@@ -82,7 +102,10 @@ impl<T> Producer<T> {
     pub fn publish(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) -> u64 {
         let sequence = self.next;
         if sequence >= self.limit {
-            self.wait_for_space(sequence + 1);
+            if let Err(e) = self.check_sequence_space(sequence + 1) {
+                panic!("cannot publish sequence {sequence}: {e}");
+            }
+            self.wait_for_space(sequence + 1, None);
         }
         // SAFETY: `sequence < limit`, so every gating cursor was observed (Acquire, in
         // `scan`) past `sequence - capacity`; we are the only producer and `sequence` is
@@ -106,9 +129,8 @@ impl<T> Producer<T> {
         fill: impl FnOnce(&mut T),
     ) -> Result<u64, PublishError> {
         let sequence = self.next;
-        if sequence >= self.limit && !self.refresh(sequence + 1, 0) {
-            self.count_full();
-            return Err(PublishError::Full);
+        if sequence >= self.limit {
+            self.try_make_space(sequence + 1)?;
         }
         // SAFETY: as in `publish`.
         unsafe {
@@ -133,7 +155,7 @@ impl<T> Producer<T> {
     ) -> Result<Range<u64>, PublishError> {
         let end = self.batch_end(n)?;
         if end > self.limit {
-            self.wait_for_space(end);
+            self.wait_for_space(end, None);
         }
         Ok(self.fill_and_commit(end, fill))
     }
@@ -146,11 +168,53 @@ impl<T> Producer<T> {
         fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
         let end = self.batch_end(n)?;
-        if end > self.limit && !self.refresh(end, 0) {
-            self.count_full();
-            return Err(PublishError::Full);
+        if end > self.limit {
+            self.try_make_space(end)?;
         }
         Ok(self.fill_and_commit(end, fill))
+    }
+
+    /// Like [`Producer::publish`], but waits at most `timeout` for space: returns
+    /// [`PublishError::Timeout`] (without calling `fill`) if the ring is still full then.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Subscription, Topic};
+    /// use std::time::Duration;
+    /// let (mut producer, mut bus) = RingBus::builder::<u64>()
+    ///     .capacity(2)
+    ///     .poller(Subscription::new("asleep"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _asleep = bus.take_poller("asleep").unwrap(); // never polls
+    /// let short = Duration::from_millis(1);
+    /// assert_eq!(producer.publish_timeout(Topic::new(0), short, |e| *e = 1), Ok(0));
+    /// assert_eq!(producer.publish_timeout(Topic::new(0), short, |e| *e = 2), Ok(1));
+    /// let full = producer.publish_timeout(Topic::new(0), short, |e| *e = 3);
+    /// assert_eq!(full, Err(PublishError::Timeout));
+    /// ```
+    pub fn publish_timeout(
+        &mut self,
+        topic: Topic,
+        timeout: Duration,
+        fill: impl FnOnce(&mut T),
+    ) -> Result<u64, PublishError> {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            self.check_sequence_space(sequence + 1)?;
+            let deadline = Instant::now().checked_add(timeout);
+            if !self.wait_for_space(sequence + 1, deadline) {
+                return Err(PublishError::Timeout);
+            }
+        }
+        // SAFETY: as in `publish`.
+        unsafe {
+            self.shared.slots.write(sequence, |slot| {
+                fill(slot);
+                topic
+            })
+        };
+        self.commit(sequence + 1);
+        Ok(sequence)
     }
 
     /// The sequence the next event will get (the number published so far).
@@ -167,6 +231,32 @@ impl<T> Producer<T> {
     /// then see the end of the stream.
     pub fn close(self) {}
 
+    /// Gives up: ends the stream as failed, as a panic in the producer's thread does.
+    /// Consumers drain what was published, then see [`PollError::ProducerFailed`]; handlers
+    /// get [`ShutdownReason::ProducerFailed`]; [`Bus::join`] returns an error.
+    ///
+    /// ```
+    /// use ringbus_ring::{PollError, RingBus, Subscription, Topic};
+    /// let (mut producer, mut bus) = RingBus::builder::<u64>()
+    ///     .poller(Subscription::new("store"))
+    ///     .build()
+    ///     .unwrap();
+    /// let mut store = bus.take_poller("store").unwrap();
+    /// producer.publish(Topic::new(0), |e| *e = 7);
+    /// producer.abort();
+    /// assert_eq!(store.poll().unwrap().iter().count(), 1); // what was published arrives
+    /// assert_eq!(store.poll().unwrap_err(), PollError::ProducerFailed);
+    /// drop(store);
+    /// assert!(bus.join().unwrap_err().producer_failed);
+    /// ```
+    ///
+    /// [`PollError::ProducerFailed`]: crate::PollError::ProducerFailed
+    /// [`ShutdownReason::ProducerFailed`]: crate::ShutdownReason::ProducerFailed
+    /// [`Bus::join`]: crate::Bus::join
+    pub fn abort(mut self) {
+        self.aborting = true;
+    }
+
     fn batch_end(&self, n: usize) -> Result<u64, PublishError> {
         let capacity = self.shared.capacity();
         if n as u64 > capacity {
@@ -175,7 +265,36 @@ impl<T> Producer<T> {
                 capacity,
             });
         }
-        Ok(self.next + n as u64)
+        let end = self.next + n as u64;
+        self.check_sequence_space(end)?;
+        Ok(end)
+    }
+
+    /// Sequences stay below the cursors' flag bits: past [`MAX_PUBLISHED`] events the bus
+    /// publishes nothing more (2^62 - 1: 146 years at a billion events a second).
+    #[inline]
+    fn check_sequence_space(&self, end: u64) -> Result<(), PublishError> {
+        if end > MAX_PUBLISHED {
+            return Err(PublishError::SequenceExhausted);
+        }
+        Ok(())
+    }
+
+    /// The slow path of the `try_` publishes: one refresh, no waiting. A lossy tap with a
+    /// `max_wait` is detached once `try_` calls have found the ring full for that long, so a
+    /// producer that never blocks is not held back by a stalled tap either.
+    #[cold]
+    fn try_make_space(&mut self, end: u64) -> Result<(), PublishError> {
+        self.check_sequence_space(end)?;
+        let waited = self.full_since.map_or(0, |since| {
+            since.elapsed().as_nanos().clamp(1, u64::MAX as u128) as u64
+        });
+        if self.refresh(end, waited) {
+            return Ok(());
+        }
+        self.full_since.get_or_insert_with(Instant::now);
+        self.count_full();
+        Err(PublishError::Full)
     }
 
     #[inline]
@@ -211,12 +330,13 @@ impl<T> Producer<T> {
         stats.full.store(stats.full.load(Relaxed) + 1, Relaxed);
     }
 
-    /// Waits until sequences below `end` may be written.
+    /// Waits until sequences below `end` may be written, or until `deadline`; returns
+    /// whether they may.
     #[cold]
     #[inline(never)]
-    fn wait_for_space(&mut self, end: u64) {
+    fn wait_for_space(&mut self, end: u64, deadline: Option<Instant>) -> bool {
         if self.refresh(end, 0) {
-            return;
+            return true;
         }
         let started = Instant::now();
         let shared = Arc::clone(&self.shared);
@@ -230,19 +350,29 @@ impl<T> Producer<T> {
         }
         // A lossy tap with a `max_wait` is detached once the producer has waited that long
         // for it: a parked producer must wake by then even if nothing moves.
-        let deadline = Cell::new(None);
-        wait_for_until(
+        // The caller's own deadline bounds the park too.
+        let park_deadline = Cell::new(deadline);
+        let ready = wait_for_until(
             shared.config.strategy,
             &shared.space_waker,
-            &deadline,
+            &park_deadline,
             || {
                 let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-                let ready = self.refresh(end, waited.max(1));
-                deadline.set(
-                    self.tap_patience_ns
-                        .map(|left| Instant::now() + Duration::from_nanos(left)),
-                );
-                ready.then_some(())
+                if self.refresh(end, waited.max(1)) {
+                    return Some(true);
+                }
+                let now = Instant::now();
+                if deadline.is_some_and(|at| now >= at) {
+                    return Some(false);
+                }
+                let patience = self
+                    .tap_patience_ns
+                    .and_then(|left| now.checked_add(Duration::from_nanos(left)));
+                park_deadline.set(match (patience, deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                });
+                None
             },
         );
         let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
@@ -264,6 +394,7 @@ impl<T> Producer<T> {
                 c.producer_wait_ns.fetch_add(waited, Relaxed);
             }
         }
+        ready
     }
 
     /// Re-reads the cursors, recomputes `limit`, and reports whether `end <= limit`.
@@ -286,12 +417,36 @@ impl<T> Producer<T> {
             }
             self.generation = generation;
         }
-        end <= self.limit
+        let ready = end <= self.limit;
+        if ready {
+            self.full_since = None;
+        }
+        ready
     }
 
     /// One pass over the membership table: sets `limit` and `slowest`, detaching lossy taps
     /// that lag past their policy.
     fn scan(&mut self, end: u64, waited_ns: u64) {
+        let dynamic = self.shared.config.dynamic;
+        if dynamic {
+            // Odd: a scan runs. A leaver reads this after vacating an entry (store-buffering:
+            // its fence and ours), and a joiner waits for the even count before reusing an
+            // entry this scan may have read as its old occupant's (`membership.rs`).
+            self.scans += 1;
+            // Relaxed: ordered before our reads of the table by the fence that follows.
+            self.shared.scans.store(self.scans, Relaxed);
+            fence(SeqCst);
+        }
+        self.scan_table(end, waited_ns);
+        if dynamic {
+            self.scans += 1;
+            // Release: our reads of the table above happen before a joiner's Acquire load
+            // that sees this count, and so before it writes to an entry we read.
+            self.shared.scans.store(self.scans, Release);
+        }
+    }
+
+    fn scan_table(&mut self, end: u64, waited_ns: u64) {
         let shared = &*self.shared;
         let capacity = shared.capacity();
         // Commit no further ahead than the replay window allows, but always as far as the
@@ -307,11 +462,11 @@ impl<T> Producer<T> {
             // entry's start sequence, or a leaver's last reads, happen before what we do next.
             let bound = match cursor.state.load(Acquire) {
                 // Acquire: pairs with the consumer's Release store of its cursor: its reads
-                // of every slot below it happen before we overwrite them.
-                // Masked: a detach aimed at the tap that held this entry before may have set
-                // a flag bit in the cursor of the gating consumer that took it over.
-                GATING => (cursor.sequence.load(Acquire) & SEQUENCE) + capacity,
-                TAP => {
+                // of every slot below it happen before we overwrite them. (A gating cursor
+                // never carries a flag: only taps are detached, and an entry is not reused
+                // while a scan that read its old occupant runs.)
+                Role::Gating => cursor.sequence.load(Acquire) + capacity,
+                Role::Tap => {
                     // Acquire: as for GATING.
                     let raw = cursor.sequence.load(Acquire);
                     if raw & DETACHED != 0 {
@@ -330,9 +485,9 @@ impl<T> Producer<T> {
                                 continue;
                             }
                             // Not detached: the cursor moved since we read it (the tap
-                            // advanced or began a copy, or the entry changed hands), and that
-                            // move signals `space_waker`. Hold back on what we saw, which is
-                            // conservative; the next scan decides again.
+                            // advanced, began a copy, or rejoined), and that move signals
+                            // `space_waker`. Hold back on what we saw, which is conservative;
+                            // the next scan decides again.
                         } else {
                             let left = max_wait - waited_ns;
                             patience = Some(patience.map_or(left, |p: u64| p.min(left)));
@@ -340,7 +495,7 @@ impl<T> Producer<T> {
                     }
                     bound
                 }
-                _ => continue,
+                Role::Free | Role::Retired => continue,
             };
             if bound < limit {
                 limit = bound;
@@ -351,7 +506,8 @@ impl<T> Producer<T> {
         // `committed` (this limit) minus the capacity as the oldest event still in the ring.
         // A lossy tap whose detach failed bounds the scan at `position + max_lag`, which may
         // be below `next`; waiting is decided by `end > limit` either way, as `end > next`.
-        self.limit = limit.max(self.next);
+        // Never past the last sequence the cursors can carry either (`check_sequence_space`).
+        self.limit = limit.max(self.next).min(MAX_PUBLISHED);
         self.slowest = slowest;
         self.tap_patience_ns = patience;
     }
@@ -359,11 +515,9 @@ impl<T> Producer<T> {
     /// Cuts a lossy tap loose: it stops gating, and its next read reports what it missed.
     ///
     /// Only if its cursor still holds `seen`, the value the scan judged: a compare-exchange,
-    /// not a blind `fetch_or`, so a flag never lands on a cursor that has moved on or on the
-    /// consumer that took the entry over after the tap left. Returns whether it detached.
-    /// (A consumer that took the entry over at the very sequence `seen` still receives the
-    /// flag; that is harmless: the join bumped the generation, so `refresh` scans again, and
-    /// gating cursors are read masked.)
+    /// not a blind `fetch_or`, so a flag never lands on a cursor that has moved on. (The
+    /// entry cannot have changed hands since the scan read it: see `Shared::reusable_entry`.)
+    /// Returns whether it detached.
     #[cold]
     fn detach(&self, index: usize, seen: u64, lag: u64) -> bool {
         let cursor = &self.shared.cursors[index];
@@ -378,8 +532,8 @@ impl<T> Producer<T> {
             return false;
         }
         if seen & COPYING != 0 {
-            // The tap is copying out slots we are about to reuse. It copies at most
-            // `TAP_BATCH` events and runs no user code meanwhile, so this wait is short.
+            // The tap is copying out slots we are about to reuse: at most `TAP_BATCH` calls
+            // of `T::clone`. If one panics, the tap clears the flag as it unwinds.
             // Acquire: pairs with the tap's Release store that clears COPYING: its copies
             // happen before our overwrites.
             while cursor.sequence.load(Acquire) & COPYING != 0 {
@@ -400,9 +554,14 @@ impl<T> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
-        // Release: a consumer that sees `closed` (Acquire) sees the final `published` and
+        let end = if self.aborting || std::thread::panicking() {
+            StreamEnd::Aborted
+        } else {
+            StreamEnd::Closed
+        };
+        // Release: a consumer that sees the end (Acquire) sees the final `published` and
         // every slot write before it.
-        self.shared.closed.store(true, Release);
+        self.shared.closed.store(end, Release);
         self.shared.wake_everyone();
     }
 }

@@ -1,14 +1,16 @@
 //! What every consumer shares: its cursor, its topics, its dependencies, and how it waits.
 
-use crate::cursor::{ConsumerCursor, FAILED, FINISHED, LEFT, RUNNING, SEQUENCE};
-use crate::error::{ConsumerFailure, PollError};
-use crate::membership::{failed, Joined};
+use crate::cursor::{ConsumerCursor, Done, StreamEnd};
+use crate::error::{ConsumerFailure, FailureCause, PollError};
+use crate::membership::Joined;
 use crate::shared::Shared;
 use crate::subscription::ConsumerId;
 use crate::sync::{fence, Arc};
 use crate::topic::TopicSet;
-use crate::wait::wait_for;
+use crate::wait::wait_for_until;
+use std::cell::Cell;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::Instant;
 
 /// A consumer's read position and the rules for advancing it.
 #[derive(Debug)]
@@ -25,10 +27,8 @@ pub(crate) struct Reader<T> {
     pub(crate) topics: TopicSet,
     pub(crate) all_topics: bool,
     upstream: Box<[(usize, String)]>,
-    /// Whether the bus asked this (managed) reader to stop.
-    stoppable: bool,
-    /// Set once the reader has left the table.
-    gone: bool,
+    /// How it left the table, once it has.
+    gone: Option<Done>,
 }
 
 /// Why a wait ended without events.
@@ -36,8 +36,21 @@ pub(crate) struct Reader<T> {
 pub(crate) enum Idle {
     /// The stream ended (or an upstream stopped) for this reader.
     End(PollError),
-    /// The bus asked this managed reader to stop.
+    /// The bus asked this reader to stop (`Bus::stop`).
     Stop,
+    /// The caller's deadline passed first; nothing ended.
+    Timeout,
+}
+
+impl Idle {
+    /// What a poll returns for it.
+    pub(crate) fn into_error(self) -> PollError {
+        match self {
+            Idle::End(e) => e,
+            Idle::Stop => PollError::Stopped,
+            Idle::Timeout => PollError::Timeout,
+        }
+    }
 }
 
 impl<T> Reader<T> {
@@ -46,7 +59,6 @@ impl<T> Reader<T> {
         joined: Joined,
         name: String,
         topics: TopicSet,
-        stoppable: bool,
     ) -> Self {
         Reader {
             shared,
@@ -58,8 +70,7 @@ impl<T> Reader<T> {
             all_topics: topics.is_all(),
             topics,
             upstream: joined.upstream.into_boxed_slice(),
-            stoppable,
-            gone: false,
+            gone: None,
         }
     }
 
@@ -79,8 +90,9 @@ impl<T> Reader<T> {
         let mut end = self.shared.published.load(Acquire);
         for (u, _) in self.upstream.iter() {
             // Acquire: pairs with the upstream's Release store of its cursor: it has finished
-            // with (and whatever it did for) every event below.
-            end = end.min(self.shared.cursors[*u].sequence.load(Acquire) & SEQUENCE);
+            // with (and whatever it did for) every event below. (An upstream is never a tap,
+            // so its cursor carries no flag.)
+            end = end.min(self.shared.cursors[*u].sequence.load(Acquire));
         }
         if end > self.next {
             self.available = end;
@@ -89,11 +101,16 @@ impl<T> Reader<T> {
         self.idle()
     }
 
-    /// Whether the bus asked this managed reader to stop (checked once per batch).
+    /// Whether the bus asked this reader to stop (checked once per batch or poll).
     #[inline]
     pub(crate) fn stop_requested(&self) -> bool {
         // Relaxed: the bus sets it and then wakes us; a late sight costs one more batch.
-        self.stoppable && self.cursor().stop.load(Relaxed)
+        self.cursor().stop.load(Relaxed)
+    }
+
+    /// How this reader left the table, if it has.
+    pub(crate) fn gone(&self) -> Option<Done> {
+        self.gone
     }
 
     #[cold]
@@ -105,31 +122,36 @@ impl<T> Reader<T> {
             let up = &self.shared.cursors[*u];
             // Acquire: pairs with the Release store in `leave`: its final cursor is visible.
             let done = up.done.load(Acquire);
-            if done != RUNNING
-                && done != FINISHED
-                && up.sequence.load(Acquire) & SEQUENCE <= self.next
+            if matches!(done, Done::Failed | Done::Left)
+                // Acquire: as in `try_available`.
+                && up.sequence.load(Acquire) <= self.next
             {
                 return Err(Idle::End(PollError::UpstreamGone {
                     name: name.clone(),
-                    failed: failed(done),
+                    failed: done == Done::Failed,
                 }));
             }
         }
-        // Acquire: pairs with the producer's Release store on close: `published` is final.
-        if self.shared.closed.load(Acquire) {
+        // Acquire (in `stream_end`): pairs with the producer's Release store at its end:
+        // `published` is final.
+        let stream_end = self.shared.stream_end();
+        if stream_end != StreamEnd::Open {
             // Acquire: as in `try_available`.
             let last = self.shared.published.load(Acquire);
             let mut end = last;
             for (u, _) in self.upstream.iter() {
                 // Acquire: as in `try_available`.
-                end = end.min(self.shared.cursors[*u].sequence.load(Acquire) & SEQUENCE);
+                end = end.min(self.shared.cursors[*u].sequence.load(Acquire));
             }
             if end > self.next {
                 self.available = end;
                 return Ok(Some(end));
             }
             if self.next >= last {
-                return Err(Idle::End(PollError::Shutdown));
+                return Err(Idle::End(match stream_end {
+                    StreamEnd::Aborted => PollError::ProducerFailed,
+                    _ => PollError::Shutdown,
+                }));
             }
         }
         Ok(None)
@@ -142,6 +164,11 @@ impl<T> Reader<T> {
 
     /// Waits, by the bus's strategy, until events are readable; returns their end.
     pub(crate) fn wait_available(&mut self) -> Result<u64, Idle> {
+        self.wait_available_until(None)
+    }
+
+    /// [`Reader::wait_available`], giving up with [`Idle::Timeout`] at `deadline`.
+    pub(crate) fn wait_available_until(&mut self, deadline: Option<Instant>) -> Result<u64, Idle> {
         if let Some(end) = self.try_available()? {
             return Ok(end);
         }
@@ -151,9 +178,17 @@ impl<T> Reader<T> {
         } else {
             &shared.upstream_waker
         };
-        wait_for(shared.config.strategy, waker, || {
-            self.try_available().transpose()
-        })
+        wait_for_until(
+            shared.config.strategy,
+            waker,
+            &Cell::new(deadline),
+            || match self.try_available() {
+                Ok(None) if deadline.is_some_and(|at| Instant::now() >= at) => {
+                    Some(Err(Idle::Timeout))
+                }
+                other => other.transpose(),
+            },
+        )
     }
 
     /// Releases every sequence below `end` to the producer, counting what was delivered.
@@ -187,36 +222,56 @@ impl<T> Reader<T> {
         }
     }
 
-    /// Leaves the table (once): `FINISHED`, `FAILED` with a failure, or `LEFT`.
-    pub(crate) fn leave(&mut self, done: u8, failure: Option<ConsumerFailure>) {
-        if !self.gone {
-            self.gone = true;
+    /// Leaves the table (once): `Finished`, `Failed` with a failure, or `Left`.
+    pub(crate) fn leave(&mut self, done: Done, failure: Option<ConsumerFailure>) {
+        if self.gone.is_none() {
+            self.gone = Some(done);
             self.shared.leave(self.index, done, failure);
         }
+    }
+
+    /// Leaves as failed because its thread panicked at `sequence` (which it did not finish).
+    pub(crate) fn leave_panicked(&mut self, sequence: u64, message: String) {
+        let failure = ConsumerFailure {
+            name: self.name.clone(),
+            sequence,
+            cause: FailureCause::Panicked(message),
+        };
+        self.leave(Done::Failed, Some(failure));
     }
 
     /// Leaves according to how the stream ended for this reader.
     pub(crate) fn leave_after(&mut self, end: &Idle) {
         match end {
-            Idle::End(PollError::Shutdown) => self.leave(FINISHED, None),
+            Idle::End(PollError::Shutdown | PollError::ProducerFailed) => {
+                self.leave(Done::Finished, None)
+            }
             Idle::End(PollError::UpstreamGone { name, failed }) => {
                 let failure = ConsumerFailure {
                     name: self.name.clone(),
                     sequence: self.next,
-                    cause: crate::error::FailureCause::UpstreamGone {
+                    cause: FailureCause::UpstreamGone {
                         name: name.clone(),
                         failed: *failed,
                     },
                 };
-                self.leave(FAILED, Some(failure));
+                self.leave(Done::Failed, Some(failure));
             }
-            Idle::End(PollError::Lagged { .. }) | Idle::Stop => self.leave(LEFT, None),
+            Idle::End(_) | Idle::Stop => self.leave(Done::Left, None),
+            // Not an end.
+            Idle::Timeout => {}
         }
     }
 }
 
 impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
-        self.leave(LEFT, None);
+        if std::thread::panicking() {
+            // Its thread died holding it: a failure, which dependents and reports must see.
+            let at = self.next;
+            self.leave_panicked(at, "the consumer's thread panicked".to_owned());
+        } else {
+            self.leave(Done::Left, None);
+        }
     }
 }

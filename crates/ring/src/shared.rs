@@ -1,9 +1,9 @@
 //! The state every handle of one bus points to.
 
-use crate::cursor::{ConsumerCursor, PaddedCursor, PaddedSequence};
+use crate::cursor::{AtomicEnum, ConsumerCursor, PaddedCursor, PaddedSequence, StreamEnd};
 use crate::membership::Members;
 use crate::slots::Slots;
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex};
+use crate::sync::{AtomicU64, AtomicUsize, Mutex};
 use crate::wait::{WaitStrategy, Waker};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -50,14 +50,18 @@ pub(crate) struct Shared<T> {
     /// capacity` on is intact until then; joiners read it to know which events are safe to
     /// start at (see `membership.rs`).
     pub(crate) committed: PaddedSequence,
-    /// Set by the producer when it is dropped or closed, after its last `published` store.
-    pub(crate) closed: CachePadded<AtomicBool>,
+    /// Set by the producer when it is dropped, closed or aborted, after its last `published`
+    /// store; `Aborted` if it panicked or called `abort`.
+    pub(crate) closed: CachePadded<AtomicEnum<StreamEnd>>,
     pub(crate) slots: Slots<T>,
     /// The membership table the producer scans. Entries at or past `high_water` are `FREE`.
     pub(crate) cursors: Box<[PaddedCursor]>,
     pub(crate) high_water: CachePadded<AtomicUsize>,
     /// Bumped by every join after its cursor is in the table; see `membership.rs`.
     pub(crate) generation: CachePadded<AtomicU64>,
+    /// The producer's scans of the table: odd while one runs. A freed entry is reused only
+    /// once every scan that may have read its old occupant has ended; see `membership.rs`.
+    pub(crate) scans: CachePadded<AtomicU64>,
     /// Names, kinds, dependencies, failures, threads: everything off the hot path.
     pub(crate) members: Mutex<Members>,
     /// Consumers without dependencies park here; the producer signals it.
@@ -77,13 +81,14 @@ impl<T> Shared<T> {
         Shared {
             published: CachePadded::new(AtomicU64::new(0)),
             committed: CachePadded::new(AtomicU64::new(0)),
-            closed: CachePadded::new(AtomicBool::new(false)),
+            closed: CachePadded::new(AtomicEnum::new(StreamEnd::Open)),
             slots,
             cursors: (0..max_consumers)
                 .map(|_| CachePadded::new(ConsumerCursor::new()))
                 .collect(),
             high_water: CachePadded::new(AtomicUsize::new(0)),
             generation: CachePadded::new(AtomicU64::new(0)),
+            scans: CachePadded::new(AtomicU64::new(0)),
             members: Mutex::new(Members::new(max_consumers)),
             data_waker: CachePadded::new(Waker::new()),
             upstream_waker: CachePadded::new(Waker::new()),
@@ -119,6 +124,13 @@ impl<T> Shared<T> {
         (stats.waiting_on.load(Acquire) == index + 1)
             // Relaxed: ordered by the Acquire load above.
             .then(|| stats.wait_started_ns.load(Relaxed))
+    }
+
+    /// Whether the producer has ended the stream (closed or aborted); `Acquire`: pairs with its
+    /// Release store, so the final `published` is visible.
+    #[inline]
+    pub(crate) fn stream_end(&self) -> StreamEnd {
+        self.closed.load(Acquire)
     }
 
     /// Wakes every parked thread of every kind (close, stop, leave).

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub struct ConsumerId {
     pub(crate) bus: u64,
     pub(crate) index: u32,
-    pub(crate) incarnation: u32,
+    pub(crate) incarnation: u64,
 }
 
 /// A consumer this one must not overtake: by name or by id.

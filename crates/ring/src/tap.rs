@@ -5,18 +5,23 @@
 //! slots may be overwritten at any moment, a tap never hands out references into the ring:
 //! it copies a bounded batch out while holding `COPYING` in its cursor, and the producer,
 //! if it detaches the tap mid-copy, waits for that bit to clear before it reuses a slot.
-//! The wait is bounded: the copy runs no user code and covers at most [`TAP_BATCH`] events.
-//! So a tap never sees a torn event, and the producer never waits on a tap's handler.
+//! The wait is bounded: the copy covers at most [`TAP_BATCH`] events, and the only user code
+//! in it is `T::clone`; if that panics, the tap clears the bit as it unwinds and leaves the
+//! bus as failed. So a tap never sees a torn event, and the producer never waits on a tap's
+//! handler.
 //!
 //! [`TapPolicy`]: crate::TapPolicy
 
-use crate::cursor::{COPYING, DETACHED, SEQUENCE};
+use crate::cursor::{Done, COPYING, DETACHED, SEQUENCE};
 use crate::error::PollError;
+use crate::handler::panic_message;
 use crate::reader::{Idle, Reader};
 use crate::shared::Shared;
 use crate::subscription::ConsumerId;
 use crate::sync::{self, fence};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::{Duration, Instant};
 
 /// The most events a tap copies out of the ring at once: it bounds how long a producer
 /// detaching it mid-copy can wait.
@@ -56,8 +61,15 @@ impl<T: Clone> Reader<T> {
     ///
     /// Returns `Ok(false)` when nothing is readable yet; `Err(Lagged)` after rejoining at the
     /// head if the producer detached it.
+    ///
+    /// # Panics
+    /// If `T::clone` panics: the tap then clears `COPYING` (a producer detaching it goes on),
+    /// leaves the bus as failed, and the panic continues.
     pub(crate) fn copy_out(&mut self, out: &mut Vec<(u64, T)>) -> Result<bool, Idle> {
         out.clear();
+        if self.stop_requested() {
+            return Err(Idle::Stop);
+        }
         // Detached but nothing published since: it rejoined where it was and missed nothing,
         // so there is no gap to report.
         if let Some(missed @ 1..) = self.detached() {
@@ -82,18 +94,30 @@ impl<T: Clone> Reader<T> {
                 _ => Ok(false),
             };
         }
-        for sequence in start..end {
-            // SAFETY: `sequence` is published (observed in `try_available` with Acquire) and
-            // at or past our cursor, which holds COPYING: the producer does not overwrite it
-            // until we clear that bit, attached or not (see `Producer::detach`).
-            let wanted = self.all_topics
-                || self
-                    .topics
-                    .contains(unsafe { self.shared.slots.topic(sequence) });
-            if wanted {
-                // SAFETY: as above; the clone completes before COPYING is cleared below.
-                out.push((sequence, unsafe { self.shared.slots.get(sequence) }.clone()));
+        let copied = catch_unwind(AssertUnwindSafe(|| {
+            for sequence in start..end {
+                // SAFETY: `sequence` is published (observed in `try_available` with Acquire)
+                // and at or past our cursor, which holds COPYING: the producer does not
+                // overwrite it until we clear that bit, attached or not (`Producer::detach`).
+                let wanted = self.all_topics
+                    || self
+                        .topics
+                        .contains(unsafe { self.shared.slots.topic(sequence) });
+                if wanted {
+                    // SAFETY: as above; the clone completes before COPYING is cleared below
+                    // (or, if it panics, in the unwinding branch after this closure).
+                    out.push((sequence, unsafe { self.shared.slots.get(sequence) }.clone()));
+                }
             }
+        }));
+        if let Err(payload) = copied {
+            // `T::clone` panicked. Release: what was cloned happens before the producer's
+            // Acquire load that sees COPYING clear (its detach may be waiting for it).
+            cursor.sequence.fetch_and(!COPYING, Release);
+            out.clear();
+            let message = format!("T::clone panicked: {}", panic_message(&*payload));
+            self.leave_panicked(start, message);
+            resume_unwind(payload);
         }
         // Release: our copies happen before the producer's Acquire load that sees the new
         // cursor (or the cleared COPYING bit) and so before it overwrites those slots.
@@ -124,7 +148,7 @@ impl<T: Clone> Reader<T> {
     /// it missed.
     fn detached(&mut self) -> Option<u64> {
         let cursor = &self.shared.cursors[self.index];
-        // Acquire: pairs with the producer's `fetch_or(DETACHED)`.
+        // Acquire: pairs with the producer's detach (its compare-exchange sets DETACHED).
         let raw = cursor.sequence.load(Acquire);
         if raw & DETACHED == 0 {
             return None;
@@ -180,17 +204,29 @@ impl<T: Clone> Tap<T> {
 
     /// Waits for events, then returns copies of those of the tap's topics (possibly none, if
     /// the readable ones were all of other topics) with their sequences.
+    ///
+    /// # Panics
+    /// If `T::clone` panics; the tap has then left the bus as failed (reported by
+    /// `Bus::metrics` and `Bus::join`), and a later poll returns [`PollError::Failed`].
     pub fn poll(&mut self) -> Result<&[(u64, T)], PollError> {
+        self.poll_until(None)
+    }
+
+    /// Like [`Tap::poll`], but waits at most `timeout`: then returns
+    /// [`PollError::Timeout`], which ends nothing (poll again).
+    pub fn poll_timeout(&mut self, timeout: Duration) -> Result<&[(u64, T)], PollError> {
+        self.poll_until(Instant::now().checked_add(timeout))
+    }
+
+    fn poll_until(&mut self, deadline: Option<Instant>) -> Result<&[(u64, T)], PollError> {
         loop {
-            if let Some(end) = &self.ended {
-                return Err(end.clone());
-            }
+            self.check_ended()?;
             match self.reader.copy_out(&mut self.buffer) {
                 Ok(true) => return Ok(&self.buffer),
                 Ok(false) => {}
                 Err(idle) => return Err(self.end(idle)),
             }
-            if let Err(idle) = self.reader.wait_available() {
+            if let Err(idle) = self.reader.wait_available_until(deadline) {
                 return Err(self.end(idle));
             }
         }
@@ -198,9 +234,7 @@ impl<T: Clone> Tap<T> {
 
     /// Like [`Tap::poll`] without waiting: `None` when nothing is readable yet.
     pub fn try_poll(&mut self) -> Result<Option<&[(u64, T)]>, PollError> {
-        if let Some(end) = &self.ended {
-            return Err(end.clone());
-        }
+        self.check_ended()?;
         match self.reader.copy_out(&mut self.buffer) {
             Ok(true) => Ok(Some(&self.buffer)),
             Ok(false) => Ok(None),
@@ -218,16 +252,26 @@ impl<T: Clone> Tap<T> {
         self.reader.next
     }
 
+    fn check_ended(&mut self) -> Result<(), PollError> {
+        if let Some(end) = &self.ended {
+            return Err(end.clone());
+        }
+        if self.reader.gone() == Some(Done::Failed) {
+            // `T::clone` panicked in an earlier poll, and the panic was caught.
+            self.ended = Some(PollError::Failed);
+            return Err(PollError::Failed);
+        }
+        Ok(())
+    }
+
     fn end(&mut self, idle: Idle) -> PollError {
         match idle {
-            // Lagged is not an end: the tap has rejoined.
+            // Lagged is not an end: the tap has rejoined. Nor is a timeout.
             Idle::End(lagged @ PollError::Lagged { .. }) => lagged,
+            Idle::Timeout => PollError::Timeout,
             other => {
                 self.reader.leave_after(&other);
-                let err = match other {
-                    Idle::End(e) => e,
-                    Idle::Stop => PollError::Shutdown,
-                };
+                let err = other.into_error();
                 self.ended = Some(err.clone());
                 err
             }

@@ -39,6 +39,40 @@ impl From<u8> for Topic {
     }
 }
 
+impl From<Topic> for u8 {
+    fn from(topic: Topic) -> Self {
+        topic.0
+    }
+}
+
+/// A number that is not a topic: topics are `0..=255`.
+///
+/// ```
+/// use ringbus_ring::Topic;
+/// assert_eq!(Topic::try_from(7u32), Ok(Topic::new(7)));
+/// assert!(Topic::try_from(256u16).is_err());
+/// assert!(Topic::try_from(-1i32).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not a topic (topics are 0..=255)")]
+pub struct TopicOutOfRange(pub i128);
+
+macro_rules! topic_try_from {
+    ($($int:ty),*) => {$(
+        impl TryFrom<$int> for Topic {
+            type Error = TopicOutOfRange;
+
+            fn try_from(id: $int) -> Result<Self, Self::Error> {
+                u8::try_from(id)
+                    .map(Topic)
+                    .map_err(|_| TopicOutOfRange(id as i128))
+            }
+        }
+    )*};
+}
+
+topic_try_from!(u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "topic {}", self.0)

@@ -184,19 +184,10 @@ impl Waker {
     }
 }
 
-/// Runs `check` until it returns `Some`, waiting between checks as `strategy` says.
-#[inline]
-pub(crate) fn wait_for<R>(
-    strategy: WaitStrategy,
-    waker: &Waker,
-    check: impl FnMut() -> Option<R>,
-) -> R {
-    wait_for_until(strategy, waker, &Cell::new(None), check)
-}
-
-/// [`wait_for`] for a waiter whose condition can also become true with time alone (the
-/// producer detaching a tap after its `max_wait`): a parked waiter wakes by `deadline`,
-/// which `check` may move.
+/// Runs `check` until it returns `Some`, waiting between checks as `strategy` says. A
+/// parked waiter also wakes by `deadline` (if set; `check` may move it), for conditions that
+/// can become true with time alone: a caller's timeout, or the producer detaching a tap
+/// after its `max_wait`.
 #[inline]
 pub(crate) fn wait_for_until<R>(
     strategy: WaitStrategy,
@@ -270,7 +261,7 @@ mod tests {
             let t = {
                 let (waker, flag) = (waker.clone(), flag.clone());
                 std::thread::spawn(move || {
-                    wait_for(strategy, &waker, || {
+                    wait_for_until(strategy, &waker, &Cell::new(None), || {
                         flag.load(std::sync::atomic::Ordering::Acquire).then_some(7)
                     })
                 })

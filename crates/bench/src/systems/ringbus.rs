@@ -6,7 +6,8 @@ use std::thread;
 use std::time::Instant;
 
 use ringbus_ring::{
-    EventHandler, HandlerError, Producer, RingBus, Subscription, Topic, TopicSet, WaitStrategy,
+    EventHandler, HandlerError, Producer, RingBus, ShutdownReason, Subscription, Topic, TopicSet,
+    WaitStrategy,
 };
 
 use crate::check::{Checker, ConsumerReport};
@@ -63,7 +64,7 @@ impl EventHandler<Event> for Handler {
         Ok(())
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         let r = self.checker.finish();
         if let Ok(mut s) = self.slot.lock() {
             *s = Some(r);

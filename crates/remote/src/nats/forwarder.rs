@@ -7,7 +7,7 @@ use crate::{RemoteError, ServiceUrl};
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use async_nats::HeaderMap;
 use ringbus_events::{to_json_line, topic_sets, Event, EventTopic};
-use ringbus_ring::{EventHandler, HandlerError, TopicSet};
+use ringbus_ring::{EventHandler, HandlerError, ShutdownReason, TopicSet};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -743,7 +743,7 @@ impl EventHandler<Event> for JetStreamForwarder {
         }
     }
 
-    fn on_shutdown(&mut self) {
+    fn on_shutdown(&mut self, _reason: &ShutdownReason) {
         // `flush` sends the open block, if any, without its end mark: the input ended
         // inside a block.
         if let Err(e) = self.flush() {
