@@ -113,10 +113,15 @@ fn a_poller_that_released_part_of_a_batch_fails_after_that_part() {
     assert!(caught.is_err());
     // The panic was caught: the poller knows it failed.
     assert_eq!(poller.poll().unwrap_err(), PollError::Failed);
-    let seen: Vec<u64> = after.poll().unwrap().iter().map(|(s, _)| s).collect();
+    let seen: Vec<u64> = after
+        .poll_timeout(HANG)
+        .unwrap()
+        .iter()
+        .map(|(s, _)| s)
+        .collect();
     assert_eq!(seen, [0, 1, 2, 3]);
     assert_eq!(
-        after.poll().unwrap_err(),
+        after.poll_timeout(HANG).unwrap_err(),
         PollError::UpstreamGone {
             name: "poller".into(),
             failed: true

@@ -161,3 +161,40 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
     let report = bus.join().unwrap();
     assert_eq!(report.producer.published, N);
 }
+
+#[test]
+fn the_sequence_space_ends_with_a_typed_error_below_the_flag_bits() {
+    use crate::cursor::{COPYING, MAX_PUBLISHED};
+    use crate::PublishError;
+    let (mut producer, bus) = RingBus::builder::<Pair>().capacity(8).build().unwrap();
+    producer.skip_to(MAX_PUBLISHED - 3);
+    let mut poller = bus.subscribe(Subscription::new("p")).unwrap();
+    let mut tap = bus
+        .tap(Subscription::new("tap").lossy(TapPolicy::default()))
+        .unwrap();
+    for i in MAX_PUBLISHED - 3..MAX_PUBLISHED {
+        assert_eq!(producer.try_publish(Topic::new(0), |e| *e = pair(i)), Ok(i));
+    }
+    assert_eq!(
+        producer.try_publish(Topic::new(0), |e| *e = pair(0)),
+        Err(PublishError::SequenceExhausted)
+    );
+    assert_eq!(
+        producer.publish_batch(1, |_, _| Topic::new(0)),
+        Err(PublishError::SequenceExhausted)
+    );
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        producer.publish(Topic::new(0), |e| *e = pair(0))
+    }));
+    assert!(panicked.is_err(), "publish past the last sequence panics");
+    let seen: Vec<u64> = poller.poll().unwrap().iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        seen,
+        [MAX_PUBLISHED - 3, MAX_PUBLISHED - 2, MAX_PUBLISHED - 1]
+    );
+    assert_eq!(tap.poll().unwrap().len(), 3);
+    // The last cursor value still leaves the flag bits clear.
+    assert_eq!(poller.sequence() & !(COPYING - 1), 0);
+    drop(producer);
+    assert_eq!(poller.poll().unwrap_err(), PollError::Shutdown);
+}

@@ -343,6 +343,103 @@ fn loom_models_a_gating_joiner_reusing_a_detached_taps_entry() {
     });
 }
 
+/// A bus whose table has one entry, so a joiner must take over the entry a leaver vacated.
+fn one_entry_bus(capacity: usize) -> (crate::Producer<Pair>, crate::Bus<Pair>) {
+    RingBus::builder::<Pair>()
+        .capacity(capacity)
+        .replay_window(0)
+        .max_consumers(1)
+        .wait_strategy(WaitStrategy::Blocking)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn loom_models_a_joiner_reusing_a_leavers_entry_never_races_its_reads() {
+    // One thread reads event 0 and leaves; another then joins at the head and takes over the
+    // same (only) entry, while the producer laps the ring of 2. If the producer's scan read
+    // the entry's state as the leaver's and its cursor as the joiner's, it would write slot 0
+    // with nothing ordering the leaver's read of it first: loom reports that as a data race.
+    model(|| {
+        let (mut producer, bus) = one_entry_bus(2);
+        let mut leaver = bus.subscribe(Subscription::new("leaver")).unwrap();
+        let bus = Arc::new(bus);
+        let joiner_bus = Arc::clone(&bus);
+        producer.publish(Topic::new(0), |e| *e = pair(0));
+        let leaving = thread::spawn(move || {
+            let batch = leaver.poll().unwrap();
+            for (s, e) in batch.iter() {
+                assert_eq!(*e, pair(s), "the leaver read a torn event");
+            }
+        });
+        let joiner = thread::spawn(move || {
+            leaving.join().unwrap();
+            let joined = joiner_bus.subscribe(Subscription::new("joiner"));
+            match joined {
+                Ok(mut poller) => {
+                    let seen = drain(&mut poller);
+                    for (s, e) in seen {
+                        assert_eq!(e, pair(s), "the joiner read a torn event");
+                    }
+                }
+                Err(crate::ConfigError::Closed) => {}
+                Err(other) => panic!("{other:?}"),
+            }
+        });
+        for i in 1..3 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        drop(producer);
+        joiner.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_models_a_tap_taking_over_a_taps_entry_is_never_cut_loose_by_a_stale_detach() {
+    // Tap A (lag 1) never reads, so publishing event 1 makes the producer detach it. Meanwhile
+    // A leaves and tap B takes over the only entry at A's very position, with a lag of the
+    // whole ring: B then never lags (the producer publishes 2 events into a ring of 2), so it
+    // must receive both and never be told it lagged. A detach judged on A and landing on B
+    // would cut B loose.
+    model(|| {
+        let (mut producer, bus) = one_entry_bus(2);
+        let a = bus
+            .tap(Subscription::new("a").lossy(TapPolicy::default().lag(1)))
+            .unwrap();
+        let bus = Arc::new(bus);
+        let side_bus = Arc::clone(&bus);
+        let side = thread::spawn(move || {
+            drop(a);
+            let sub = Subscription::new("b")
+                .lossy(TapPolicy::default())
+                .start_at(StartAt::Sequence(0));
+            let mut b = match side_bus.tap(sub) {
+                Ok(b) => b,
+                // Refused: the producer had moved on (B would start behind the ring).
+                Err(crate::ConfigError::StartNotInRing { .. } | crate::ConfigError::Closed) => {
+                    return None
+                }
+                Err(other) => panic!("{other:?}"),
+            };
+            let mut received = Vec::new();
+            loop {
+                match b.poll() {
+                    Ok(events) => received.extend(events.iter().map(|(s, e)| (*s, *e))),
+                    Err(PollError::Shutdown) => return Some(received),
+                    Err(other) => panic!("tap b: {other:?} (received {received:?})"),
+                }
+            }
+        });
+        for i in 0..2 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        drop(producer);
+        if let Some(received) = side.join().unwrap() {
+            assert_eq!(received, (0..2).map(|i| (i, pair(i))).collect::<Vec<_>>());
+        }
+    });
+}
+
 #[test]
 fn loom_models_a_join_behind_a_tap_held_limit_is_safe_or_refused() {
     // A tap (lag 1) joined a ring of 4 behind the head, so the producer, which had already
@@ -391,7 +488,8 @@ fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
     // The first notify clears the sleeper count and wakes both; the waiter whose condition
     // does not hold yet must count itself in again before it re-parks, or the second
     // notify would skip the lock and leave it parked forever (a deadlock loom reports).
-    use crate::wait::{wait_for, Waker};
+    use crate::wait::{wait_for_until, Waker};
+    use std::cell::Cell;
     model(|| {
         let waker = Arc::new(Waker::new());
         let level = Arc::new(AtomicU64::new(0));
@@ -401,7 +499,7 @@ fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
                 let (waker, level) = (Arc::clone(&waker), Arc::clone(&level));
                 thread::spawn(move || {
                     // Acquire: pairs with the Release stores below.
-                    wait_for(WaitStrategy::Blocking, &waker, || {
+                    wait_for_until(WaitStrategy::Blocking, &waker, &Cell::new(None), || {
                         (level.load(Acquire) >= wanted).then_some(())
                     })
                 })

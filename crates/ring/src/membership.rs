@@ -450,3 +450,58 @@ impl<T> Shared<T> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::shared::Config;
+    use crate::slots::Slots;
+    use crate::wait::WaitStrategy;
+
+    #[test]
+    fn an_id_stays_dead_after_the_incarnation_count_passes_u32() {
+        let config = Config {
+            strategy: WaitStrategy::Blocking,
+            may_park: true,
+            replay_window: 0,
+            dynamic: true,
+            bus_id: 1,
+        };
+        let shared = Shared::new(Slots::new(4, || 0u64).unwrap(), 1, config);
+        sync::lock(&shared.members).entries[0].incarnation = u64::from(u32::MAX);
+        let first = shared.join(&Subscription::new("a"), false).unwrap();
+        shared.leave(first.index, Done::Left, None);
+        let second = shared.join(&Subscription::new("b"), false).unwrap();
+        assert_eq!(first.index, second.index);
+        assert_ne!(first.id, second.id);
+        let members = sync::lock(&shared.members);
+        assert_eq!(shared.find(&members, first.id), None);
+        assert_eq!(shared.find(&members, second.id), Some(second.index));
+    }
+
+    #[test]
+    fn an_entry_vacated_during_a_scan_is_reused_only_after_it() {
+        let config = Config {
+            strategy: WaitStrategy::Blocking,
+            may_park: true,
+            replay_window: 0,
+            dynamic: true,
+            bus_id: 1,
+        };
+        let shared = Shared::new(Slots::new(4, || 0u64).unwrap(), 2, config);
+        let a = shared.join(&Subscription::new("a"), false).unwrap();
+        // A scan is running (odd count) when `a` leaves.
+        shared.scans.store(1, Release);
+        shared.leave(a.index, Done::Left, None);
+        let b = shared.join(&Subscription::new("b"), false).unwrap();
+        assert_ne!(
+            b.index, a.index,
+            "the vacated entry was reused under the scan"
+        );
+        // The scan ends: now it may be reused.
+        shared.scans.store(2, Release);
+        shared.leave(b.index, Done::Left, None);
+        let c = shared.join(&Subscription::new("c"), false).unwrap();
+        assert_eq!(c.index, a.index);
+    }
+}

@@ -257,6 +257,14 @@ impl<T> Producer<T> {
         self.aborting = true;
     }
 
+    /// Test hook: continue as if `sequence` events had been published already.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn skip_to(&mut self, sequence: u64) {
+        self.next = sequence;
+        self.limit = 0;
+        self.shared.published.store(sequence, Release);
+    }
+
     fn batch_end(&self, n: usize) -> Result<u64, PublishError> {
         let capacity = self.shared.capacity();
         if n as u64 > capacity {
