@@ -15,3 +15,8 @@
 
 pub use ringbus_ring;
 pub use ringbus_ring::*;
+
+// The README's Rust blocks (the embedding example) run as doctests of this package.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

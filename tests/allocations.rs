@@ -62,7 +62,7 @@ fn poller_on_the_same_thread() {
         let end = producer.next_sequence() + events;
         while producer.next_sequence() < end {
             let s = producer.next_sequence();
-            if s % 3 == 0 {
+            if s.is_multiple_of(3) {
                 let k = 16.min(end - s) as usize;
                 producer
                     .publish_batch(k, |i, e| {

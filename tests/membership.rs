@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use ringbus::{
     Bus, ConfigError, ConsumerState, EventHandler, HandlerError, PollError, Poller, Producer,
     PublishError, RingBus, ShutdownReason, StartAt, Subscription, TapPolicy, Topic, TopicSet,
@@ -94,7 +94,7 @@ impl EventHandler<Ev> for TapCheck {
         check(ev, seq);
         self.expected += 1;
         self.received += 1;
-        if self.slow_every != 0 && seq % self.slow_every == 0 {
+        if self.slow_every != 0 && seq.is_multiple_of(self.slow_every) {
             std::thread::sleep(Duration::from_micros(500));
         }
         Ok(())
@@ -127,7 +127,7 @@ fn subscribe_behind(
     rng: &mut StdRng,
     make: impl Fn(StartAt) -> Subscription,
 ) -> Option<ringbus::Poller<Ev>> {
-    let back = rng.gen_range(0..400);
+    let back = rng.random_range(0..400);
     let s = published(bus).saturating_sub(back);
     match bus.subscribe(make(StartAt::Sequence(s))) {
         Ok(p) => {
@@ -209,7 +209,7 @@ fn tap_poller_thread(
                         received += 1;
                     }
                     polls += 1;
-                    if slow && polls % 4 == 0 {
+                    if slow && polls.is_multiple_of(4) {
                         std::thread::sleep(Duration::from_millis(1));
                     }
                 }
@@ -287,11 +287,11 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                 }
                 let present = threads.len() + taps.len() + managed.len();
                 serial += 1;
-                let action = rng.gen_range(0..6);
+                let action = rng.random_range(0..6);
                 if present >= 4 || action == 5 {
                     // Somebody leaves: a managed consumer by `stop`, or a tap reaches its target.
-                    if !managed.is_empty() && rng.gen_bool(0.5) {
-                        let id = managed.swap_remove(rng.gen_range(0..managed.len()));
+                    if !managed.is_empty() && rng.random_bool(0.5) {
+                        let id = managed.swap_remove(rng.random_range(0..managed.len()));
                         match bus.stop(id) {
                             Ok(()) => stats[0].fetch_add(1, Ordering::Relaxed),
                             Err(ConfigError::UnknownConsumer) => 0,
@@ -304,13 +304,13 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                     match action {
                         0 => {
                             // A gating poller, some filtered, that leaves after a quota.
-                            let topics = if rng.gen_bool(0.3) {
-                                TopicSet::of(&[Topic::new(rng.gen_range(0..TOPICS))])
+                            let topics = if rng.random_bool(0.3) {
+                                TopicSet::of(&[Topic::new(rng.random_range(0..TOPICS))])
                             } else {
                                 TopicSet::all()
                             };
                             let name = format!("g{serial}");
-                            let quota = rng.gen_range(1..(M / 20).max(2));
+                            let quota = rng.random_range(1..(M / 20).max(2));
                             if let Some(p) = subscribe_behind(&bus, &mut rng, |s| {
                                 Subscription::new(name.clone()).topics(topics).start_at(s)
                             }) {
@@ -340,9 +340,9 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                         }
                         2 | 3 => {
                             // A tap, sometimes slow, with one of several policies.
-                            let policy = match rng.gen_range(0..3) {
+                            let policy = match rng.random_range(0..3) {
                                 0 => TapPolicy::default(),
-                                1 => TapPolicy::default().lag(rng.gen_range(1..=1024)),
+                                1 => TapPolicy::default().lag(rng.random_range(1..=1024)),
                                 _ => TapPolicy::default().wait(Duration::from_micros(200)),
                             };
                             let name = format!("t{serial}");
@@ -350,7 +350,7 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                                 Ok(tap) => {
                                     stats[3].fetch_add(1, Ordering::Relaxed);
                                     let target = Arc::new(AtomicU64::new(u64::MAX));
-                                    let slow = rng.gen_bool(0.5);
+                                    let slow = rng.random_bool(0.5);
                                     let t = tap_poller_thread(
                                         tap,
                                         name,
@@ -369,7 +369,7 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                             let s = published(&bus);
                             let name = format!("mt{serial}");
                             let sub = Subscription::new(name.clone())
-                                .lossy(TapPolicy::default().lag(rng.gen_range(64..=1024)))
+                                .lossy(TapPolicy::default().lag(rng.random_range(64..=1024)))
                                 .start_at(StartAt::Sequence(s));
                             let handler = TapCheck {
                                 name,
@@ -377,7 +377,7 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                                 expected: s,
                                 received: 0,
                                 missed: 0,
-                                slow_every: rng.gen_range(0..3) * 1000,
+                                slow_every: rng.random_range(0..3) * 1000,
                                 out: out.clone(),
                             };
                             match bus.spawn_tap(sub, handler) {
@@ -391,7 +391,7 @@ fn consumers_join_and_leave_while_the_producer_publishes() {
                         }
                     }
                 }
-                std::thread::sleep(Duration::from_micros(rng.gen_range(100..3000)));
+                std::thread::sleep(Duration::from_micros(rng.random_range(100..3000)));
             }
             producer.join().expect("producer");
             for (target, _) in &taps {
@@ -519,7 +519,7 @@ fn joins_at_the_ring_edge_beside_lagging_taps_are_safe_or_refused() {
                         let mut rng = StdRng::seed_from_u64(t);
                         for round in 0.. {
                             let s = published(&bus).saturating_sub(CAPACITY / 4);
-                            let policy = TapPolicy::default().lag(rng.gen_range(1..=4));
+                            let policy = TapPolicy::default().lag(rng.random_range(1..=4));
                             let sub = Subscription::new(format!("tap{t}.{round}"))
                                 .lossy(policy)
                                 .start_at(StartAt::Sequence(s));
@@ -529,7 +529,7 @@ fn joins_at_the_ring_edge_beside_lagging_taps_are_safe_or_refused() {
                                 Err(ConfigError::Closed) => return,
                                 Err(e) => panic!("tap: {e}"),
                             };
-                            for _ in 0..rng.gen_range(1..8) {
+                            for _ in 0..rng.random_range(1..8) {
                                 match tap.poll() {
                                     Ok(events) => {
                                         for (seq, ev) in events {
@@ -548,7 +548,7 @@ fn joins_at_the_ring_edge_beside_lagging_taps_are_safe_or_refused() {
             let mut rng = StdRng::seed_from_u64(99);
             let (mut accepted, mut refused) = (0u64, 0u64);
             for round in 0.. {
-                let s = (published(&bus) + rng.gen_range(0..24)).saturating_sub(CAPACITY + 8);
+                let s = (published(&bus) + rng.random_range(0..24)).saturating_sub(CAPACITY + 8);
                 let sub = Subscription::new(format!("edge{round}")).start_at(StartAt::Sequence(s));
                 let mut poller = match bus.subscribe(sub) {
                     Ok(poller) => poller,

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use ringbus::{
     Bus, ConsumerState, Metrics, Producer, PublishError, ShutdownError, Topic, TopicSet,
     WaitStrategy,
@@ -163,7 +163,7 @@ pub fn produce(producer: &mut Producer<Ev>, n: u64, seed: u64, max_batch: usize)
     while producer.next_sequence() < n {
         let start = producer.next_sequence();
         let left = (n - start) as usize;
-        match rng.gen_range(0..8u32) {
+        match rng.random_range(0..8u32) {
             0..=1 => {
                 producer.publish(topic_of(start), |e| fill(e, start, start + 1));
             }
@@ -178,7 +178,7 @@ pub fn produce(producer: &mut Producer<Ev>, n: u64, seed: u64, max_batch: usize)
                 }
             },
             3 => {
-                let k = rng.gen_range(1..=max_batch.min(left));
+                let k = rng.random_range(1..=max_batch.min(left));
                 let end = start + k as u64;
                 loop {
                     let r = producer.try_publish_batch(k, |i, e| {
@@ -198,10 +198,10 @@ pub fn produce(producer: &mut Producer<Ev>, n: u64, seed: u64, max_batch: usize)
             }
             _ => {
                 // Occasionally an empty batch: it must publish nothing.
-                let k = if rng.gen_ratio(1, 64) {
+                let k = if rng.random_ratio(1, 64) {
                     0
                 } else {
-                    rng.gen_range(1..=max_batch.min(left))
+                    rng.random_range(1..=max_batch.min(left))
                 };
                 let end = start + k as u64;
                 let range = producer

@@ -6,7 +6,8 @@
 //! ringbus-bench sweep   [--quick] [--systems a,b] [--dimensions wait,capacity,batch,consumers]
 //! ringbus-bench tune    [--quick] [--consumers N] [--batch N] [--split-topics] [--rate EV/S]
 //!                       [--objective throughput|p99] [--systems a,b]
-//! ringbus-bench list
+//! ringbus-bench list    [--trace PATH]
+//! ringbus-bench calibrate --trace PATH [--out FILE]
 //! ```
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use ringbus_bench::harness::System;
 use ringbus_bench::measure::{measure, Budget};
 use ringbus_bench::report::{Machine, Report, ScenarioReport, Settings};
 use ringbus_bench::sweep::{self, Objective, WorkloadSpec};
-use ringbus_bench::trace::{self, Trace};
+use ringbus_bench::trace::{self, Calibration, Trace};
 use ringbus_bench::{charts, scenario, systems};
 
 #[derive(Parser, Debug)]
@@ -72,9 +73,10 @@ enum Command {
         /// Write SVG charts into this directory.
         #[arg(long)]
         svg_dir: Option<PathBuf>,
-        /// Trace for the realistic mix (relative paths also tried from the repository root).
-        #[arg(long, default_value = trace::DEFAULT_TRACE)]
-        trace: PathBuf,
+        /// Per-event CSV trace for the realistic mix (relative paths also tried from the
+        /// repository root); default: the embedded calibration.
+        #[arg(long)]
+        trace: Option<PathBuf>,
     },
     /// One factor at a time: wait strategy, ring capacity, batch size, consumer count.
     Sweep {
@@ -106,9 +108,20 @@ enum Command {
     },
     /// The systems and scenarios known to this build.
     List {
-        /// Trace for the realistic mix.
-        #[arg(long, default_value = trace::DEFAULT_TRACE)]
+        /// Per-event CSV trace for the realistic mix; default: the embedded calibration.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Derive the calibration of the realistic mix (type counts, sizes, events per block)
+    /// from a per-event CSV trace.
+    Calibrate {
+        /// The per-event CSV trace.
+        #[arg(long)]
         trace: PathBuf,
+        /// Write the calibration here (default: standard output), e.g.
+        /// crates/bench/data/trace-calibration.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -163,15 +176,13 @@ fn pick_systems(filters: &[String]) -> Result<Vec<Arc<dyn System>>, String> {
     Ok(systems::select(all, filters))
 }
 
-fn load_trace(path: &std::path::Path) -> Option<Trace> {
-    let p = trace::resolve(path);
-    match Trace::load(&p) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            eprintln!("note: skipping the trace-mix scenario: {e}");
-            None
-        }
+/// The trace of `--trace`, or the stream of the embedded calibration.
+fn load_trace(path: Option<&std::path::Path>) -> Result<Trace, String> {
+    match path {
+        Some(p) => Trace::load(&trace::resolve(p)),
+        None => Trace::calibrated(),
     }
+    .map_err(|e| e.to_string())
 }
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
@@ -191,24 +202,12 @@ fn compare(
     scenarios: &[String],
     markdown: Option<&PathBuf>,
     svg_dir: Option<&PathBuf>,
-    trace_path: &std::path::Path,
+    trace_path: Option<&std::path::Path>,
 ) -> Result<(), String> {
     let budget = budget(common);
     let systems = pick_systems(&common.systems)?;
-    let wants_trace = scenarios.is_empty()
-        || scenarios
-            .iter()
-            .any(|s| "trace-mix".starts_with(s.as_str()));
-    let trace = if wants_trace {
-        load_trace(trace_path)
-    } else {
-        None
-    };
-    let scen = scenario::select(scenario::all(trace.as_ref()), scenarios);
-    if scen.is_empty() && wants_trace && trace.is_none() && !scenarios.is_empty() {
-        eprintln!("nothing to run: the only scenario asked for was skipped");
-        return Ok(());
-    }
+    let trace = load_trace(trace_path)?;
+    let scen = scenario::select(scenario::all(Some(&trace)), scenarios);
     if scen.is_empty() {
         return Err(format!(
             "no scenario matches {scenarios:?}; see `ringbus-bench list`"
@@ -291,7 +290,7 @@ fn run(cli: Cli) -> Result<(), String> {
             &scenarios,
             markdown.as_ref(),
             svg_dir.as_ref(),
-            &trace,
+            trace.as_deref(),
         ),
         Command::Sweep { common, dimensions } => {
             for d in &dimensions {
@@ -402,13 +401,27 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::List { trace } => {
+            let trace = load_trace(trace.as_deref())?;
             println!("systems:");
             for s in systems::all() {
                 println!("  {}", s.name());
             }
             println!("scenarios:");
-            for s in scenario::all(load_trace(&trace).as_ref()) {
+            for s in scenario::all(Some(&trace)) {
                 println!("  {:<22} {}", s.name, s.description);
+            }
+            Ok(())
+        }
+        Command::Calibrate { trace, out } => {
+            let t = Trace::load(&trace::resolve(&trace)).map_err(|e| e.to_string())?;
+            let name = trace.file_name().unwrap_or(trace.as_os_str());
+            let json = Calibration::derive(&t, &name.to_string_lossy()).to_json();
+            match out {
+                Some(p) => {
+                    write(&p, &json)?;
+                    eprintln!("wrote {}", p.display());
+                }
+                None => print!("{json}"),
             }
             Ok(())
         }

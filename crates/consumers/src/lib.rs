@@ -49,7 +49,6 @@
 mod block;
 mod error;
 mod event_log;
-mod hash;
 mod memory;
 mod position;
 mod positions;
@@ -59,10 +58,12 @@ mod timed;
 
 pub use error::StoreError;
 pub use event_log::EventLogConsumer;
-pub use hash::{FxHashMap, FxHashSet, FxHasher};
 pub use memory::{MemoryStores, StoreView};
 pub use position::PositionState;
 pub use positions::{PositionsPlugin, PositionsSnapshot, PositionsView};
+/// The map type of [`StoreTables`]' fields: the tables are keyed by small ids from the core,
+/// hashed millions of times a second, where SipHash's resistance to chosen keys buys nothing.
+pub use rustc_hash::FxHashMap;
 pub use sqlite::codec;
 pub use sqlite::{SqliteOptions, SqliteStore, SqliteWriter};
 pub use tables::StoreTables;

@@ -1,10 +1,10 @@
 //! The positions plug-in: per party and market, open volume, average entry price, realised
 //! and unrealised P&L, published as a consistent snapshot at each `EndBlock`.
 
-use crate::hash::{FxHashMap, FxHashSet};
 use crate::PositionState;
 use ringbus_events::{Event, MarketId, PartyId, Payload, Position};
 use ringbus_ring::{EventHandler, HandlerError};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
 

@@ -1,7 +1,7 @@
 //! The store tables: accounts, orders, trades and ledger movements, as of a block boundary.
 
-use crate::hash::FxHashMap;
 use ringbus_events::{AccountId, Event, LedgerMovement, Order, OrderId, Payload, Trade};
+use rustc_hash::FxHashMap;
 
 /// What the stores hold after the last committed block. The in-memory store keeps one; the
 /// SQLite store can be read back into one ([`SqliteStore::load`](crate::SqliteStore::load)),

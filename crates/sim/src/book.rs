@@ -1,7 +1,7 @@
 //! A price-time priority limit order book for one market.
 
-use ringbus_consumers::FxHashMap;
 use ringbus_events::{Order, OrderId, OrderStatus, PartyId, Side};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 
 /// One fill of an incoming order against a resting one.

@@ -16,7 +16,9 @@ impl Simulator {
         let due = mk.shocked
             || mk.mark == 0
             || self.height >= self.cfg.blocks
-            || self.height % u64::from(self.cfg.mtm_every.max(1)) == 0;
+            || self
+                .height
+                .is_multiple_of(u64::from(self.cfg.mtm_every.max(1)));
         if !due {
             return;
         }

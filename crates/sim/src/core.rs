@@ -4,8 +4,8 @@
 use crate::sink::{EventSink, SinkError};
 use crate::state::{margin_levels, Market};
 use crate::SimConfig;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use ringbus_events::{
     Account, AccountId, AccountOwner, AccountType, AssetId, BeginBlock, BlockHash, BlockTime,
     EndBlock, Event, InsurancePool, LedgerMovement, MarginLevels, MarketId, PartyId, Payload,
@@ -90,7 +90,7 @@ impl Simulator {
             .map(|m| {
                 Market::new(
                     parties,
-                    10_000 + 1_000 * u64::from(m) + rng.gen_range(0..500),
+                    10_000 + 1_000 * u64::from(m) + rng.random_range(0..500),
                 )
             })
             .collect();
@@ -166,8 +166,8 @@ impl Simulator {
     /// (one batch each), `EndBlock`.
     pub fn step(&mut self, sink: &mut impl EventSink) -> Result<(), SinkError> {
         self.height += 1;
-        self.time += 1_000_000_000 + self.rng.gen_range(-100_000_000..=100_000_000);
-        let hash = BlockHash(self.rng.gen());
+        self.time += 1_000_000_000 + self.rng.random_range(-100_000_000..=100_000_000);
+        let hash = BlockHash(self.rng.random());
         let time = BlockTime(self.time);
         self.in_block();
         self.emit(
@@ -186,10 +186,10 @@ impl Simulator {
         } else {
             let n = self
                 .rng
-                .gen_range(self.cfg.min_txs..=self.cfg.max_txs.max(self.cfg.min_txs));
+                .random_range(self.cfg.min_txs..=self.cfg.max_txs.max(self.cfg.min_txs));
             for i in 0..n {
                 self.tx_index = Some(i);
-                self.trigger = Trigger::Transaction(ringbus_events::TxHash(self.rng.gen()));
+                self.trigger = Trigger::Transaction(ringbus_events::TxHash(self.rng.random()));
                 self.random_tx();
                 self.flush(sink)?;
             }
@@ -252,7 +252,7 @@ impl Simulator {
         const DEPOSITS: [u64; 6] = [40_000, 80_000, 150_000, 300_000, 1_000_000, 5_000_000];
         let mut tx = 0u32;
         for p in 0..self.general.len() {
-            let amount = DEPOSITS[self.rng.gen_range(0..DEPOSITS.len())];
+            let amount = DEPOSITS[self.rng.random_range(0..DEPOSITS.len())];
             self.begin_tx(tx);
             self.transfer(
                 Acct::External,
@@ -283,7 +283,7 @@ impl Simulator {
 
     fn begin_tx(&mut self, i: u32) {
         self.tx_index = Some(i);
-        self.trigger = Trigger::Transaction(ringbus_events::TxHash(self.rng.gen()));
+        self.trigger = Trigger::Transaction(ringbus_events::TxHash(self.rng.random()));
     }
 
     pub(crate) fn tx_result(

@@ -315,7 +315,7 @@ impl Pipeline {
                 let r = (|| {
                     while !sim.is_done() {
                         sim.step(&mut sink)?;
-                        if sim.height() % 64 == 0 {
+                        if sim.height().is_multiple_of(64) {
                             bar.set_position(sim.height());
                         }
                     }

@@ -4,7 +4,7 @@
 use crate::book::Fill;
 use crate::core::{market, party, Acct, Simulator};
 use crate::state::margin_levels;
-use rand::Rng;
+use rand::RngExt;
 use ringbus_events::{
     ErrorCode, Order, OrderId, OrderStatus, OrderType, Side, Source, TimeInForce, Trade, TradeId,
     TransferType, TxKind,
@@ -26,19 +26,19 @@ struct Request {
 impl Simulator {
     /// One random transaction: the mix is documented in `docs/simulator.md`.
     pub(crate) fn random_tx(&mut self) {
-        let p = self.rng.gen_range(0..self.general.len());
-        let m = self.rng.gen_range(0..self.markets.len());
-        let roll = self.rng.gen_range(0..100u32);
-        let side = if self.rng.gen_bool(0.5) {
+        let p = self.rng.random_range(0..self.general.len());
+        let m = self.rng.random_range(0..self.markets.len());
+        let roll = self.rng.random_range(0..100u32);
+        let side = if self.rng.random_bool(0.5) {
             Side::Buy
         } else {
             Side::Sell
         };
-        let size = self.rng.gen_range(1..=20u64);
+        let size = self.rng.random_range(1..=20u64);
         match roll {
             0..=1 => {
                 // A malformed submission: zero size or zero price.
-                let (price, size) = if self.rng.gen_bool(0.5) {
+                let (price, size) = if self.rng.random_bool(0.5) {
                     (Some(0), size)
                 } else {
                     (Some(self.markets[m].fair), 0)
@@ -55,7 +55,7 @@ impl Simulator {
             }
             2..=3 => {
                 let id = OrderId(self.next_order + 1_000_000);
-                if self.rng.gen_bool(0.5) {
+                if self.rng.random_bool(0.5) {
                     self.cancel(m, id);
                 } else {
                     self.amend(m, id);
@@ -111,13 +111,13 @@ impl Simulator {
         if n == 0 {
             return None;
         }
-        let i = self.rng.gen_range(0..n);
+        let i = self.rng.random_range(0..n);
         self.markets[m].book.live_at(i)
     }
 
     fn aggressive_price(&mut self, m: usize, side: Side) -> u64 {
         let fair = self.markets[m].fair;
-        let off = self.rng.gen_range(0..=40);
+        let off = self.rng.random_range(0..=40);
         match side {
             Side::Buy => fair + off,
             Side::Sell => fair.saturating_sub(off).max(1),
@@ -126,9 +126,9 @@ impl Simulator {
 
     fn submit_limit(&mut self, p: usize, m: usize, side: Side, size: u64) {
         let fair = self.markets[m].fair;
-        let away = self.rng.gen_range(0..=30u64);
-        let cross = if self.rng.gen_bool(0.45) {
-            self.rng.gen_range(0..=40u64)
+        let away = self.rng.random_range(0..=30u64);
+        let cross = if self.rng.random_bool(0.45) {
+            self.rng.random_range(0..=40u64)
         } else {
             0
         };
@@ -136,8 +136,8 @@ impl Simulator {
             Side::Buy => (fair + cross).saturating_sub(away).max(1),
             Side::Sell => (fair + away).saturating_sub(cross).max(1),
         };
-        let (tif, expires) = if self.rng.gen_bool(0.1) {
-            let blocks = self.rng.gen_range(3..=40i64);
+        let (tif, expires) = if self.rng.random_bool(0.1) {
+            let blocks = self.rng.random_range(3..=40i64);
             (TimeInForce::Gtt, Some(self.time + blocks * 1_000_000_000))
         } else {
             (TimeInForce::Gtc, None)
@@ -321,7 +321,7 @@ impl Simulator {
             return;
         };
         let (bid, ask) = self.markets[m].book.best();
-        let step = self.rng.gen_range(-5..=5i64);
+        let step = self.rng.random_range(-5..=5i64);
         let mut price = old.price.saturating_add_signed(step).max(1);
         price = match old.side {
             Side::Buy => ask.map_or(price, |a| price.min(a.saturating_sub(1))),
@@ -329,7 +329,7 @@ impl Simulator {
         };
         let remaining = old
             .remaining
-            .saturating_add_signed(self.rng.gen_range(-3..=3))
+            .saturating_add_signed(self.rng.random_range(-3..=3))
             .max(1);
         if price == 0 {
             self.tx_result(TxKind::AmendOrder, Some(ErrorCode::InvalidPrice));
@@ -369,20 +369,20 @@ impl Simulator {
     pub(crate) fn move_prices(&mut self) {
         let shock = self.cfg.shock_every > 0
             && self.height > 1
-            && self.rng.gen_ratio(1, self.cfg.shock_every);
+            && self.rng.random_ratio(1, self.cfg.shock_every);
         let shocked = if shock {
-            Some(self.rng.gen_range(0..self.markets.len()))
+            Some(self.rng.random_range(0..self.markets.len()))
         } else {
             None
         };
         for m in 0..self.markets.len() {
             let fair = self.markets[m].fair;
             let step = i64::try_from(fair / 500).unwrap_or(0).max(1);
-            let mut next = fair.saturating_add_signed(self.rng.gen_range(-step..=step));
+            let mut next = fair.saturating_add_signed(self.rng.random_range(-step..=step));
             if shocked == Some(m) {
-                let pct = self.rng.gen_range(6..=16u64);
+                let pct = self.rng.random_range(6..=16u64);
                 let jump = next * pct / 100;
-                next = if self.rng.gen_bool(0.5) {
+                next = if self.rng.random_bool(0.5) {
                     next + jump
                 } else {
                     next - jump

@@ -56,7 +56,9 @@ fn money_is_conserved_after_every_block() {
 
 #[test]
 fn framing_sequences_and_cascade_triggers_hold() {
-    let (events, sim) = run(SimConfig::small(5, 80));
+    // A seed whose 80 blocks reach every topic (loss socialisation is the rare one: seeds 5
+    // and 8 have none there).
+    let (events, sim) = run(SimConfig::small(6, 80));
     assert_eq!(events.len() as u64, sim.events_emitted());
     let mut open: Option<u64> = None;
     let mut mark_seq = None;

@@ -9,7 +9,10 @@ patch=$(realpath "$1")
 pairs=${2:-4}
 scenarios=${3:-unicast-single,multicast-2,multicast-4}
 root=$(git rev-parse --show-toplevel)
+# The full reference trace when it sits beside the checkout; else the embedded calibration.
 trace="$root/../shared/data/vega-system-tests-trace.csv"
+trace_args=()
+if [[ -f $trace ]]; then trace_args=(--trace "$trace"); fi
 work=$(mktemp -d)
 cleanup() {
     git -C "$root" worktree remove --force "$work/base" 2>/dev/null || true
@@ -27,7 +30,7 @@ for _ in $(seq "$pairs"); do
     for side in base exp; do
         printf '%-5s' "$side"
         "$work/target-$side/release/ringbus-bench" compare --quick --systems ringbus-adaptive \
-            --scenarios "$scenarios" --trace "$trace" 2>/dev/null |
+            --scenarios "$scenarios" "${trace_args[@]}" 2>/dev/null |
             awk '/^== /{name=$2} /^ringbus/{printf " %s=%s", name, $2} END{print ""}'
     done
 done
