@@ -8,12 +8,14 @@ use ringbus_consumers::{
 use ringbus_events::{BeginBlock, EndBlock, Event, Payload, Trade};
 use std::time::Duration;
 
-/// Commits blocks into a vector; refuses the next `refuse` attempts.
+/// Commits blocks into a vector; refuses the next `refuse` attempts, or fails every
+/// attempt with `fail`.
 #[derive(Debug, Default)]
 struct FakeStore {
     blocks: Vec<Vec<Event>>,
     attempts: u32,
     refuse: u32,
+    fail: Option<fn() -> CommitError<&'static str, FakeError>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,8 @@ enum FakeError {
     Framing(#[from] FramingError),
     #[error("refused {0}: {1}")]
     Refused(Refused, &'static str),
+    #[error("the cursor moved")]
+    CursorMoved,
 }
 
 impl BlockStore for FakeStore {
@@ -46,6 +50,9 @@ impl BlockStore for FakeStore {
 
     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
         self.attempts += 1;
+        if let Some(fail) = self.fail {
+            return Err(fail());
+        }
         if self.refuse > 0 {
             self.refuse -= 1;
             return Err(CommitError::Retry("locked"));
@@ -223,4 +230,37 @@ fn a_refused_commit_is_retried_then_reported() {
         refused.to_string(),
         "block 2 (sequences 2..=4) after 3 attempt(s); last committed sequence: 1"
     );
+}
+
+#[test]
+fn a_give_up_is_reported_and_a_fatal_error_returned_without_retrying() {
+    let mut w = BlockWriter::new(FakeStore {
+        fail: Some(|| CommitError::GiveUp("no connection")),
+        ..FakeStore::default()
+    });
+    let err = write_all(&mut w, &events(0, [begin(1), end(1)])).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FakeError::Refused(
+                Refused {
+                    attempts: 1,
+                    last_committed: None,
+                    ..
+                },
+                "no connection"
+            )
+        ),
+        "{err:?}"
+    );
+    assert_eq!(w.store().attempts, 1);
+
+    let mut w = BlockWriter::new(FakeStore {
+        fail: Some(|| CommitError::Fatal(FakeError::CursorMoved)),
+        ..FakeStore::default()
+    });
+    let err = write_all(&mut w, &events(0, [begin(1), end(1)])).unwrap_err();
+    assert!(matches!(err, FakeError::CursorMoved), "{err:?}");
+    assert_eq!(w.store().attempts, 1);
+    assert!(w.store().blocks.is_empty());
 }

@@ -22,7 +22,8 @@ pub trait BlockStore {
     /// One attempt to commit `block` with the cursor moved to [`Block::last`].
     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self>;
 
-    /// The error that reports `block` as refused, from the last attempt's `failure`.
+    /// The store's error for a block refused for good (`refused`: which block, how many
+    /// attempts, the last committed sequence), from the last attempt's `failure`.
     fn refused(&self, refused: Refused, failure: Self::Failure) -> Self::Error;
 
     /// The sequence of the last committed `EndBlock`: the writer skips every event up to it.

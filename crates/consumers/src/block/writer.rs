@@ -92,6 +92,8 @@ fn commit<S: BlockStore>(store: &mut S, block: &Block<'_>) -> Result<(), S::Erro
                 height: block.height(),
                 first: block.first(),
                 last: block.last(),
+                // A give-up is not a refusal of the block (the connection failed), but the
+                // report says at least one attempt.
                 attempts: refusals.max(1),
                 last_committed: store.last_committed(),
             };
