@@ -1,6 +1,7 @@
 //! Typed errors of the consumers.
 
-use ringbus_events::{EventTopic, LogError};
+use crate::FramingError;
+use ringbus_events::LogError;
 use std::path::PathBuf;
 
 /// What can go wrong in a store writer or a plug-in.
@@ -37,26 +38,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    /// An event arrived before any `BeginBlock`, or after an `EndBlock` and before the next
-    /// `BeginBlock`: the stream is not framed as the stores need.
-    #[error("event {sequence} ({topic}) arrived outside a block")]
-    OutsideBlock {
-        /// Its sequence.
-        sequence: u64,
-        /// Its topic.
-        topic: EventTopic,
-    },
-    /// A `BeginBlock` arrived while another block was still open, or an `EndBlock` for a
-    /// block other than the open one.
-    #[error("event {sequence}: block {found} framing while block {open} is open")]
-    BadFraming {
-        /// The framing event's sequence.
-        sequence: u64,
-        /// The block that is open.
-        open: u64,
-        /// The block the framing event names.
-        found: u64,
-    },
+    /// The stream is not framed in blocks as the stores need.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
     /// A SQLite statement failed outside a block commit (reading the store back).
     #[error("SQLite: {0}")]
     Sql(#[from] rusqlite::Error),

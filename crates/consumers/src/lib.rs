@@ -36,13 +36,72 @@
 //! Stores stage what they read and apply it at the block's `EndBlock`: a reader never sees
 //! half a block. The positions plug-in publishes a consistent snapshot at each `EndBlock`.
 //!
-//! # Store writers and resume
+//! # Block stores
 //!
-//! [`SqliteWriter`] commits one transaction per block, with its cursor (the `EndBlock`'s
-//! sequence) written in the same transaction. Fed the event log again after a crash, it
-//! skips every event at or before the cursor. A refused commit is retried a bounded number
-//! of times, then the consumer fails with [`StoreError::Refused`], naming the last good
-//! sequence. See `docs/consumers.md`.
+//! A store writer is a [`BlockWriter`] over a [`BlockStore`]: the writer stages each block
+//! (the framing rules, [`FramingError`]), skips what the store already holds, and commits
+//! once per block through the store, retrying a refused commit with the store's
+//! [`RetryPolicy`]. The store only commits a whole block, its cursor (the `EndBlock`'s
+//! sequence) in the same transaction. [`SqliteWriter`] is the writer over [`SqliteStore`];
+//! `ringbus-remote`'s PostgreSQL writer is another. Fed the event log again after a crash, a
+//! writer skips every event at or before the cursor. See `docs/consumers.md`.
+//!
+//! A store of one's own, here a vector of committed blocks:
+//!
+//! ```
+//! use ringbus_consumers::{
+//!     Backoff, Block, BlockStore, BlockWriter, CommitResult, FramingError, Refused, RetryPolicy,
+//! };
+//! use ringbus_events::{BeginBlock, EndBlock, Event};
+//! use std::time::Duration;
+//!
+//! #[derive(Default)]
+//! struct Blocks(Vec<Vec<Event>>);
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum Error {
+//!     #[error(transparent)]
+//!     Framing(#[from] FramingError),
+//!     #[error("refused {0}: {1}")]
+//!     Refused(Refused, String),
+//! }
+//!
+//! impl BlockStore for Blocks {
+//!     type Error = Error;
+//!     type Failure = String;
+//!     const NAME: &'static str = "blocks";
+//!     fn last_committed(&self) -> Option<u64> {
+//!         self.0.last().and_then(|b| b.last()).map(|e| e.sequence)
+//!     }
+//!     fn retry_policy(&self) -> RetryPolicy {
+//!         let pause = Duration::from_millis(10);
+//!         RetryPolicy { max_attempts: 3, backoff: Backoff::new(pause, 8 * pause) }
+//!     }
+//!     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
+//!         self.0.push(block.events().to_vec()); // all or nothing
+//!         Ok(())
+//!     }
+//!     fn refused(&self, refused: Refused, failure: String) -> Error {
+//!         Error::Refused(refused, failure)
+//!     }
+//! }
+//!
+//! let mut writer = BlockWriter::new(Blocks::default());
+//! for (sequence, event) in [
+//!     Event::new(BeginBlock { height: 1, ..Default::default() }),
+//!     Event::new(EndBlock { height: 1, ..Default::default() }),
+//! ]
+//! .into_iter()
+//! .enumerate()
+//! {
+//!     writer.write(&Event { sequence: sequence as u64, ..event })?;
+//! }
+//! assert_eq!(writer.store().last_committed(), Some(1));
+//! // An event after the block's end and before the next `BeginBlock`:
+//! let stray = Event { sequence: 2, ..Event::new(EndBlock { height: 1, ..Default::default() }) };
+//! assert!(matches!(writer.write(&stray), Err(Error::Framing(FramingError::OutsideBlock { .. }))));
+//! # Ok::<(), Error>(())
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -52,15 +111,18 @@ mod event_log;
 mod memory;
 mod position;
 mod positions;
+mod retry;
 mod sqlite;
 mod tables;
 mod timed;
 
+pub use block::{Block, BlockStore, BlockWriter, CommitError, CommitResult, FramingError, Refused};
 pub use error::StoreError;
 pub use event_log::EventLogConsumer;
 pub use memory::{MemoryStores, StoreView};
 pub use position::PositionState;
 pub use positions::{PositionsPlugin, PositionsSnapshot, PositionsView};
+pub use retry::{Backoff, RetryPolicy};
 /// The map type of [`StoreTables`]' fields: the tables are keyed by small ids from the core,
 /// hashed millions of times a second, where SipHash's resistance to chosen keys buys nothing.
 pub use rustc_hash::FxHashMap;

@@ -72,9 +72,9 @@ impl MemoryStores {
 impl EventHandler<Event> for MemoryStores {
     #[inline]
     fn on_event(&mut self, event: &Event, _seq: u64, _eob: bool) -> Result<(), HandlerError> {
-        if self.stage.push(event)? {
+        if let Some(block) = self.stage.push(event)? {
             let mut tables = self.view.0.write().unwrap_or_else(PoisonError::into_inner);
-            tables.apply_block(self.stage.events());
+            tables.apply_block(block.events());
             drop(tables);
             self.stage.clear();
         }

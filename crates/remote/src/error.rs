@@ -1,8 +1,7 @@
 //! Typed errors of the remote consumers.
 
 use crate::ServiceUrl;
-use ringbus_consumers::StoreError;
-use ringbus_events::EventTopic;
+use ringbus_consumers::{FramingError, Refused, StoreError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -82,22 +81,11 @@ pub enum RemoteError {
     },
     /// PostgreSQL refused a block on every attempt (a constraint, a full disk, ...), or the
     /// connection could not be restored in time. Nothing of the block was applied; everything
-    /// up to `last_committed` was.
-    #[error(
-        "PostgreSQL refused block {height} (sequences {first}..={last}) after {attempts} attempt(s); \
-         last committed sequence: {}: {source}", seq(last_committed)
-    )]
+    /// up to `block.last_committed` was.
+    #[error("PostgreSQL refused {block}: {source}")]
     PgRefused {
-        /// The block.
-        height: u64,
-        /// Its first staged sequence.
-        first: u64,
-        /// Its `EndBlock`'s sequence.
-        last: u64,
-        /// Attempts made.
-        attempts: u32,
-        /// The last sequence safely in the database: resume after it.
-        last_committed: Option<u64>,
+        /// The block, the attempts made and the last committed sequence.
+        block: Refused,
         /// The last error.
         #[source]
         source: postgres::Error,
@@ -134,24 +122,9 @@ pub enum RemoteError {
     /// A value read back does not fit the event model.
     #[error(transparent)]
     Corrupt(#[from] StoreError),
-    /// An event arrived outside a block.
-    #[error("event {sequence} ({topic}) arrived outside a block")]
-    OutsideBlock {
-        /// Its sequence.
-        sequence: u64,
-        /// Its topic.
-        topic: EventTopic,
-    },
-    /// Block framing out of order.
-    #[error("event {sequence}: block {found} framing while block {open} is open")]
-    BadFraming {
-        /// The framing event's sequence.
-        sequence: u64,
-        /// The open block.
-        open: u64,
-        /// The block the event names.
-        found: u64,
-    },
+    /// The stream is not framed in blocks as the writer needs.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
     /// No connection to NATS could be made within the reconnect timeout.
     #[error("cannot connect to NATS at {url} (gave up after {waited:?}): {source}")]
     NatsConnect {

@@ -65,7 +65,6 @@ mod error;
 mod nats;
 mod pg;
 mod secret;
-mod stage;
 mod tls;
 
 pub use error::{BatchError, BoxError, RemoteError};

@@ -12,8 +12,8 @@
 
 use crate::StoreError;
 use ringbus_events::{
-    AccountId, AccountOwner, AccountType, AssetId, ErrorCode, MarketId, OrderStatus, OrderType,
-    PartyId, Side, TimeInForce, TransferType,
+    AccountId, AccountOwner, AccountType, AssetId, ErrorCode, LedgerMovement, MarketId,
+    OrderStatus, OrderType, PartyId, Side, TimeInForce, TransferType,
 };
 
 macro_rules! codes {
@@ -143,6 +143,27 @@ pub fn account_cols(id: &AccountId) -> [i64; 4] {
         id.market.map_or(-1, |m| i64::from(m.0)),
         i64::from(id.asset.0),
         account_type_code(id.kind),
+    ]
+}
+
+/// A ledger movement's row: its sequence, the four columns of each account, the amount and
+/// the transfer kind. Unsigned values are stored bit for bit (read back with `as u64`).
+pub fn ledger_cols(sequence: u64, l: &LedgerMovement) -> [i64; 11] {
+    let [fo, fm, fa, fk] = account_cols(&l.from);
+    let [to, tm, ta, tk] = account_cols(&l.to);
+    let bits = |v: u64| v as i64;
+    [
+        bits(sequence),
+        fo,
+        fm,
+        fa,
+        fk,
+        to,
+        tm,
+        ta,
+        tk,
+        bits(l.amount),
+        transfer_code(l.kind),
     ]
 }
 

@@ -1,9 +1,12 @@
-//! The SQLite store: open, resume point, one transaction per block with bounded retry, and
-//! reading the tables back.
+//! The SQLite store: open, resume point, one transaction per block (its [`BlockStore`]
+//! side), and reading the tables back.
 
 use super::codec::*;
 use super::schema;
-use crate::{StoreError, StoreTables};
+use crate::{
+    Backoff, Block, BlockStore, CommitError, CommitResult, Refused, RetryPolicy, StoreError,
+    StoreTables,
+};
 use ringbus_events::{
     Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Trade, TradeId,
 };
@@ -124,47 +127,6 @@ impl SqliteStore {
         self.block_height
     }
 
-    /// Commits one whole block (`BeginBlock` .. `EndBlock`) in one transaction, with the
-    /// cursor moved to its `EndBlock` in the same transaction. A refused commit is rolled
-    /// back and retried up to [`SqliteOptions::max_attempts`] times; then
-    /// [`StoreError::Refused`] reports the last committed sequence.
-    pub fn commit_block(&mut self, events: &[Event]) -> Result<(), StoreError> {
-        let (Some(first), Some(end)) = (events.first(), events.last()) else {
-            return Ok(());
-        };
-        let Payload::EndBlock(end_block) = end.payload else {
-            return Err(StoreError::OutsideBlock {
-                sequence: end.sequence,
-                topic: end.topic(),
-            });
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_commit(events) {
-                Ok(()) => {
-                    self.last_committed = Some(end.sequence);
-                    self.block_height = end_block.height;
-                    return Ok(());
-                }
-                Err(source) if attempt >= self.options.max_attempts => {
-                    return Err(StoreError::Refused {
-                        height: end_block.height,
-                        first: first.sequence,
-                        last: end.sequence,
-                        attempts: attempt,
-                        last_committed: self.last_committed,
-                        source,
-                    })
-                }
-                Err(err) => {
-                    tracing::warn!(height = end_block.height, attempt, %err, "SQLite refused a block; retrying");
-                    std::thread::sleep(self.options.retry_backoff * (1 << (attempt - 1).min(10)));
-                }
-            }
-        }
-    }
-
     fn try_commit(&mut self, events: &[Event]) -> rusqlite::Result<()> {
         let tx = self
             .conn
@@ -213,21 +175,7 @@ impl SqliteStore {
                         ])?;
                     }
                     Payload::LedgerMovement(l) => {
-                        let [fo, fm, fa, fk] = account_cols(&l.from);
-                        let [to, tm, ta, tk] = account_cols(&l.to);
-                        ledger.execute(params![
-                            seq,
-                            fo,
-                            fm,
-                            fa,
-                            fk,
-                            to,
-                            tm,
-                            ta,
-                            tk,
-                            l.amount,
-                            transfer_code(l.kind)
-                        ])?;
+                        ledger.execute(ledger_cols(seq, l))?;
                     }
                     Payload::EndBlock(b) => {
                         tx.prepare_cached(schema::INSERT_BLOCK)?.execute(params![
@@ -323,12 +271,59 @@ impl SqliteStore {
                 LedgerMovement {
                     from: account_from([r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])?,
                     to: account_from([r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?])?,
-                    amount: r.get(9)?,
+                    amount: r.get::<_, i64>(9)? as u64,
                     kind: transfer_from(r.get(10)?)?,
                 },
             ));
         }
         Ok(t)
+    }
+}
+
+/// One SQLite transaction per block (`BEGIN IMMEDIATE`: the write lock up front), the
+/// cursor row in it. A refused attempt is rolled back: the transaction is dropped.
+impl BlockStore for SqliteStore {
+    type Error = StoreError;
+    type Failure = rusqlite::Error;
+    const NAME: &'static str = "SQLite";
+
+    fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
+        self.try_commit(block.events())
+            .map_err(CommitError::Retry)?;
+        self.last_committed = Some(block.last());
+        self.block_height = block.height();
+        Ok(())
+    }
+
+    fn refused(&self, refused: Refused, source: rusqlite::Error) -> StoreError {
+        let Refused {
+            height,
+            first,
+            last,
+            attempts,
+            last_committed,
+        } = refused;
+        StoreError::Refused {
+            height,
+            first,
+            last,
+            attempts,
+            last_committed,
+            source,
+        }
+    }
+
+    fn last_committed(&self) -> Option<u64> {
+        self.last_committed
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        let first = self.options.retry_backoff;
+        RetryPolicy {
+            max_attempts: self.options.max_attempts,
+            // Doubling, at most 10 times.
+            backoff: Backoff::new(first, first.saturating_mul(1 << 10)),
+        }
     }
 }
 

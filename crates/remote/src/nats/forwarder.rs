@@ -6,6 +6,7 @@ use super::{connect, HEADER_FORMAT, HEADER_TOPIC};
 use crate::{RemoteError, ServiceUrl};
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use async_nats::HeaderMap;
+use ringbus_consumers::Backoff;
 use ringbus_events::{to_json_line, topic_sets, Event, EventTopic};
 use ringbus_ring::{EventHandler, HandlerError, ShutdownReason, TopicSet};
 use std::collections::HashMap;
@@ -647,7 +648,7 @@ async fn open_link(
     options: &ForwarderOptions,
     since: Instant,
 ) -> Result<(Link, Resume), RemoteError> {
-    let mut pause = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
     loop {
         match try_open_link(url, options, since).await {
             Ok(x) => return Ok(x),
@@ -661,8 +662,7 @@ async fn open_link(
             Err(e) if since.elapsed() >= options.reconnect_timeout => return Err(e),
             Err(e) => tracing::debug!(error = %e, "JetStream not ready yet; retrying"),
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
+        tokio::time::sleep(backoff.next_pause()).await;
     }
 }
 

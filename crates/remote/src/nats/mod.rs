@@ -14,6 +14,7 @@ pub use forwarder::{
 pub use tail::{tail, TailItem, TailOptions};
 
 use crate::{RemoteError, ServiceUrl};
+use ringbus_consumers::Backoff;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ pub(crate) async fn connect(
         // async-nats reads the file only once connected; a bad one is reported up front.
         crate::tls::ca_roots(path)?;
     }
-    let mut pause = Duration::from_millis(50);
+    let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
     loop {
         // Credentials go to the client apart from the address, which it may log.
         let (address, credentials) = url.split_credentials();
@@ -86,8 +87,7 @@ pub(crate) async fn connect(
                 })
             }
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
+        tokio::time::sleep(backoff.next_pause()).await;
     }
 }
 

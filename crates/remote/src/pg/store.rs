@@ -1,12 +1,15 @@
 //! The PostgreSQL store: connect (and reconnect), migrate, one transaction per block with its
-//! cursor, and reading the tables back.
+//! cursor (its [`BlockStore`] side), and reading the tables back.
 
 use super::schema;
 use crate::{tls, RemoteError, ServiceUrl};
 use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls, Statement};
 use ringbus_consumers::codec::*;
-use ringbus_consumers::{FxHashMap, StoreTables};
+use ringbus_consumers::{
+    Backoff, Block, BlockStore, CommitError, CommitResult, FxHashMap, Refused, RetryPolicy,
+    StoreTables,
+};
 use ringbus_events::{
     AccountId, Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Position, Trade,
     TradeId,
@@ -175,6 +178,8 @@ pub struct PgStore {
     block_height: u64,
     rows: Rows,
     stats: PgStats,
+    /// The block being committed when the connection was lost, and since when.
+    lost: Option<(u64, Instant)>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -208,6 +213,7 @@ impl PgStore {
             block_height: 0,
             rows: Rows::default(),
             stats: PgStats::default(),
+            lost: None,
         };
         store.reconnect(Instant::now())?;
         store.stats.reconnects = 0;
@@ -240,7 +246,7 @@ impl PgStore {
     /// (Re)connects until `since + reconnect_timeout`, migrates, prepares, reads the cursor.
     fn reconnect(&mut self, since: Instant) -> Result<(), RemoteError> {
         self.conn = None;
-        let mut pause = Duration::from_millis(50);
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
         loop {
             match pg_connect(&self.config, &self.tls) {
                 Ok(client) => match self.setup(client) {
@@ -279,8 +285,7 @@ impl PgStore {
                     tracing::debug!(url = %self.url, %e, "PostgreSQL not reachable yet; retrying");
                 }
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(1));
+            std::thread::sleep(backoff.next_pause());
         }
     }
 
@@ -307,89 +312,12 @@ impl PgStore {
         Ok(())
     }
 
-    /// Commits one whole block (from `BeginBlock` to `EndBlock`) in one transaction that also
-    /// moves the cursor. A lost connection is re-established (for
-    /// [`PgOptions::reconnect_timeout`]) and the cursor read again: if the block turns out
-    /// to be committed already it is not applied again. Other errors are retried
-    /// [`PgOptions::max_attempts`] times.
-    pub fn commit_block(&mut self, events: &[Event]) -> Result<(), RemoteError> {
-        let (Some(first), Some(last)) = (events.first(), events.last()) else {
-            return Ok(());
-        };
-        let Payload::EndBlock(end) = last.payload else {
-            return Ok(());
-        };
-        self.stage(events);
-        let before = self.last_committed;
-        let mut attempt = 0;
-        let mut lost_since: Option<Instant> = None;
-        loop {
-            if self.conn.is_none() {
-                let since = *lost_since.get_or_insert_with(Instant::now);
-                if let Err(e) = self.reconnect(since) {
-                    return Err(match e {
-                        RemoteError::PgConnect { source, .. } => RemoteError::PgRefused {
-                            height: end.height,
-                            first: first.sequence,
-                            last: last.sequence,
-                            attempts: attempt.max(1),
-                            last_committed: self.last_committed,
-                            source,
-                        },
-                        e => e,
-                    });
-                }
-                if self.last_committed < before {
-                    // Only an asynchronous commit can be lost by a server crash: the blocks
-                    // after the cursor are gone from the server and from the bus.
-                    return Err(RemoteError::PgLostCommits {
-                        cursor: self.last_committed,
-                        committed: before,
-                    });
-                }
-                if self.last_committed.is_some_and(|c| c >= last.sequence) {
-                    // The commit reached the server before the connection was lost.
-                    tracing::info!(
-                        height = end.height,
-                        "block was committed before the connection was lost; not applying it again"
-                    );
-                    self.stats.already_committed += 1;
-                    return Ok(());
-                }
-            }
-            match self.try_commit(first.sequence, last.sequence, &end) {
-                Ok(()) => {
-                    self.last_committed = Some(last.sequence);
-                    self.block_height = end.height;
-                    self.stats.blocks += 1;
-                    return Ok(());
-                }
-                Err(RemoteError::Pg(e)) if is_connection_error(&e) || self.is_closed() => {
-                    tracing::warn!(url = %self.url, height = end.height, %e, "lost the PostgreSQL connection; reconnecting");
-                    self.conn = None;
-                    self.stats.retries += 1;
-                }
-                Err(RemoteError::Pg(e)) => {
-                    attempt += 1;
-                    self.stats.retries += 1;
-                    if attempt >= self.options.max_attempts.max(1) {
-                        return Err(RemoteError::PgRefused {
-                            height: end.height,
-                            first: first.sequence,
-                            last: last.sequence,
-                            attempts: attempt,
-                            last_committed: self.last_committed,
-                            source: e,
-                        });
-                    }
-                    tracing::warn!(height = end.height, attempt, %e, "PostgreSQL refused a block; retrying");
-                    std::thread::sleep(
-                        (self.options.retry_backoff * (1 << (attempt - 1).min(10)))
-                            .min(Duration::from_secs(1)),
-                    );
-                }
-                Err(e) => return Err(e),
-            }
+    /// The instant the connection was first found lost while committing `block`: the
+    /// reconnect timeout counts from it across the block's attempts.
+    fn lost_since(&mut self, block: &Block<'_>) -> Instant {
+        match self.lost {
+            Some((last, since)) if last == block.last() => since,
+            _ => self.lost.insert((block.last(), Instant::now())).1,
         }
     }
 
@@ -438,23 +366,7 @@ impl PgStore {
                     b(t.buy_order.0),
                     b(t.sell_order.0),
                 ]),
-                Payload::LedgerMovement(l) => {
-                    let [fo, fm, fa, fk] = account_cols(&l.from);
-                    let [to, tm, ta, tk] = account_cols(&l.to);
-                    r.ledger.push([
-                        seq,
-                        fo,
-                        fm,
-                        fa,
-                        fk,
-                        to,
-                        tm,
-                        ta,
-                        tk,
-                        b(l.amount),
-                        transfer_code(l.kind),
-                    ]);
-                }
+                Payload::LedgerMovement(l) => r.ledger.push(ledger_cols(e.sequence, l)),
                 Payload::Position(p) => r.positions.upsert(
                     &mut r.position_slot,
                     (p.party, p.market),
@@ -473,12 +385,8 @@ impl PgStore {
         }
     }
 
-    fn try_commit(
-        &mut self,
-        first: u64,
-        last: u64,
-        end: &ringbus_events::EndBlock,
-    ) -> Result<(), RemoteError> {
+    fn try_commit(&mut self, block: &Block<'_>) -> Result<(), RemoteError> {
+        let end = block.end();
         let expected = self.last_committed;
         let rows = &self.rows;
         let conn = self.conn.as_mut().expect("connected before a commit");
@@ -487,8 +395,8 @@ impl PgStore {
             end.time.0,
             b(end.hash.0),
             i64::from(end.tx_count),
-            b(first),
-            b(last),
+            b(block.first()),
+            b(block.last()),
             expected.map_or(-1, b),
         ];
         let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::with_capacity(52);
@@ -652,6 +560,83 @@ impl PgStore {
     /// The connection, for reading the store with SQL of one's own.
     pub fn client_mut(&mut self) -> Result<&mut Client, RemoteError> {
         self.client()
+    }
+}
+
+/// One statement per block (its own transaction, the cursor in it). A lost connection is
+/// re-established within the attempt (for [`PgOptions::reconnect_timeout`]) and the cursor
+/// read again: a block found committed already is not applied again. Other refusals are
+/// the writer's to retry, [`PgOptions::max_attempts`] times.
+impl BlockStore for PgStore {
+    type Error = RemoteError;
+    type Failure = postgres::Error;
+    const NAME: &'static str = "PostgreSQL";
+
+    fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
+        self.stage(block.events());
+        let before = self.last_committed;
+        loop {
+            if self.conn.is_none() {
+                let since = self.lost_since(block);
+                match self.reconnect(since) {
+                    Ok(()) => {}
+                    Err(RemoteError::PgConnect { source, .. }) => {
+                        return Err(CommitError::GiveUp(source))
+                    }
+                    Err(e) => return Err(CommitError::Fatal(e)),
+                }
+                if self.last_committed < before {
+                    // Only an asynchronous commit can be lost by a server crash: the blocks
+                    // after the cursor are gone from the server and from the bus.
+                    return Err(CommitError::Fatal(RemoteError::PgLostCommits {
+                        cursor: self.last_committed,
+                        committed: before,
+                    }));
+                }
+                if self.last_committed.is_some_and(|c| c >= block.last()) {
+                    // The commit reached the server before the connection was lost.
+                    tracing::info!(
+                        height = block.height(),
+                        "block was committed before the connection was lost; not applying it again"
+                    );
+                    self.stats.already_committed += 1;
+                    return Ok(());
+                }
+            }
+            match self.try_commit(block) {
+                Ok(()) => {
+                    self.last_committed = Some(block.last());
+                    self.block_height = block.height();
+                    self.stats.blocks += 1;
+                    return Ok(());
+                }
+                Err(RemoteError::Pg(e)) if is_connection_error(&e) || self.is_closed() => {
+                    tracing::warn!(url = %self.url, height = block.height(), %e, "lost the PostgreSQL connection; reconnecting");
+                    self.conn = None;
+                    self.stats.retries += 1;
+                }
+                Err(RemoteError::Pg(e)) => {
+                    self.stats.retries += 1;
+                    return Err(CommitError::Retry(e));
+                }
+                Err(e) => return Err(CommitError::Fatal(e)),
+            }
+        }
+    }
+
+    fn refused(&self, block: Refused, source: postgres::Error) -> RemoteError {
+        RemoteError::PgRefused { block, source }
+    }
+
+    fn last_committed(&self) -> Option<u64> {
+        self.last_committed
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.options.max_attempts.max(1),
+            backoff: Backoff::new(self.options.retry_backoff, Duration::from_secs(1)),
+        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! The PostgreSQL store writer: a cursor-owning consumer that commits once per block.
+//! The PostgreSQL store writer: the consumers' block writer over a [`PgStore`].
 
 use super::{PgOptions, PgStore};
-use crate::stage::BlockStage;
 use crate::{RemoteError, ServiceUrl};
+use ringbus_consumers::BlockWriter;
 use ringbus_events::{topic_sets, Event, EventTopic};
 use ringbus_ring::{EventHandler, HandlerError, TopicSet};
+use std::ops::{Deref, DerefMut};
 
 /// What the PostgreSQL writer reads: the stores' inputs (with the block framing) and
 /// positions.
@@ -17,14 +18,15 @@ use ringbus_ring::{EventHandler, HandlerError, TopicSet};
 pub const PG_INPUTS: TopicSet =
     topic_sets::STORE_INPUTS.union(topic_sets::of(&[EventTopic::Position]));
 
-/// An [`EventHandler`] for [`PG_INPUTS`] that writes into a [`PgStore`].
+/// An [`EventHandler`] for [`PG_INPUTS`] that writes into a [`PgStore`]: a
+/// [`BlockWriter`] (it dereferences to one: `write`, `resume_after`, `skipped`, `store`,
+/// `open_block`), one transaction per block with the cursor in it.
 ///
-/// It stages each block and commits it at its `EndBlock` in one transaction that also moves
-/// the cursor. Events at or before the cursor are skipped, so feeding the event log again
-/// from its start after a crash resumes exactly where the last commit stopped. A lost
-/// connection (a restarted server) is re-established and the cursor read again before the
-/// block is retried: no block lost, none applied twice. A block PostgreSQL refuses fails the
-/// consumer with [`RemoteError::PgRefused`], which names the last committed sequence.
+/// Fed the event log again from its start after a crash, it resumes exactly where the last
+/// commit stopped. A lost connection (a restarted server) is re-established and the cursor
+/// read again before the block is retried: no block lost, none applied twice. A block
+/// PostgreSQL refuses fails the consumer with [`RemoteError::PgRefused`], which names the
+/// last committed sequence.
 ///
 /// ```no_run
 /// use ringbus_events::Event;
@@ -40,71 +42,36 @@ pub const PG_INPUTS: TopicSet =
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct PostgresWriter {
-    store: PgStore,
-    stage: BlockStage,
-    resume_after: Option<u64>,
-    skipped: u64,
-}
+pub struct PostgresWriter(BlockWriter<PgStore>);
 
 impl PostgresWriter {
     /// A writer into `store`, resuming after its cursor.
     pub fn new(store: PgStore) -> Self {
-        PostgresWriter {
-            resume_after: store.last_committed(),
-            store,
-            stage: BlockStage::default(),
-            skipped: 0,
-        }
+        PostgresWriter(BlockWriter::new(store))
     }
 
     /// Connects to `url` and makes a writer.
     pub fn connect(url: ServiceUrl, options: PgOptions) -> Result<Self, RemoteError> {
         PgStore::connect(url, options).map(Self::new)
     }
+}
 
-    /// The sequence this writer resumes after (`None`: from the start).
-    pub fn resume_after(&self) -> Option<u64> {
-        self.resume_after
+// A wrapper rather than a type alias only so that `connect` can be an inherent method.
+impl Deref for PostgresWriter {
+    type Target = BlockWriter<PgStore>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
+}
 
-    /// Events skipped because they were already committed.
-    pub fn skipped(&self) -> u64 {
-        self.skipped
-    }
-
-    /// The store.
-    pub fn store(&self) -> &PgStore {
-        &self.store
-    }
-
-    /// The store, mutably (to read it back).
-    pub fn store_mut(&mut self) -> &mut PgStore {
-        &mut self.store
-    }
-
-    /// The block currently staged, if any.
-    pub fn open_block(&self) -> Option<u64> {
-        self.stage.height()
-    }
-
-    /// Stages one event; commits when it closes a block.
-    pub fn write(&mut self, event: &Event) -> Result<(), RemoteError> {
-        if matches!(self.resume_after, Some(last) if event.sequence <= last) {
-            self.skipped += 1;
-            return Ok(());
-        }
-        if self.stage.push(event)? {
-            let result = self.store.commit_block(self.stage.events());
-            self.stage.clear();
-            result?;
-        }
-        Ok(())
+impl DerefMut for PostgresWriter {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
 
 impl EventHandler<Event> for PostgresWriter {
-    fn on_event(&mut self, event: &Event, _seq: u64, _eob: bool) -> Result<(), HandlerError> {
-        self.write(event).map_err(Into::into)
+    fn on_event(&mut self, event: &Event, seq: u64, eob: bool) -> Result<(), HandlerError> {
+        self.0.on_event(event, seq, eob)
     }
 }
