@@ -92,16 +92,42 @@
 //! # Shutdown
 //!
 //! Dropping the [`Producer`] (or [`Producer::close`]) closes the bus. Every consumer then
-//! drains every published event: handlers get `on_shutdown`, pollers get
-//! [`PollError::Shutdown`] after the last event. [`Bus::join`] waits for managed threads.
+//! drains every published event: handlers get `on_shutdown` with
+//! [`ShutdownReason::Closed`], pollers and taps get [`PollError::Shutdown`] after the last
+//! event. [`Bus::join`] waits for managed threads. [`Bus::stop`] stops one consumer: a
+//! handler at its next batch, a poller or tap at its next poll ([`PollError::Stopped`]).
+//!
+//! Every wait has a bounded form: [`Poller::poll_timeout`], [`Tap::poll_timeout`] and
+//! [`Producer::publish_timeout`] return a `Timeout` error that ends nothing.
 //!
 //! # Failure
 //!
-//! A handler that returns an error or panics stops *that consumer only*: it stops gating
-//! the producer at once (the producer never waits on it again), its failure is kept and
-//! reported by [`Bus::metrics`] and [`Bus::join`], and consumers that depend on it drain what
-//! it processed and then stop too ([`PollError::UpstreamGone`]). Bad configuration is a
-//! [`ConfigError`], never a panic.
+//! What each kind of failure does; in every case the producer never waits on a consumer that
+//! has gone, and [`Bus::metrics`] and [`Bus::join`] report it.
+//!
+//! * **A handler** that returns an error or panics stops *that consumer only*: the events
+//!   before the failing one count as processed, it stops gating the producer at once, its
+//!   failure (sequence and cause) is kept, and consumers that depend on it drain what it
+//!   processed and then stop too ([`PollError::UpstreamGone`]). After an error it gets
+//!   `on_shutdown` ([`ShutdownReason::HandlerError`]); after a panic it does not (its state
+//!   is suspect). A panic in `on_start`, `on_lagged` or `on_shutdown` fails it the same way.
+//! * **A poller** whose thread panics while it holds a [`Batch`] releases nothing of the
+//!   batch it had not released ([`Batch::release_to`]): it fails at the first unreleased
+//!   sequence, so dependents never see an event it may not have finished. A poller dropped
+//!   by a panicking thread fails likewise; a later poll returns [`PollError::Failed`].
+//! * **A tap** whose event type's `Clone` panics while it copies fails with the panic's
+//!   message (a managed tap's thread ends; a polled tap's caller gets the panic). The copy
+//!   is the only user code that can run while the producer waits on a tap (when it detaches
+//!   one mid-copy), and the tap lets the producer go on as it unwinds.
+//! * **The producer**, if it panics or calls [`Producer::abort`], ends the stream as failed:
+//!   consumers still drain every event it published, then see
+//!   [`PollError::ProducerFailed`] (handlers [`ShutdownReason::ProducerFailed`]), and
+//!   [`Bus::join`] returns an error with `producer_failed`. A store writer can tell a crash
+//!   from the end of the stream and leave a half-written unit uncommitted. A panic inside a
+//!   `publish_batch` fill publishes nothing of that batch.
+//!
+//! Bad configuration is a [`ConfigError`], never a panic. The event type must be
+//! [`BusEvent`] (`Send + Sync + 'static`); the compiler names that bound when it is not.
 
 #![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
