@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! joiner                                   producer (slow path)
-//! cursor := start; state := GATING         scan cursors -> limit
+//! cursor := start; state := Gating         scan cursors -> limit
 //! generation += 1                          committed := limit
 //! fence(SeqCst)                            fence(SeqCst)
 //! read committed                           read generation; changed? scan again
@@ -21,6 +21,12 @@
 //! joiner sees the producer's `committed` and knows no event at or past `committed -
 //! capacity` will be overwritten before the producer's next scan. A start below that is
 //! refused (`StartNotInRing`), or, for "the next event", retried at the new head.
+//!
+//! # Reusing an entry
+//!
+//! A leaver's entry is reused only once no producer scan that may have read it as the
+//! leaver's is still running (a scan counter, odd while one runs; see `reusable_entry`), so
+//! a scan never judges one consumer's cursor under another's role.
 
 use crate::cursor::{ConsumerCursor, Done, Role, StreamEnd, DETACHED};
 use crate::error::{ConfigError, ConsumerFailure};

@@ -475,7 +475,7 @@ impl<T> Producer<T> {
                 // while a scan that read its old occupant runs.)
                 Role::Gating => cursor.sequence.load(Acquire) + capacity,
                 Role::Tap => {
-                    // Acquire: as for GATING.
+                    // Acquire: as for Gating.
                     let raw = cursor.sequence.load(Acquire);
                     if raw & DETACHED != 0 {
                         continue;

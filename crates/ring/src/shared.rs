@@ -54,7 +54,7 @@ pub(crate) struct Shared<T> {
     /// store; `Aborted` if it panicked or called `abort`.
     pub(crate) closed: CachePadded<AtomicEnum<StreamEnd>>,
     pub(crate) slots: Slots<T>,
-    /// The membership table the producer scans. Entries at or past `high_water` are `FREE`.
+    /// The membership table the producer scans. Entries at or past `high_water` are `Free`.
     pub(crate) cursors: Box<[PaddedCursor]>,
     pub(crate) high_water: CachePadded<AtomicUsize>,
     /// Bumped by every join after its cursor is in the table; see `membership.rs`.
