@@ -1,5 +1,6 @@
 //! Building a bus: the ring, its settings, and the consumers declared up front.
 
+use crate::barrier::Barriers;
 use crate::bus::Bus;
 use crate::error::ConfigError;
 use crate::handler::EventHandler;
@@ -187,9 +188,20 @@ impl<T: Send + Sync + 'static> Builder<T> {
                 capacity: self.capacity,
             });
         }
+        let barriers = Barriers::available();
+        // With asymmetric barriers a signal is a compiler fence and a load: every bus signals,
+        // so any consumer may choose to park. With symmetric ones a signal is a SeqCst fence
+        // per publish, paid only if the bus's strategy, or a declared consumer's, parks.
+        let signals = barriers == Barriers::Asymmetric
+            || self.strategy.may_park()
+            || self
+                .declared
+                .iter()
+                .any(|d| d.subscription().wait.is_some_and(WaitStrategy::may_park));
         let config = Config {
             strategy: self.strategy,
-            may_park: self.strategy.may_park(),
+            signals,
+            barriers,
             replay_window: window as u64,
             dynamic: self.dynamic,
             bus_id: next_bus_id(),

@@ -58,6 +58,7 @@ impl<T: Send + Sync + 'static> Bus<T> {
             joined,
             sub.name.clone(),
             sub.topics,
+            sub.wait.unwrap_or(self.shared.config.strategy),
         ))
     }
 

@@ -116,6 +116,16 @@ pub enum ConfigError {
         /// The operating system's reason.
         reason: String,
     },
+    /// A consumer asked to park on a bus whose advancing sides do not signal (a bus built with
+    /// a spinning strategy where the kernel offers no asymmetric barriers): it could sleep
+    /// forever.
+    #[error("consumer {name:?} would park ({strategy}) on a bus that does not signal wake-ups; build the bus with a parking strategy")]
+    UnsignalledPark {
+        /// The consumer.
+        name: String,
+        /// Its wait strategy.
+        strategy: crate::WaitStrategy,
+    },
     /// The producer has closed the bus: there is nothing left to subscribe to.
     #[error("the bus is closed")]
     Closed,

@@ -169,25 +169,18 @@ fn deliver<T, H: EventHandler<T>>(
     let mut handled = 0;
     let mut current = start;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), HandlerError> {
-        // One event of look-ahead, to know which matching event ends the batch.
-        let mut pending: Option<u64> = None;
-        for sequence in start..end {
-            // SAFETY: `sequence` is below the readable end observed with Acquire loads and
-            // at or past our cursor, which moves only after this batch (`Reader::release`).
-            if reader.all_topics || reader.topics.contains(unsafe { slots.topic(sequence) }) {
-                if let Some(p) = pending.replace(sequence) {
-                    current = p;
-                    // SAFETY: as above, for `p < sequence`.
-                    handler.on_event(unsafe { slots.get(p) }, p, false)?;
-                    handled += 1;
-                }
-            }
-        }
-        if let Some(p) = pending {
-            current = p;
+        // SAFETY: `start..end` is below the readable end observed with Acquire loads and at
+        // or past our cursor, which moves only after this batch (`Reader::release`).
+        let mut sequence = unsafe { reader.next_wanted(start, end) };
+        while sequence < end {
+            // One event of look-ahead, to know which matching event ends the batch.
             // SAFETY: as above.
-            handler.on_event(unsafe { slots.get(p) }, p, true)?;
+            let next = unsafe { reader.next_wanted(sequence + 1, end) };
+            current = sequence;
+            // SAFETY: as above.
+            handler.on_event(unsafe { slots.get(sequence) }, sequence, next >= end)?;
             handled += 1;
+            sequence = next;
         }
         Ok(())
     }));

@@ -132,6 +132,7 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod barrier;
 mod builder;
 mod bus;
 mod cursor;

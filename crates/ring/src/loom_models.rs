@@ -491,7 +491,7 @@ fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
     use crate::wait::{wait_for_until, Waker};
     use std::cell::Cell;
     model(|| {
-        let waker = Arc::new(Waker::new());
+        let waker = Arc::new(Waker::new(crate::barrier::Barriers::available()));
         let level = Arc::new(AtomicU64::new(0));
         let waiters: Vec<_> = [1, 2]
             .into_iter()

@@ -107,6 +107,12 @@ impl<T> Shared<T> {
         if sub.topics.is_empty() {
             return Err(ConfigError::EmptyTopicSet(sub.name.clone()));
         }
+        if let Some(strategy) = sub.wait.filter(|w| w.may_park() && !self.config.signals) {
+            return Err(ConfigError::UnsignalledPark {
+                name: sub.name.clone(),
+                strategy,
+            });
+        }
         let capacity = self.capacity();
         let (state, max_lag, max_wait_ns) = match sub.kind {
             ConsumerKind::Gating => (Role::Gating, 0, 0),
@@ -468,7 +474,8 @@ mod tests {
     fn an_id_stays_dead_after_the_incarnation_count_passes_u32() {
         let config = Config {
             strategy: WaitStrategy::Blocking,
-            may_park: true,
+            signals: true,
+            barriers: crate::barrier::Barriers::Symmetric,
             replay_window: 0,
             dynamic: true,
             bus_id: 1,
@@ -489,7 +496,8 @@ mod tests {
     fn an_entry_vacated_during_a_scan_is_reused_only_after_it() {
         let config = Config {
             strategy: WaitStrategy::Blocking,
-            may_park: true,
+            signals: true,
+            barriers: crate::barrier::Barriers::Symmetric,
             replay_window: 0,
             dynamic: true,
             bus_id: 1,

@@ -168,17 +168,21 @@ impl<'a, T> Batch<'a, T> {
     /// The events of the poller's topics in this batch, in sequence order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> + '_ {
         let reader = &*self.reader;
-        (self.start..self.end).filter_map(move |sequence| {
-            // SAFETY: `sequence` is below the end this reader observed readable (Acquire
-            // loads in `Reader::try_available`) and at or past its cursor, which it only
-            // moves when this batch is dropped or `release_to` (which takes `&mut self`)
-            // runs, after every borrow of `self` ends.
-            let wanted = reader.all_topics
-                || reader
-                    .topics
-                    .contains(unsafe { reader.shared.slots.topic(sequence) });
+        let end = self.end;
+        let mut sequence = self.start;
+        std::iter::from_fn(move || {
+            // SAFETY: every sequence of `start..end` is below the end this reader observed
+            // readable (Acquire loads in `Reader::try_available`) and at or past its cursor,
+            // which it only moves when this batch is dropped or `release_to` (which takes
+            // `&mut self`) runs, after every borrow of `self` ends.
+            sequence = unsafe { reader.next_wanted(sequence, end) };
+            if sequence >= end {
+                return None;
+            }
             // SAFETY: as above; the reference lives no longer than `&self`.
-            wanted.then(|| (sequence, unsafe { reader.shared.slots.get(sequence) }))
+            let event = (sequence, unsafe { reader.shared.slots.get(sequence) });
+            sequence += 1;
+            Some(event)
         })
     }
 
@@ -224,17 +228,17 @@ impl<'a, T> Batch<'a, T> {
 
     fn handled_in(&self, range: std::ops::Range<u64>) -> u64 {
         if self.reader.all_topics {
-            range.end - range.start
-        } else {
-            let reader = &*self.reader;
-            range
-                .filter(|&sequence| {
-                    // SAFETY: as in `iter`: `sequence` is in this batch, not yet released.
-                    reader
-                        .topics
-                        .contains(unsafe { reader.shared.slots.topic(sequence) })
-                })
-                .count() as u64
+            return range.end - range.start;
+        }
+        let (mut sequence, mut handled) = (range.start, 0);
+        loop {
+            // SAFETY: as in `iter`: the range is in this batch, not yet released.
+            sequence = unsafe { self.reader.next_wanted(sequence, range.end) };
+            if sequence >= range.end {
+                return handled;
+            }
+            handled += 1;
+            sequence += 1;
         }
     }
 }

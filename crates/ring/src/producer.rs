@@ -327,7 +327,7 @@ impl<T> Producer<T> {
         // Release: makes the slot writes above visible to a consumer's Acquire load of
         // `published` (in `reader.rs`).
         self.shared.published.store(end, Release);
-        if self.shared.config.may_park {
+        if self.shared.config.signals {
             self.shared.data_waker.notify();
         }
     }

@@ -5,11 +5,11 @@ use crate::error::{ConsumerFailure, FailureCause, PollError};
 use crate::membership::Joined;
 use crate::shared::Shared;
 use crate::subscription::ConsumerId;
-use crate::sync::{fence, Arc};
-use crate::topic::TopicSet;
-use crate::wait::wait_for_until;
+use crate::sync::Arc;
+use crate::topic::{Topic, TopicSet};
+use crate::wait::{wait_for_until, WaitStrategy};
 use std::cell::Cell;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
 
 /// A consumer's read position and the rules for advancing it.
@@ -26,6 +26,10 @@ pub(crate) struct Reader<T> {
     available: u64,
     pub(crate) topics: TopicSet,
     pub(crate) all_topics: bool,
+    /// The topic of a one-topic subscription: its tags are scanned eight at a time.
+    single_topic: Option<Topic>,
+    /// How this reader waits (its subscription's strategy, or the bus's).
+    strategy: WaitStrategy,
     upstream: Box<[(usize, String)]>,
     /// How it left the table, once it has.
     gone: Option<Done>,
@@ -59,6 +63,7 @@ impl<T> Reader<T> {
         joined: Joined,
         name: String,
         topics: TopicSet,
+        strategy: WaitStrategy,
     ) -> Self {
         Reader {
             shared,
@@ -68,6 +73,8 @@ impl<T> Reader<T> {
             next: joined.start,
             available: joined.start,
             all_topics: topics.is_all(),
+            single_topic: topics.single(),
+            strategy,
             topics,
             upstream: joined.upstream.into_boxed_slice(),
             gone: None,
@@ -157,12 +164,33 @@ impl<T> Reader<T> {
         Ok(None)
     }
 
+    /// The first sequence in `from..end` of this reader's topics, or `end`.
+    ///
+    /// # Safety
+    /// Every sequence in `from..end` is published (observed with an Acquire load) and not yet
+    /// released by this reader.
+    #[inline]
+    pub(crate) unsafe fn next_wanted(&self, from: u64, end: u64) -> u64 {
+        if self.all_topics {
+            return from.min(end);
+        }
+        let slots = &self.shared.slots;
+        if let Some(topic) = self.single_topic {
+            // SAFETY: per this function's contract.
+            return unsafe { slots.find_topic(from, end, topic) };
+        }
+        (from..end)
+            // SAFETY: per this function's contract.
+            .find(|&sequence| self.topics.contains(unsafe { slots.topic(sequence) }))
+            .unwrap_or(end)
+    }
+
     /// Forgets the cached readable end (after a tap rejoins elsewhere).
     pub(crate) fn reset_available(&mut self) {
         self.available = self.next;
     }
 
-    /// Waits, by the bus's strategy, until events are readable; returns their end.
+    /// Waits, by its strategy, until events are readable; returns their end.
     pub(crate) fn wait_available(&mut self) -> Result<u64, Idle> {
         self.wait_available_until(None)
     }
@@ -178,17 +206,14 @@ impl<T> Reader<T> {
         } else {
             &shared.upstream_waker
         };
-        wait_for_until(
-            shared.config.strategy,
-            waker,
-            &Cell::new(deadline),
-            || match self.try_available() {
+        wait_for_until(self.strategy, waker, &Cell::new(deadline), || {
+            match self.try_available() {
                 Ok(None) if deadline.is_some_and(|at| Instant::now() >= at) => {
                     Some(Err(Idle::Timeout))
                 }
                 other => other.transpose(),
-            },
-        )
+            }
+        })
     }
 
     /// Releases every sequence below `end` to the producer, counting what was delivered.
@@ -215,10 +240,10 @@ impl<T> Reader<T> {
     /// Wakes a producer waiting for space and dependents waiting for us.
     #[inline]
     pub(crate) fn signal_release(&self) {
-        if self.shared.config.may_park {
-            fence(SeqCst);
-            self.shared.space_waker.notify_after_fence();
-            self.shared.upstream_waker.notify_after_fence();
+        if self.shared.config.signals {
+            self.shared.config.barriers.light();
+            self.shared.space_waker.notify_after_barrier();
+            self.shared.upstream_waker.notify_after_barrier();
         }
     }
 

@@ -1,5 +1,6 @@
 //! The state every handle of one bus points to.
 
+use crate::barrier::Barriers;
 use crate::cursor::{AtomicEnum, ConsumerCursor, PaddedCursor, PaddedSequence, StreamEnd};
 use crate::membership::Members;
 use crate::slots::Slots;
@@ -13,8 +14,10 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Config {
     pub(crate) strategy: WaitStrategy,
-    /// `strategy.may_park()`: whether advancing sides must signal.
-    pub(crate) may_park: bool,
+    /// Whether advancing sides signal the wakers (some waiter may park).
+    pub(crate) signals: bool,
+    /// The barrier pair between notifiers and parking waiters.
+    pub(crate) barriers: Barriers,
     /// The producer commits to overwriting at most `capacity - replay_window` events ahead
     /// of what it has published, so a consumer can always join that far back.
     pub(crate) replay_window: u64,
@@ -90,9 +93,9 @@ impl<T> Shared<T> {
             generation: CachePadded::new(AtomicU64::new(0)),
             scans: CachePadded::new(AtomicU64::new(0)),
             members: Mutex::new(Members::new(max_consumers)),
-            data_waker: CachePadded::new(Waker::new()),
-            upstream_waker: CachePadded::new(Waker::new()),
-            space_waker: CachePadded::new(Waker::new()),
+            data_waker: CachePadded::new(Waker::new(config.barriers)),
+            upstream_waker: CachePadded::new(Waker::new(config.barriers)),
+            space_waker: CachePadded::new(Waker::new(config.barriers)),
             producer_stats: CachePadded::new(ProducerStats {
                 waits: AtomicU64::new(0),
                 wait_ns: AtomicU64::new(0),
@@ -136,8 +139,8 @@ impl<T> Shared<T> {
     /// Wakes every parked thread of every kind (close, stop, leave).
     pub(crate) fn wake_everyone(&self) {
         self.data_waker.notify();
-        self.upstream_waker.notify_after_fence();
-        self.space_waker.notify_after_fence();
+        self.upstream_waker.notify_after_barrier();
+        self.space_waker.notify_after_barrier();
     }
 }
 
@@ -149,7 +152,8 @@ mod tests {
     fn producer_and_shared_cursors_do_not_share_lines() {
         let config = Config {
             strategy: WaitStrategy::Adaptive,
-            may_park: true,
+            signals: true,
+            barriers: Barriers::Symmetric,
             replay_window: 0,
             dynamic: true,
             bus_id: 1,

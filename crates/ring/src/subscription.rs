@@ -1,6 +1,7 @@
 //! What a consumer asks for when it subscribes: a name, topics, dependencies, and its kind.
 
 use crate::topic::TopicSet;
+use crate::wait::WaitStrategy;
 use std::time::Duration;
 
 /// Identifies a consumer of one bus, for dependencies and for stopping it.
@@ -121,6 +122,8 @@ pub struct Subscription {
     pub(crate) after: Vec<Dependency>,
     pub(crate) kind: ConsumerKind,
     pub(crate) start: StartAt,
+    /// How this consumer waits (`None`: the bus's strategy).
+    pub(crate) wait: Option<WaitStrategy>,
 }
 
 impl Subscription {
@@ -132,7 +135,26 @@ impl Subscription {
             after: Vec::new(),
             kind: ConsumerKind::Gating,
             start: StartAt::Next,
+            wait: None,
         }
+    }
+
+    /// How this consumer waits for events, instead of the bus's strategy: a store writer may
+    /// park while a latency-critical consumer of the same bus spins.
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Subscription, WaitStrategy};
+    /// let (_producer, bus) = RingBus::builder::<u64>().build().unwrap();
+    /// let hot = bus
+    ///     .subscribe(Subscription::new("risk").wait_strategy(WaitStrategy::BusySpin))
+    ///     .unwrap();
+    /// let cold = bus
+    ///     .subscribe(Subscription::new("store").wait_strategy(WaitStrategy::Blocking))
+    ///     .unwrap();
+    /// ```
+    pub fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.wait = Some(strategy);
+        self
     }
 
     /// Only events of these topics reach the consumer.

@@ -10,8 +10,10 @@ mod imp {
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use std::sync::Arc;
 
-    /// `std`'s `UnsafeCell` behind loom's closure-based API.
+    /// `std`'s `UnsafeCell` behind loom's closure-based API. Transparent, so a slice of them
+    /// has the layout of a slice of `T` (`Slots::find_topic` reads tags eight at a time).
     #[derive(Debug)]
+    #[repr(transparent)]
     pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
     impl<T> UnsafeCell<T> {

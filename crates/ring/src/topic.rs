@@ -14,6 +14,7 @@ use std::fmt;
 /// assert_eq!(TRADE.get(), 5);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
 pub struct Topic(u8);
 
 impl Topic {
@@ -142,6 +143,11 @@ impl TopicSet {
     #[inline]
     pub const fn contains(&self, topic: Topic) -> bool {
         self.bits[(topic.0 >> 6) as usize] & (1 << (topic.0 & 63)) != 0
+    }
+
+    /// The one topic of a set of exactly one (consumers then scan tags eight at a time).
+    pub fn single(&self) -> Option<Topic> {
+        (self.len() == 1).then(|| self.iter().next()).flatten()
     }
 
     /// Whether this set holds every topic (consumers then skip the tag check).

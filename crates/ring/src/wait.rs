@@ -2,13 +2,15 @@
 //!
 //! Every wait is "loop until a condition holds"; strategies differ only in what a thread
 //! does between two checks. Blocking needs the other side to *signal*, so the side that
-//! advances a cursor calls [`Waker::notify`] after its store; that costs one fence and one
-//! load of a counter, and takes the lock only when some thread is actually parked (the
-//! crossbeam `SyncWaker` design).
+//! advances a cursor calls [`Waker::notify`] after its store; that costs the light side of a
+//! barrier pair (`barrier.rs`: a compiler fence where the kernel offers asymmetric barriers)
+//! and one load of a counter, and takes the lock only when some thread is actually parked
+//! (the crossbeam `SyncWaker` design).
 
-use crate::sync::{self, fence, AtomicUsize, Condvar, Mutex};
+use crate::barrier::Barriers;
+use crate::sync::{self, AtomicUsize, Condvar, Mutex};
 use std::cell::Cell;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 /// How a thread waits for the ring to move.
@@ -95,9 +97,11 @@ const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
 /// Where threads park, and the signal that wakes them.
 #[derive(Debug)]
 pub(crate) struct Waker {
-    /// Threads counted as parked or about to park. Read by `notify` after a fence; see
-    /// there. Changed only under `lock`.
+    /// Threads counted as parked or about to park. Read by `notify` after the light barrier;
+    /// see there. Changed only under `lock`.
     sleepers: AtomicUsize,
+    /// The barrier pair between notifiers and parking waiters.
+    barriers: Barriers,
     /// How many times `wake_all` ran: a parked thread that wakes to an unchanged count
     /// timed out or woke spuriously, and still counts itself in `sleepers`.
     wakeups: Mutex<u64>,
@@ -105,9 +109,10 @@ pub(crate) struct Waker {
 }
 
 impl Waker {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(barriers: Barriers) -> Self {
         Waker {
             sleepers: AtomicUsize::new(0),
+            barriers,
             wakeups: Mutex::new(0),
             condvar: Condvar::new(),
         }
@@ -115,21 +120,22 @@ impl Waker {
 
     /// Wakes every parked thread. Call it after the store that may satisfy their condition.
     ///
-    /// No wake-up is lost: the fence here and the one in `park_until` are both SeqCst, so
-    /// either this load sees the sleeper's increment (and we lock and notify; the sleeper
-    /// holds the lock from before its increment until it waits, so the notify cannot fall
-    /// in between), or the sleeper's re-check after its fence sees our store.
+    /// No wake-up is lost: the light barrier here and the heavy one in `park_until` form a
+    /// pair (`barrier.rs`), so either this load sees the sleeper's increment (and we lock and
+    /// notify; the sleeper holds the lock from before its increment until it waits, so the
+    /// notify cannot fall in between), or the sleeper's re-check after its barrier sees our
+    /// store.
     #[inline]
     pub(crate) fn notify(&self) {
-        fence(SeqCst);
-        self.notify_after_fence();
+        self.barriers.light();
+        self.notify_after_barrier();
     }
 
-    /// [`Waker::notify`] for a caller that has just issued the SeqCst fence itself (one fence
-    /// can serve several wakers).
+    /// [`Waker::notify`] for a caller that has just issued the light barrier itself (one
+    /// barrier can serve several wakers).
     #[inline]
-    pub(crate) fn notify_after_fence(&self) {
-        // Relaxed: ordered after the caller's store by the SeqCst fence before it.
+    pub(crate) fn notify_after_barrier(&self) {
+        // Relaxed: ordered after the caller's store by the barrier pair (see `notify`).
         if self.sleepers.load(Relaxed) != 0 {
             self.wake_all();
         }
@@ -156,10 +162,11 @@ impl Waker {
     ) {
         let mut wakeups = sync::lock(&self.wakeups);
         loop {
-            // Count ourselves in, then re-check: the SeqCst fence orders the increment
-            // before the re-check (see `notify`). Relaxed: under the lock.
+            // Count ourselves in, then re-check: the heavy barrier orders the increment before
+            // the re-check against every notifier's light one (see `notify`). Relaxed: under
+            // the lock.
             self.sleepers.fetch_add(1, Relaxed);
-            fence(SeqCst);
+            self.barriers.heavy();
             if ready() {
                 // Relaxed: under the lock; no notifier cleared the count since we added to it.
                 self.sleepers.fetch_sub(1, Relaxed);
@@ -256,7 +263,7 @@ mod tests {
     #[test]
     fn a_parked_waiter_is_woken_by_notify() {
         for strategy in WaitStrategy::ALL {
-            let waker = Arc::new(Waker::new());
+            let waker = Arc::new(Waker::new(Barriers::available()));
             let flag = Arc::new(AtomicBool::new(false));
             let t = {
                 let (waker, flag) = (waker.clone(), flag.clone());
