@@ -34,8 +34,10 @@ pub enum WaitStrategy {
     SpinThenYield,
     /// Park on a condition variable at once; the advancing side wakes parked threads.
     Blocking,
-    /// Spin, then yield, then park: low latency when there is a core to spare, and no
-    /// collapse when threads outnumber cores. The default.
+    /// Spin, then yield for up to a millisecond, then park: as fast as spinning and
+    /// yielding while the bus is busy (nobody parks, so publishing pays nothing for
+    /// parking), no collapse when threads outnumber cores, and no CPU burnt once the bus has
+    /// been quiet for a millisecond. The default.
     #[default]
     Adaptive,
 }
@@ -85,12 +87,15 @@ impl std::fmt::Display for WaitStrategy {
 
 /// Spins before yielding. Short: on two cores the thread we wait for may need our core.
 const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
-/// Adaptive: how long a wait yields before it parks. A park and its wake-up cost the
-/// waker a lock and a futex call and the sleeper a reschedule: about 10 µs here. Yielding
-/// for as long as a park would cost before parking (the ski-rental rule) is never more
-/// than twice as bad as the best choice made in hindsight, whatever the gap; measured on
-/// 2 cores, 5 to 20 µs was best for 3 to 5 threads, 0 and 100 µs were worse.
-const YIELD_FOR: Duration = Duration::from_micros(10);
+/// Adaptive: how long a wait yields before it parks. While nobody is parked the advancing
+/// side pays nothing for parking (asymmetric barriers, `barrier.rs`), so parking should be
+/// for a bus gone quiet, not for the gaps of a busy one: a park costs the sleeper a
+/// `membarrier` (an interrupt on every core running the process) and the waker a lock and a
+/// futex call, and a consumer that parked mid-stream lets the ring fill behind it. Measured
+/// on 2 cores (docs/decisions/adaptive-yield-phase.md), 100 µs to 1 ms were alike and 10 µs
+/// lost up to half the throughput with 4 and 8 consumers; 1 ms keeps the idle cost of a quiet
+/// bus at zero after that long.
+const YIELD_FOR: Duration = Duration::from_millis(1);
 /// Spins before yielding under `SpinThenYield`.
 const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
 
