@@ -92,6 +92,17 @@ pub trait System: Send + Sync {
     /// Stable name (used by `--systems`); the part before the first `-` is its family.
     fn name(&self) -> &str;
 
+    /// Whether this is the bus as a user builds it without choosing anything
+    /// (`RingBus::builder().build()`): reported as `"default": true`.
+    fn is_default(&self) -> bool {
+        false
+    }
+
+    /// One line for `list`.
+    fn describe(&self) -> String {
+        String::new()
+    }
+
     /// `Err(reason)` when the system cannot run this layout.
     fn supports(&self, _layout: &Layout) -> Result<(), String> {
         Ok(())

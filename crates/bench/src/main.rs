@@ -238,7 +238,9 @@ fn compare(
     };
     report.machine.loadavg_at_end = ringbus_bench::report::loadavg();
     report.mark_collapses();
-    report.evaluate_targets("ringbus-adaptive");
+    if let Some(d) = report.default_system() {
+        report.evaluate_targets(&d);
+    }
     print!("{}", report.to_table());
     println!(
         "\n{} scenarios x {} systems in {:.1} s",
@@ -379,7 +381,7 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{}", sweep::table(&rows));
             match rows.first().filter(|r| r.events_per_sec_median.is_some()) {
                 Some(best) => println!(
-                    "\nbest for {:?}: system {} (wait strategy in the name), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
+                    "\nbest for {:?}: system {} (wait strategy in the name; ringbus-default: the builder's default), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
                     objective,
                     best.system,
                     best.capacity,
@@ -404,7 +406,12 @@ fn run(cli: Cli) -> Result<(), String> {
             let trace = load_trace(trace.as_deref())?;
             println!("systems:");
             for s in systems::all() {
-                println!("  {}", s.name());
+                let d = s.describe();
+                if d.is_empty() {
+                    println!("  {}", s.name());
+                } else {
+                    println!("  {:<22} {d}", s.name());
+                }
             }
             println!("scenarios:");
             for s in scenario::all(Some(&trace)) {

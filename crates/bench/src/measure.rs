@@ -92,6 +92,8 @@ impl Status {
 pub struct Measurement {
     /// System name.
     pub system: String,
+    /// Whether the system is the default bus ([`System::is_default`]).
+    pub default: bool,
     /// How it ended.
     pub status: Status,
     /// Why it failed or was skipped, or what to know.
@@ -105,9 +107,10 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    fn new(system: &str) -> Self {
+    fn new(system: &dyn System) -> Self {
         Measurement {
-            system: system.to_string(),
+            system: system.name().to_string(),
+            default: system.is_default(),
             status: Status::Ok,
             note: None,
             runs: Vec::new(),
@@ -140,7 +143,7 @@ impl Measurement {
 /// Measures `system` on `scenario`: calibrates the event count to the time budget (or derives
 /// it from the pacing), then runs `budget.repeats` checked runs under a deadline and a watchdog.
 pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) -> Measurement {
-    let m = Measurement::new(system.name());
+    let m = Measurement::new(system.as_ref());
     if let Err(why) = system.supports(&scenario.layout) {
         return m.fail(Status::Skipped, why);
     }

@@ -103,6 +103,9 @@ impl Settings {
 pub struct ResultRow {
     /// System name.
     pub system: String,
+    /// The bus a user gets without choosing anything (`RingBus::builder().build()`, the row
+    /// `ringbus-default`); false for every other system.
+    pub default: bool,
     /// ok, timeout/collapsed, failed, hung, skipped.
     pub status: String,
     /// Why, when not ok; "collapsed" when far below its own unicast figure.
@@ -179,7 +182,7 @@ pub struct Target {
     pub target: String,
     /// Scenario it is measured in.
     pub scenario: String,
-    /// The ringbus row compared (the default wait strategy).
+    /// The ringbus row compared (the default bus, `ringbus-default`).
     pub system: String,
     /// Its figure (events/s median, or p99 ns).
     pub value: f64,
@@ -232,6 +235,7 @@ impl ScenarioReport {
                 let l = m.latency().filter(|_| m.status.has_figures());
                 ResultRow {
                     system: m.system.clone(),
+                    default: m.default,
                     status: m.status.label().to_string(),
                     note: m.note.clone(),
                     events_per_sec_median: t.map(|t| t.median),
@@ -282,7 +286,16 @@ impl ScenarioReport {
 }
 
 impl Report {
-    /// Checks the targets for `system` (e.g. `ringbus-adaptive`) against the peers of
+    /// The name of the default row (`"default": true`) of this run, if it has one.
+    pub fn default_system(&self) -> Option<String> {
+        self.scenarios
+            .iter()
+            .flat_map(|s| s.results.iter())
+            .find(|r| r.default)
+            .map(|r| r.system.clone())
+    }
+
+    /// Checks the targets for `system` (e.g. `ringbus-default`) against the peers of
     /// this run; targets whose scenarios or rows are missing are left out.
     pub fn evaluate_targets(&mut self, system: &str) {
         let med = |s: &ScenarioReport, f: &dyn Fn(&str) -> bool| {
@@ -581,6 +594,7 @@ mod tests {
         }
         Measurement {
             system: system.into(),
+            default: system == crate::systems::ringbus::DEFAULT_NAME,
             status: Status::Ok,
             note: None,
             runs: runs.to_vec(),
@@ -649,12 +663,19 @@ mod tests {
             uni,
             &[
                 meas("limit", &[400e6], false),
-                meas("ringbus-adaptive", &[45e6], false),
+                meas("ringbus-default", &[45e6], false),
                 meas("disruptor-spin", &[30e6], false),
                 meas("bus", &[50e6], false),
             ],
         );
-        r.evaluate_targets("ringbus-adaptive");
+        assert_eq!(r.default_system().as_deref(), Some("ringbus-default"));
+        r.evaluate_targets("ringbus-default");
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let rows = v["scenarios"][0]["results"].as_array().unwrap();
+        for row in rows {
+            let is_default = row["system"] == "ringbus-default";
+            assert_eq!(row["default"].as_bool(), Some(is_default), "{row}");
+        }
         let t = &r.targets[0];
         assert_eq!(
             (t.scenario.as_str(), t.reference.as_str()),

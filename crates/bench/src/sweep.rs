@@ -65,8 +65,10 @@ pub fn custom(w: &WorkloadSpec) -> Scenario {
 pub struct Row {
     /// Which dimension this row varies (sweep) or "grid" (tune).
     pub dimension: String,
-    /// System (its wait strategy is part of the name).
+    /// System (its wait strategy is part of the name; `ringbus-default` is the builder's default).
     pub system: String,
+    /// Whether the system is the default bus (`RingBus::builder().build()`).
+    pub default: bool,
     /// Ring capacity.
     pub capacity: usize,
     /// Batch size.
@@ -95,6 +97,7 @@ fn row(dimension: &str, m: &Measurement, capacity: usize, w: &WorkloadSpec) -> R
     Row {
         dimension: dimension.into(),
         system: m.system.clone(),
+        default: m.default,
         capacity,
         batch: w.batch,
         consumers: w.consumers,
@@ -308,6 +311,7 @@ mod tests {
         Row {
             dimension: "grid".into(),
             system: system.into(),
+            default: false,
             capacity: 1024,
             batch: 1,
             consumers: 1,

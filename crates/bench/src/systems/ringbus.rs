@@ -16,25 +16,40 @@ use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
 use crate::scenario::Shape;
 use crate::topics::TopicMask;
 
-/// ringbus with one wait strategy.
+/// The name of the row of the bus built the obvious way, `RingBus::builder().build()`.
+pub const DEFAULT_NAME: &str = "ringbus-default";
+
+/// ringbus as built by `RingBus::builder()`, with an explicit wait strategy or without one.
 #[derive(Debug)]
 pub struct Ringbus {
-    wait: WaitStrategy,
+    /// `None`: `.wait_strategy(...)` is never called, so the row measures whatever the
+    /// engine's builder defaults to.
+    wait: Option<WaitStrategy>,
     name: String,
 }
 
 impl Ringbus {
-    /// ringbus with `wait`.
+    /// ringbus with `wait`, named after it (`ringbus-busy-spin`, ...).
     pub fn new(wait: WaitStrategy) -> Self {
         Ringbus {
-            wait,
+            wait: Some(wait),
             name: format!("ringbus-{}", wait.name()),
         }
     }
 
-    /// One system per wait strategy, the default (adaptive) first.
+    /// ringbus exactly as `RingBus::builder()` gives it: no `.wait_strategy(...)` call.
+    pub fn builder_default() -> Self {
+        Ringbus {
+            wait: None,
+            name: DEFAULT_NAME.to_string(),
+        }
+    }
+
+    /// The default row first (`ringbus-default`), then one row per wait strategy of
+    /// `WaitStrategy::ALL` other than `WaitStrategy::default()` (which the default row
+    /// already measures), both looked up at run time.
     pub fn all() -> Vec<Ringbus> {
-        let mut v = vec![Ringbus::new(WaitStrategy::default())];
+        let mut v = vec![Ringbus::builder_default()];
         for w in WaitStrategy::ALL {
             if w != WaitStrategy::default() {
                 v.push(Ringbus::new(w));
@@ -103,6 +118,21 @@ impl System for Ringbus {
         &self.name
     }
 
+    fn is_default(&self) -> bool {
+        self.wait.is_none()
+    }
+
+    fn describe(&self) -> String {
+        match self.wait {
+            None => format!(
+                "RingBus::builder() without .wait_strategy(...): the bus a user gets \
+                 (WaitStrategy::default() is {} in this build)",
+                WaitStrategy::default().name()
+            ),
+            Some(w) => format!("RingBus::builder().wait_strategy({})", w.name()),
+        }
+    }
+
     fn run(&self, spec: &RunSpec) -> Result<RunResult, String> {
         let clock = Clock::new();
         // The bus filters topics per slot tag: a foreign topic reaching a handler is an error.
@@ -111,9 +141,10 @@ impl System for Ringbus {
             .iter()
             .map(|_| Arc::new(Mutex::new(None)))
             .collect();
-        let mut builder = RingBus::builder::<Event>()
-            .capacity(spec.capacity.next_power_of_two())
-            .wait_strategy(self.wait);
+        let mut builder = RingBus::builder::<Event>().capacity(spec.capacity.next_power_of_two());
+        if let Some(w) = self.wait {
+            builder = builder.wait_strategy(w);
+        }
         for (i, (c, slot)) in checkers.into_iter().zip(&slots).enumerate() {
             let mut sub = Subscription::new(format!("c{i}")).topics(topic_set(&c.mask()));
             if spec.layout.shape == Shape::Pipeline && i > 0 {
