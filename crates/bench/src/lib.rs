@@ -7,9 +7,11 @@
 
 pub mod charts;
 pub mod check;
+pub mod cpu;
 pub mod event;
 pub mod harness;
 pub mod measure;
+pub mod pin;
 pub mod report;
 pub mod scenario;
 pub mod stats;
