@@ -61,13 +61,22 @@ impl Ringbus {
 
 type Slot = Arc<Mutex<Option<ConsumerReport>>>;
 
-/// A checking handler; hands its report over in `on_shutdown`.
+/// A checking handler; hands its report over in `on_shutdown`. With `--pin` it pins its
+/// consumer thread in `on_start` (which runs on that thread): the engine has no affinity
+/// setting of its own.
 struct Handler {
     checker: Checker,
     slot: Slot,
+    pin: Option<usize>,
 }
 
 impl EventHandler<Event> for Handler {
+    fn on_start(&mut self) {
+        if let Some(slot) = self.pin {
+            crate::pin::pin_current(slot);
+        }
+    }
+
     #[inline]
     fn on_event(
         &mut self,
@@ -155,6 +164,7 @@ impl System for Ringbus {
                 Handler {
                     checker: c,
                     slot: slot.clone(),
+                    pin: spec.pin.then(|| crate::pin::consumer_slot(i)),
                 },
             );
         }
