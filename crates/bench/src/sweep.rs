@@ -375,7 +375,8 @@ mod tests {
             run: Duration::from_millis(5),
             repeats: 1,
             capacity: 256,
-            grace: Duration::from_secs(5),
+            idle: Duration::ZERO,
+            ..Budget::quick()
         };
         let sys = systems::select(systems::all(), &["crossbeam".into()]);
         let rows = sweep(
