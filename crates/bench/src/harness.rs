@@ -185,6 +185,8 @@ pub struct RunResult {
     pub published: u64,
     /// The producer hit the deadline before publishing `events`.
     pub timed_out: bool,
+    /// CPU time of the producer's thread while publishing ([`Produced::cpu`]).
+    pub producer_cpu: Option<Duration>,
     /// One report per consumer, in layout order.
     pub consumers: Vec<ConsumerReport>,
 }
@@ -254,6 +256,9 @@ pub struct Produced {
     pub events: u64,
     /// Stopped by the deadline.
     pub timed_out: bool,
+    /// CPU time of the thread that ran the loop, from the start to the last event (not the
+    /// idle phase): the publishing side, pacing spin included (in `limit`, its readers too).
+    pub cpu: Option<Duration>,
 }
 
 /// How often (in events) the producer looks at the clock for the deadline.
@@ -267,6 +272,7 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
     if spec.pin {
         crate::pin::pin_current(0);
     }
+    let cpu0 = crate::cpu::thread_cpu();
     let w = &*spec.workload;
     // Cycled tables are walked with wrapping indices, not `seq % len`: a division per event
     // would cost more than some systems' whole publish.
@@ -321,6 +327,10 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
             }
         }
     }
+    let cpu = match (cpu0, crate::cpu::thread_cpu()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
     if let Some(probe) = &spec.idle {
         probe.run(spec, seq);
     }
@@ -328,6 +338,7 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
         start,
         events: seq,
         timed_out,
+        cpu,
     }
 }
 

@@ -137,6 +137,8 @@ pub struct Measurement {
     pub samples_runs: Vec<u64>,
     /// Process CPU seconds (every thread) per million published events, of each measured run.
     pub cpu_runs: Vec<f64>,
+    /// CPU seconds of the producer's thread alone per million events, of each measured run.
+    pub producer_cpu_runs: Vec<f64>,
     /// Process CPU over the idle window after the runs, % of one core per consumer.
     pub idle_cpu_pct: Option<f64>,
 }
@@ -154,6 +156,7 @@ impl Measurement {
             p99_runs: Vec::new(),
             samples_runs: Vec::new(),
             cpu_runs: Vec::new(),
+            producer_cpu_runs: Vec::new(),
             idle_cpu_pct: None,
         }
     }
@@ -287,6 +290,12 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
                         m.cpu_runs.push(x);
                     }
                 }
+                if let Some(x) = r
+                    .producer_cpu
+                    .and_then(|c| crate::cpu::s_per_m_events(c, r.published))
+                {
+                    m.producer_cpu_runs.push(x);
+                }
                 if let Some(h) = &mut hist {
                     let mut run_hist = new_histogram();
                     for c in &r.consumers {
@@ -380,6 +389,9 @@ mod tests {
             assert_eq!(m.latency().is_some(), s.focus == scenario::Focus::Latency);
             assert_eq!(m.cpu_runs.len(), 2, "{}", s.name);
             assert!(m.cpu_spread().unwrap().median > 0.0, "{}", s.name);
+            if cfg!(target_os = "linux") {
+                assert_eq!(m.producer_cpu_runs.len(), 2, "{}", s.name);
+            }
             let idle = m
                 .idle_cpu_pct
                 .unwrap_or_else(|| panic!("{}: no idle figure", s.name));

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::harness::family;
 use crate::measure::{Budget, Measurement};
 use crate::scenario::{Focus, Scenario, Shape};
-use crate::stats::Spread;
+use crate::stats::{self, Spread};
 
 /// The machine the figures come from.
 #[derive(Debug, Clone, Serialize)]
@@ -165,6 +165,9 @@ pub struct ResultRow {
     pub cpu_s_per_m_events: Option<Spread>,
     /// The same, each run in run order.
     pub cpu_s_per_m_events_runs: Vec<f64>,
+    /// The producer's thread alone (its share of `cpu_s_per_m_events`: publishing, and in
+    /// paced scenarios the harness's spin on the clock between events), min / median / max.
+    pub producer_cpu_s_per_m_events: Option<Spread>,
     /// Process CPU over an idle window (consumers started and drained, nothing published),
     /// as % of one core per consumer.
     pub idle_cpu_pct_per_consumer: Option<f64>,
@@ -307,6 +310,8 @@ impl ScenarioReport {
                     } else {
                         Vec::new()
                     },
+                    producer_cpu_s_per_m_events: stats::spread(&m.producer_cpu_runs)
+                        .filter(|_| m.status.has_figures()),
                     idle_cpu_pct_per_consumer: m.idle_cpu_pct,
                 }
             })
@@ -699,6 +704,7 @@ mod tests {
             samples_runs: if lat { vec![1, 1, 1] } else { Vec::new() },
             hist,
             cpu_runs: vec![0.05, 0.04, 0.06],
+            producer_cpu_runs: vec![0.02, 0.02, 0.03],
             idle_cpu_pct: Some(12.5),
         }
     }
@@ -756,6 +762,10 @@ mod tests {
         assert_eq!(cpu["min"].as_f64().unwrap(), 0.04);
         assert_eq!(cpu["max"].as_f64().unwrap(), 0.06);
         assert_eq!(row["cpu_s_per_m_events_runs"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            row["producer_cpu_s_per_m_events"]["median"].as_f64(),
+            Some(0.02)
+        );
         assert_eq!(row["idle_cpu_pct_per_consumer"].as_f64().unwrap(), 12.5);
         let p99 = &row["p99_ns_per_run"];
         assert_eq!(

@@ -109,6 +109,7 @@ impl System for BusCrate {
             elapsed,
             published: produced.events,
             timed_out: produced.timed_out,
+            producer_cpu: produced.cpu,
             consumers,
         })
     }

@@ -198,6 +198,7 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
         elapsed,
         published: produced.events,
         timed_out: produced.timed_out,
+        producer_cpu: produced.cpu,
         consumers,
     })
 }

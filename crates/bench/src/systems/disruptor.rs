@@ -157,6 +157,7 @@ fn run_with<W: WaitStrategy + 'static>(wait: W, spec: &RunSpec) -> Result<RunRes
         elapsed,
         published: produced.events,
         timed_out: produced.timed_out,
+        producer_cpu: produced.cpu,
         consumers,
     })
 }

@@ -190,6 +190,7 @@ impl System for Ringbus {
             elapsed,
             published: produced.events,
             timed_out: produced.timed_out,
+            producer_cpu: produced.cpu,
             consumers,
         })
     }
