@@ -43,7 +43,8 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 struct Common {
-    /// Short runs (compare finishes in under a minute).
+    /// Short runs (compare takes a minute or two: the latency runs and the idle windows are
+    /// longer than they were).
     #[arg(long)]
     quick: bool,
     /// Systems by name or family, comma separated (default: all; see `list`).

@@ -38,7 +38,7 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// `--quick`: well under a minute for `compare`.
+    /// `--quick`: a minute or two for `compare` (every cell also has a 100 ms idle window).
     pub fn quick() -> Self {
         Budget {
             calibrate: Duration::from_millis(15),
@@ -54,7 +54,8 @@ impl Budget {
         }
     }
 
-    /// The full run: well under 15 minutes for `compare`.
+    /// The full run: under 15 minutes for `compare` (about 10 by estimate: the latency runs of
+    /// 200 000 samples or 1-2 s dominate).
     pub fn full() -> Self {
         Budget {
             calibrate: Duration::from_millis(100),

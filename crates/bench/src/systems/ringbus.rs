@@ -1,5 +1,8 @@
-//! ringbus itself (`ringbus-ring`): managed handlers, one per consumer, with each of its wait
-//! strategies; topic filtering and pipeline dependencies done by the bus.
+//! ringbus itself (`ringbus-ring`): managed handlers, one per consumer; the bus as
+//! `RingBus::builder()` gives it (`ringbus-default`, no wait strategy chosen) and with each
+//! other wait strategy; topic filtering and pipeline dependencies done by the bus. Under
+//! `--pin` each handler pins its consumer thread in `on_start` (the engine has no affinity
+//! setting).
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
