@@ -3,6 +3,9 @@
 //! A figure counts only if every consumer saw exactly the events of its topics, in increasing
 //! sequence order, with intact payloads: see [`verify`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use hdrhistogram::Histogram;
 
 use crate::event::{digest, payload_for, Clock, Event};
@@ -32,6 +35,8 @@ pub struct Checker {
     first_error: Option<String>,
     clock: Clock,
     hist: Option<Histogram<u64>>,
+    /// Events handled so far, published for the producer's idle phase (only then).
+    progress: Option<Arc<AtomicU64>>,
 }
 
 /// What a consumer reports when it ends.
@@ -65,7 +70,15 @@ impl Checker {
             first_error: None,
             clock,
             hist: latency.then(new_histogram),
+            progress: None,
         }
+    }
+
+    /// The same checker, also storing its count of handled events into `progress` after each
+    /// event (so the producer can tell when the consumer has drained).
+    pub fn with_progress(mut self, progress: Arc<AtomicU64>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// The consumer's topic mask.
@@ -107,6 +120,9 @@ impl Checker {
         self.count += 1;
         self.bytes += u64::from(e.size);
         self.checksum = self.checksum.wrapping_add(digest(&e.payload));
+        if let Some(p) = &self.progress {
+            p.store(self.count, Ordering::Relaxed);
+        }
         if let Some(h) = &mut self.hist {
             let now = self.clock.now_ns();
             h.saturating_record(now.saturating_sub(e.stamp_ns).max(1));

@@ -1,7 +1,7 @@
 //! The `System` abstraction and the producer loop every system shares.
 
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,11 @@ pub struct RunSpec {
     pub time_limit: Duration,
     /// Record publish-to-handle latency.
     pub latency: bool,
+    /// `--pin`: the producer pins itself to core 0 in [`produce`], each system pins consumer
+    /// `i` to the core of [`crate::pin::consumer_slot`]`(i)` on the consumer's thread.
+    pub pin: bool,
+    /// An idle phase after the last event: see [`IdleProbe`]. One probe serves one run.
+    pub idle: Option<Arc<IdleProbe>>,
 }
 
 impl RunSpec {
@@ -37,7 +42,21 @@ impl RunSpec {
             events,
             time_limit,
             latency: scenario.focus == crate::scenario::Focus::Latency,
+            pin: false,
+            idle: None,
         }
+    }
+
+    /// The same spec with pinning on or off.
+    pub fn pinned(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// The same spec with an idle phase of `window` after the last event (a fresh probe).
+    pub fn with_idle(mut self, window: Duration) -> Self {
+        self.idle = Some(Arc::new(IdleProbe::new(window, self.layout.consumers())));
+        self
     }
 
     /// One checker per consumer. `filter`: the system delivers every event to every consumer
@@ -51,9 +70,109 @@ impl RunSpec {
             .enumerate()
             .map(|(i, m)| {
                 let latency = self.latency && (self.layout.shape == Shape::Broadcast || i + 1 == n);
-                Checker::new(*m, filter, clock, latency)
+                let c = Checker::new(*m, filter, clock, latency);
+                match &self.idle {
+                    Some(p) => c.with_progress(p.handled[i].clone()),
+                    None => c,
+                }
             })
             .collect()
+    }
+}
+
+/// CPU used while idle: once the producer has published its events it waits until every
+/// consumer has handled all of its own (the consumers' checkers count into the probe), then
+/// publishes nothing for `window` while holding its producer (so the consumers stay up,
+/// waiting as their wait strategy makes them wait) and measures the process's CPU time over
+/// that window ([`crate::cpu::process_cpu`]: every thread, so the consumers' waiting).
+/// The hook is in [`produce`], which every system's producer runs: no system needs code of
+/// its own beyond [`RunSpec::checkers`].
+#[derive(Debug)]
+pub struct IdleProbe {
+    window: Duration,
+    handled: Vec<Arc<AtomicU64>>,
+    result: Mutex<Option<Result<Idle, String>>>,
+}
+
+/// What an idle window measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Idle {
+    /// Process CPU time over the window.
+    pub cpu: Duration,
+    /// The window's actual length.
+    pub wall: Duration,
+    /// Consumer threads that were waiting.
+    pub consumers: usize,
+}
+
+impl Idle {
+    /// CPU over the window as a percentage of one core, per consumer.
+    pub fn pct_per_consumer(&self) -> Option<f64> {
+        crate::cpu::pct_of_core_per_consumer(self.cpu, self.wall, self.consumers)
+    }
+}
+
+/// How long the producer waits for the consumers to drain before the idle window.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+impl IdleProbe {
+    /// A probe of `window` for `consumers` consumers.
+    pub fn new(window: Duration, consumers: usize) -> Self {
+        IdleProbe {
+            window,
+            handled: (0..consumers)
+                .map(|_| Arc::new(AtomicU64::new(0)))
+                .collect(),
+            result: Mutex::new(None),
+        }
+    }
+
+    /// What the window measured (`Err` if the consumers did not drain or the CPU time could
+    /// not be read), or `None` if the run never got there.
+    pub fn result(&self) -> Option<Result<Idle, String>> {
+        self.result.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// Waits for every consumer to have handled its share of `published` events, then idles
+    /// for the window and records the process CPU time used meanwhile.
+    fn run(&self, spec: &RunSpec, published: u64) {
+        let expected: Vec<u64> = spec
+            .layout
+            .subscriptions
+            .iter()
+            .map(|m| check::expected(&spec.workload, published, m).0)
+            .collect();
+        let give_up = Instant::now() + DRAIN_LIMIT;
+        let drained = || {
+            self.handled
+                .iter()
+                .zip(&expected)
+                .all(|(h, e)| h.load(Ordering::Relaxed) >= *e)
+        };
+        let mut outcome = Err(format!("consumers did not drain within {DRAIN_LIMIT:?}"));
+        loop {
+            if drained() {
+                let (c0, t0) = (crate::cpu::process_cpu(), Instant::now());
+                thread::sleep(self.window);
+                let (c1, t1) = (crate::cpu::process_cpu(), Instant::now());
+                outcome = match (c0, c1) {
+                    (Some(c0), Some(c1)) => Ok(Idle {
+                        cpu: c1.saturating_sub(c0),
+                        wall: t1 - t0,
+                        consumers: self.handled.len(),
+                    }),
+                    _ => Err("getrusage failed".into()),
+                };
+                break;
+            }
+            if Instant::now() >= give_up {
+                break;
+            }
+            thread::sleep(Duration::from_micros(100));
+        }
+        if let Ok(mut r) = self.result.lock() {
+            *r = Some(outcome);
+        }
     }
 }
 
@@ -66,6 +185,8 @@ pub struct RunResult {
     pub published: u64,
     /// The producer hit the deadline before publishing `events`.
     pub timed_out: bool,
+    /// CPU time of the producer's thread while publishing ([`Produced::cpu`]).
+    pub producer_cpu: Option<Duration>,
     /// One report per consumer, in layout order.
     pub consumers: Vec<ConsumerReport>,
 }
@@ -91,6 +212,17 @@ impl RunResult {
 pub trait System: Send + Sync {
     /// Stable name (used by `--systems`); the part before the first `-` is its family.
     fn name(&self) -> &str;
+
+    /// Whether this is the bus as a user builds it without choosing anything
+    /// (`RingBus::builder().build()`): reported as `"default": true`.
+    fn is_default(&self) -> bool {
+        false
+    }
+
+    /// One line for `list`.
+    fn describe(&self) -> String {
+        String::new()
+    }
 
     /// `Err(reason)` when the system cannot run this layout.
     fn supports(&self, _layout: &Layout) -> Result<(), String> {
@@ -124,14 +256,23 @@ pub struct Produced {
     pub events: u64,
     /// Stopped by the deadline.
     pub timed_out: bool,
+    /// CPU time of the thread that ran the loop, from the start to the last event (not the
+    /// idle phase): the publishing side, pacing spin included (in `limit`, its readers too).
+    pub cpu: Option<Duration>,
 }
 
 /// How often (in events) the producer looks at the clock for the deadline.
 const DEADLINE_CHECK_EVERY: u64 = 256;
 
 /// The producer loop shared by every system: batches as the workload says, pacing, pauses,
-/// timestamps when latency is recorded, and the deadline.
+/// timestamps when latency is recorded, and the deadline. With `spec.pin` it first pins the
+/// calling thread to the producer's core; with `spec.idle` it ends with the idle phase
+/// ([`IdleProbe`]), after `Produced::start` and before the caller drops its producer.
 pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced {
+    if spec.pin {
+        crate::pin::pin_current(0);
+    }
+    let cpu0 = crate::cpu::thread_cpu();
     let w = &*spec.workload;
     // Cycled tables are walked with wrapping indices, not `seq % len`: a division per event
     // would cost more than some systems' whole publish.
@@ -186,10 +327,18 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
             }
         }
     }
+    let cpu = match (cpu0, crate::cpu::thread_cpu()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    if let Some(probe) = &spec.idle {
+        probe.run(spec, seq);
+    }
     Produced {
         start,
         events: seq,
         timed_out,
+        cpu,
     }
 }
 

@@ -1,14 +1,19 @@
 //! `ringbus-bench`: compare ringbus with its peers, sweep its parameters, tune it.
 //!
 //! ```text
-//! ringbus-bench compare [--quick] [--json FILE] [--markdown FILE] [--svg-dir DIR]
-//!                       [--systems a,b] [--scenarios x,y] [--trace PATH]
-//! ringbus-bench sweep   [--quick] [--systems a,b] [--dimensions wait,capacity,batch,consumers]
-//! ringbus-bench tune    [--quick] [--consumers N] [--batch N] [--split-topics] [--rate EV/S]
+//! ringbus-bench compare [--quick] [--pin] [--idle-ms N] [--json FILE] [--markdown FILE]
+//!                       [--svg-dir DIR] [--systems a,b] [--scenarios x,y] [--trace PATH]
+//! ringbus-bench sweep   [--quick] [--pin] [--systems a,b] [--dimensions wait,capacity,batch,consumers]
+//! ringbus-bench tune    [--quick] [--pin] [--consumers N] [--batch N] [--split-topics] [--rate EV/S]
 //!                       [--objective throughput|p99] [--systems a,b]
 //! ringbus-bench list    [--trace PATH]
 //! ringbus-bench calibrate --trace PATH [--out FILE]
 //! ```
+//!
+//! `ringbus-default` is the bus as `RingBus::builder().build()` gives it (no wait strategy
+//! chosen; `"default": true` in the JSON); the other ringbus rows name their strategy. Every
+//! cell also reports the process CPU seconds per million events (all threads) and the CPU
+//! used while idle (% of one core per consumer, over `--idle-ms` with nothing published).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +43,8 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 struct Common {
-    /// Short runs (compare finishes in under a minute).
+    /// Short runs (compare takes a minute or two: the latency runs and the idle windows are
+    /// longer than they were).
     #[arg(long)]
     quick: bool,
     /// Systems by name or family, comma separated (default: all; see `list`).
@@ -53,6 +59,15 @@ struct Common {
     /// Target duration of one run in ms (default 40 quick, 250 full).
     #[arg(long)]
     run_ms: Option<u64>,
+    /// Pin the producer to the first core and consumer i to core i+1, round robin over the
+    /// available cores (ringbus handlers pin themselves in on_start, the disruptor through its
+    /// pin_at_core; recorded as "pinned" in the report).
+    #[arg(long)]
+    pin: bool,
+    /// Idle window per system and scenario, ms: consumers started and drained, nothing
+    /// published, process CPU measured (default 100; 0 skips it).
+    #[arg(long)]
+    idle_ms: Option<u64>,
     /// Write the results as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -60,7 +75,8 @@ struct Common {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Every system on every scenario, side by side.
+    /// Every system on every scenario, side by side: throughput, latency (p99 per run too),
+    /// CPU seconds per million events and idle CPU per consumer.
     Compare {
         #[command(flatten)]
         common: Common,
@@ -149,6 +165,10 @@ fn budget(c: &Common) -> Budget {
         b.run = std::time::Duration::from_millis(ms.max(1));
         b.calibrate = b.run / 2;
     }
+    if let Some(ms) = c.idle_ms {
+        b.idle = std::time::Duration::from_millis(ms);
+    }
+    b.pin = c.pin;
     b
 }
 
@@ -238,7 +258,9 @@ fn compare(
     };
     report.machine.loadavg_at_end = ringbus_bench::report::loadavg();
     report.mark_collapses();
-    report.evaluate_targets("ringbus-adaptive");
+    if let Some(d) = report.default_system() {
+        report.evaluate_targets(&d);
+    }
     print!("{}", report.to_table());
     println!(
         "\n{} scenarios x {} systems in {:.1} s",
@@ -379,7 +401,7 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{}", sweep::table(&rows));
             match rows.first().filter(|r| r.events_per_sec_median.is_some()) {
                 Some(best) => println!(
-                    "\nbest for {:?}: system {} (wait strategy in the name), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
+                    "\nbest for {:?}: system {} (wait strategy in the name; ringbus-default: the builder's default), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
                     objective,
                     best.system,
                     best.capacity,
@@ -404,7 +426,12 @@ fn run(cli: Cli) -> Result<(), String> {
             let trace = load_trace(trace.as_deref())?;
             println!("systems:");
             for s in systems::all() {
-                println!("  {}", s.name());
+                let d = s.describe();
+                if d.is_empty() {
+                    println!("  {}", s.name());
+                } else {
+                    println!("  {:<22} {d}", s.name());
+                }
             }
             println!("scenarios:");
             for s in scenario::all(Some(&trace)) {
@@ -435,5 +462,59 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common(args: &[&str]) -> Common {
+        let mut v = vec!["ringbus-bench", "compare"];
+        v.extend_from_slice(args);
+        match Cli::try_parse_from(v).expect("parses").command {
+            Command::Compare { common, .. } => common,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pin_is_off_by_default_and_reaches_the_budget() {
+        let c = common(&["--quick"]);
+        assert!(!c.pin && !budget(&c).pin);
+        let c = common(&[
+            "--quick",
+            "--pin",
+            "--systems",
+            "ringbus-default,disruptor-spin",
+        ]);
+        assert!(c.pin && budget(&c).pin);
+        assert_eq!(c.systems, ["ringbus-default", "disruptor-spin"]);
+        assert!(Cli::try_parse_from(["ringbus-bench", "compare", "--pin=yes"]).is_err());
+        for cmd in ["sweep", "tune"] {
+            let cli = Cli::try_parse_from(["ringbus-bench", cmd, "--pin"]).expect("parses");
+            match cli.command {
+                Command::Sweep { common, .. } | Command::Tune { common, .. } => {
+                    assert!(common.pin)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn idle_window_defaults_and_override() {
+        assert_eq!(budget(&common(&[])).idle.as_millis(), 100);
+        assert_eq!(budget(&common(&["--idle-ms", "0"])).idle.as_millis(), 0);
+    }
+
+    #[test]
+    fn default_system_is_selectable_by_name_and_family() {
+        assert_eq!(pick_systems(&["ringbus-default".into()]).unwrap().len(), 1);
+        assert!(pick_systems(&["ringbus".into()])
+            .unwrap()
+            .iter()
+            .any(|s| s.is_default()));
+        assert!(pick_systems(&["ringbus-nope".into()]).is_err());
     }
 }

@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 
 use crate::check::new_histogram;
 use crate::harness::{run_guarded, Guarded, RunSpec, System};
-use crate::scenario::Scenario;
+use crate::scenario::{Focus, Scenario};
 use crate::stats::{self, Latency, Spread};
 
 /// How long runs take and how many there are.
@@ -23,10 +23,22 @@ pub struct Budget {
     pub capacity: usize,
     /// Extra time the watchdog waits after a run's deadline before abandoning it.
     pub grace: Duration,
+    /// `--pin`: producer and consumer threads pinned to cores ([`crate::pin`]).
+    pub pin: bool,
+    /// The idle window measured once per system and scenario after its runs (zero: none).
+    pub idle: Duration,
+    /// Latency scenarios: latency samples one run aims at, so that each run's p99 is stable.
+    pub latency_samples: u64,
+    /// Latency scenarios: the longest a run may take to reach `latency_samples` (paced or
+    /// flat-out producers).
+    pub latency_run_cap: Duration,
+    /// Burst scenarios with pauses: the longest a run may take (a burst of 1 every 10 ms cannot
+    /// reach `latency_samples` in any reasonable time; the samples per run are reported).
+    pub burst_run_cap: Duration,
 }
 
 impl Budget {
-    /// `--quick`: well under a minute for `compare`.
+    /// `--quick`: a minute or two for `compare` (every cell also has a 100 ms idle window).
     pub fn quick() -> Self {
         Budget {
             calibrate: Duration::from_millis(15),
@@ -34,10 +46,16 @@ impl Budget {
             repeats: 3,
             capacity: 1024,
             grace: Duration::from_secs(5),
+            pin: false,
+            idle: Duration::from_millis(100),
+            latency_samples: 20_000,
+            latency_run_cap: Duration::from_millis(250),
+            burst_run_cap: Duration::from_millis(100),
         }
     }
 
-    /// The full run: well under 15 minutes for `compare`.
+    /// The full run: under 15 minutes for `compare` (about 10 by estimate: the latency runs of
+    /// 200 000 samples or 1-2 s dominate).
     pub fn full() -> Self {
         Budget {
             calibrate: Duration::from_millis(100),
@@ -45,12 +63,22 @@ impl Budget {
             repeats: 5,
             capacity: 1024,
             grace: Duration::from_secs(10),
+            pin: false,
+            idle: Duration::from_millis(100),
+            latency_samples: 200_000,
+            latency_run_cap: Duration::from_secs(2),
+            burst_run_cap: Duration::from_secs(1),
         }
     }
 
     /// The deadline of a run whose expected duration is `self.run`.
     pub fn time_limit(&self) -> Duration {
-        (self.run * 5).max(self.run + Duration::from_millis(400))
+        Self::time_limit_for(self.run)
+    }
+
+    /// The deadline of a run expected to take `run`: 5 times that, and at least 400 ms more.
+    pub fn time_limit_for(run: Duration) -> Duration {
+        (run * 5).max(run + Duration::from_millis(400))
     }
 }
 
@@ -92,6 +120,8 @@ impl Status {
 pub struct Measurement {
     /// System name.
     pub system: String,
+    /// Whether the system is the default bus ([`System::is_default`]).
+    pub default: bool,
     /// How it ended.
     pub status: Status,
     /// Why it failed or was skipped, or what to know.
@@ -102,17 +132,33 @@ pub struct Measurement {
     pub events_per_run: u64,
     /// Latency of all runs merged, when recorded.
     pub hist: Option<Histogram<u64>>,
+    /// p99 latency of each measured run (its consumers merged), ns, when recorded.
+    pub p99_runs: Vec<u64>,
+    /// Latency samples of each measured run, when recorded.
+    pub samples_runs: Vec<u64>,
+    /// Process CPU seconds (every thread) per million published events, of each measured run.
+    pub cpu_runs: Vec<f64>,
+    /// CPU seconds of the producer's thread alone per million events, of each measured run.
+    pub producer_cpu_runs: Vec<f64>,
+    /// Process CPU over the idle window after the runs, % of one core per consumer.
+    pub idle_cpu_pct: Option<f64>,
 }
 
 impl Measurement {
-    fn new(system: &str) -> Self {
+    fn new(system: &dyn System) -> Self {
         Measurement {
-            system: system.to_string(),
+            system: system.name().to_string(),
+            default: system.is_default(),
             status: Status::Ok,
             note: None,
             runs: Vec::new(),
             events_per_run: 0,
             hist: None,
+            p99_runs: Vec::new(),
+            samples_runs: Vec::new(),
+            cpu_runs: Vec::new(),
+            producer_cpu_runs: Vec::new(),
+            idle_cpu_pct: None,
         }
     }
 
@@ -135,25 +181,59 @@ impl Measurement {
     pub fn latency(&self) -> Option<Latency> {
         self.hist.as_ref().and_then(stats::latency)
     }
+
+    /// Min/median/max of the per-run p99s, ns.
+    pub fn p99_spread(&self) -> Option<Spread> {
+        let v: Vec<f64> = self.p99_runs.iter().map(|&x| x as f64).collect();
+        stats::spread(&v).filter(|_| self.status.has_figures())
+    }
+
+    /// Min/median/max CPU seconds per million events over the runs.
+    pub fn cpu_spread(&self) -> Option<Spread> {
+        stats::spread(&self.cpu_runs).filter(|_| self.status.has_figures())
+    }
 }
 
 /// Measures `system` on `scenario`: calibrates the event count to the time budget (or derives
-/// it from the pacing), then runs `budget.repeats` checked runs under a deadline and a watchdog.
+/// it from the pacing), then runs `budget.repeats` checked runs under a deadline and a watchdog,
+/// taking the process CPU time before and after each, then one more short run that ends in
+/// the idle window ([`crate::harness::IdleProbe`]).
+///
+/// Latency scenarios run longer: until `budget.latency_samples` samples per run, within
+/// `budget.latency_run_cap` (`burst_run_cap` for bursts with pauses), so that each run's p99
+/// stands on enough samples; the p99 of every run is kept for its spread.
 pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) -> Measurement {
-    let m = Measurement::new(system.name());
+    let m = Measurement::new(system.as_ref());
     if let Err(why) = system.supports(&scenario.layout) {
         return m.fail(Status::Skipped, why);
     }
     let w = &scenario.workload;
+    let latency = scenario.focus == Focus::Latency;
     let run_secs = budget.run.as_secs_f64();
-    let events = if let Some(rate) = w.rate {
-        (rate * run_secs) as u64
+    // (events per run, expected duration of a run)
+    let (events, run_time) = if let Some(rate) = w.rate {
+        let mut events = (rate * run_secs) as u64;
+        if latency {
+            let cap = (rate * budget.latency_run_cap.as_secs_f64()) as u64;
+            events = events.max(budget.latency_samples.min(cap));
+        }
+        (
+            events,
+            Duration::from_secs_f64(events as f64 / rate.max(1.0)),
+        )
     } else if !w.pause.is_zero() {
-        let bursts = (run_secs / w.pause.as_secs_f64()).ceil().max(5.0) as u64;
-        bursts * u64::from(w.batch(0).min(budget.capacity as u32))
+        let batch = u64::from(w.batch(0).min(budget.capacity as u32)).max(1);
+        let mut bursts = (run_secs / w.pause.as_secs_f64()).ceil().max(5.0) as u64;
+        if latency {
+            let wanted = budget.latency_samples.div_ceil(batch);
+            let cap = (budget.burst_run_cap.as_secs_f64() / w.pause.as_secs_f64()) as u64;
+            bursts = bursts.max(wanted.min(cap));
+        }
+        (bursts * batch, w.pause * bursts as u32)
     } else {
         // Calibrate (and warm up): publish for `calibrate`, then size the runs to `run`.
-        let spec = RunSpec::new(scenario, budget.capacity, u64::MAX / 4, budget.calibrate);
+        let spec = RunSpec::new(scenario, budget.capacity, u64::MAX / 4, budget.calibrate)
+            .pinned(budget.pin);
         match run_guarded(system.clone(), &spec, budget.grace) {
             Guarded::Hung => return m.fail(Status::Hung, "calibration run hung".into()),
             Guarded::Done(Err(e)) => return m.fail(Status::Failed, format!("calibration: {e}")),
@@ -161,16 +241,34 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
                 if let Err(e) = r.verify(&spec) {
                     return m.fail(Status::Failed, format!("calibration check: {e}"));
                 }
-                ((r.events_per_sec() * run_secs) as u64).max(1_000)
+                let eps = r.events_per_sec();
+                let mut events = ((eps * run_secs) as u64).max(1_000);
+                if latency {
+                    let cap = (eps * budget.latency_run_cap.as_secs_f64()) as u64;
+                    events = events.max(budget.latency_samples.min(cap));
+                }
+                (
+                    events,
+                    Duration::from_secs_f64(events as f64 / eps.max(1.0)).max(budget.run),
+                )
             }
         }
     };
     let mut m = m;
     m.events_per_run = events;
-    let spec = RunSpec::new(scenario, budget.capacity, events, budget.time_limit());
+    let spec = RunSpec::new(
+        scenario,
+        budget.capacity,
+        events,
+        Budget::time_limit_for(run_time.max(budget.run)),
+    )
+    .pinned(budget.pin);
     let mut hist = spec.latency.then(new_histogram);
     for i in 0..budget.repeats {
-        match run_guarded(system.clone(), &spec, budget.grace) {
+        let cpu0 = crate::cpu::process_cpu();
+        let outcome = run_guarded(system.clone(), &spec, budget.grace);
+        let cpu1 = crate::cpu::process_cpu();
+        match outcome {
             Guarded::Hung => {
                 return m.fail(Status::Hung, format!("run {i} hung past its deadline"))
             }
@@ -187,12 +285,30 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
                     ));
                 }
                 m.runs.push(r.events_per_sec());
+                if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+                    if let Some(x) = crate::cpu::s_per_m_events(c1.saturating_sub(c0), r.published)
+                    {
+                        m.cpu_runs.push(x);
+                    }
+                }
+                if let Some(x) = r
+                    .producer_cpu
+                    .and_then(|c| crate::cpu::s_per_m_events(c, r.published))
+                {
+                    m.producer_cpu_runs.push(x);
+                }
                 if let Some(h) = &mut hist {
+                    let mut run_hist = new_histogram();
                     for c in &r.consumers {
                         if let Some(ch) = &c.hist {
-                            let _ = h.add(ch);
+                            let _ = run_hist.add(ch);
                         }
                     }
+                    if !run_hist.is_empty() {
+                        m.p99_runs.push(run_hist.value_at_quantile(0.99));
+                        m.samples_runs.push(run_hist.len());
+                    }
+                    let _ = h.add(&run_hist);
                 }
                 if r.timed_out {
                     // A collapsed system would spend its whole deadline on every repeat:
@@ -203,7 +319,35 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
         }
     }
     m.hist = hist;
+    if !budget.idle.is_zero() {
+        m.idle_cpu_pct = idle_pct(system, scenario, budget, events);
+    }
     m
+}
+
+/// The idle phase: a short checked run (at most 10 000 events, cut by the calibration time)
+/// that ends in `budget.idle` of publishing nothing; the process CPU over that window, as %
+/// of one core per consumer. `None` when the run fails or the consumers did not drain.
+fn idle_pct(
+    system: Arc<dyn System>,
+    scenario: &Scenario,
+    budget: &Budget,
+    events: u64,
+) -> Option<f64> {
+    let spec = RunSpec::new(
+        scenario,
+        budget.capacity,
+        events.clamp(1, 10_000),
+        budget.calibrate.max(Duration::from_millis(10)),
+    )
+    .pinned(budget.pin)
+    .with_idle(budget.idle);
+    let probe = spec.idle.clone()?;
+    match run_guarded(system, &spec, budget.grace + budget.idle) {
+        Guarded::Done(Ok(r)) if r.verify(&spec).is_ok() => {}
+        _ => return None,
+    }
+    probe.result()?.ok()?.pct_per_consumer()
 }
 
 #[cfg(test)]
@@ -218,7 +362,11 @@ mod tests {
             run: Duration::from_millis(10),
             repeats: 2,
             capacity: 256,
-            grace: Duration::from_secs(5),
+            idle: Duration::from_millis(20),
+            latency_samples: 2_000,
+            latency_run_cap: Duration::from_millis(50),
+            burst_run_cap: Duration::from_millis(20),
+            ..Budget::quick()
         }
     }
 
@@ -240,7 +388,46 @@ mod tests {
             assert_eq!(m.runs.len(), 2);
             assert!(m.throughput().unwrap().median > 0.0);
             assert_eq!(m.latency().is_some(), s.focus == scenario::Focus::Latency);
+            assert_eq!(m.cpu_runs.len(), 2, "{}", s.name);
+            assert!(m.cpu_spread().unwrap().median > 0.0, "{}", s.name);
+            if cfg!(target_os = "linux") {
+                assert_eq!(m.producer_cpu_runs.len(), 2, "{}", s.name);
+            }
+            let idle = m
+                .idle_cpu_pct
+                .unwrap_or_else(|| panic!("{}: no idle figure", s.name));
+            // crossbeam consumers block in recv: close to nothing while idle, but the figure is
+            // the whole process's CPU and other tests run in this process meanwhile: bounded
+            // by every core busy.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            assert!(
+                (0.0..=cores as f64 * 100.0 + 5.0).contains(&idle),
+                "{}: {idle}",
+                s.name
+            );
+            if s.focus == scenario::Focus::Latency {
+                assert_eq!(m.p99_runs.len(), 2, "{}", s.name);
+                let p = m.p99_spread().unwrap();
+                assert!(p.min <= p.median && p.median <= p.max);
+            }
         }
+    }
+
+    #[test]
+    fn latency_runs_aim_at_the_sample_target() {
+        let all = scenario::all(None);
+        let sc = scenario::select(all, &["latency-100k".into()]);
+        let sys = systems::select(systems::all(), &["crossbeam".into()]);
+        let b = Budget {
+            repeats: 1,
+            latency_samples: 5_000,
+            ..tiny()
+        };
+        let m = measure(sys[0].clone(), &sc[0], &b);
+        assert_eq!(m.status, Status::Ok, "{:?}", m.note);
+        // 10 ms at 100 k/s would be 1 000 samples; the target asks for 5 000 (50 ms cap).
+        assert_eq!(m.events_per_run, 5_000);
+        assert_eq!(m.samples_runs, [5_000]);
     }
 
     #[test]

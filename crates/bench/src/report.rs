@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::harness::family;
 use crate::measure::{Budget, Measurement};
 use crate::scenario::{Focus, Scenario, Shape};
+use crate::stats::{self, Spread};
 
 /// The machine the figures come from.
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +83,16 @@ pub struct Settings {
     pub deadline_ms: u64,
     /// Event size, bytes.
     pub event_bytes: usize,
+    /// `--pin`: producer on the first core, consumers round robin on the next ones.
+    pub pinned: bool,
+    /// Idle window after each system x scenario's runs, ms (0: not measured).
+    pub idle_ms: u64,
+    /// Latency scenarios: samples a run aims at (within the run caps below).
+    pub latency_samples_per_run: u64,
+    /// Latency scenarios: longest run, ms (paced or flat out).
+    pub latency_run_cap_ms: u64,
+    /// Bursts with pauses: longest run, ms.
+    pub burst_run_cap_ms: u64,
 }
 
 impl Settings {
@@ -94,6 +105,11 @@ impl Settings {
             run_ms: budget.run.as_millis() as u64,
             deadline_ms: budget.time_limit().as_millis() as u64,
             event_bytes: std::mem::size_of::<crate::event::Event>(),
+            pinned: budget.pin,
+            idle_ms: budget.idle.as_millis() as u64,
+            latency_samples_per_run: budget.latency_samples,
+            latency_run_cap_ms: budget.latency_run_cap.as_millis() as u64,
+            burst_run_cap_ms: budget.burst_run_cap.as_millis() as u64,
         }
     }
 }
@@ -103,6 +119,9 @@ impl Settings {
 pub struct ResultRow {
     /// System name.
     pub system: String,
+    /// The bus a user gets without choosing anything (`RingBus::builder().build()`, the row
+    /// `ringbus-default`); false for every other system.
+    pub default: bool,
     /// ok, timeout/collapsed, failed, hung, skipped.
     pub status: String,
     /// Why, when not ok; "collapsed" when far below its own unicast figure.
@@ -135,6 +154,23 @@ pub struct ResultRow {
     pub p999_ns: Option<u64>,
     /// Largest, ns.
     pub max_ns: Option<u64>,
+    /// The p99 of each run on its own, ns, in run order (latency scenarios).
+    pub p99_ns_runs: Vec<u64>,
+    /// Min / median / max of `p99_ns_runs`.
+    pub p99_ns_per_run: Option<Spread>,
+    /// Latency samples of each run, in run order.
+    pub latency_samples_runs: Vec<u64>,
+    /// Process CPU seconds (every thread: producer, consumers, the harness's idle threads)
+    /// per million published events: min / median / max over the runs.
+    pub cpu_s_per_m_events: Option<Spread>,
+    /// The same, each run in run order.
+    pub cpu_s_per_m_events_runs: Vec<f64>,
+    /// The producer's thread alone (its share of `cpu_s_per_m_events`: publishing, and in
+    /// paced scenarios the harness's spin on the clock between events), min / median / max.
+    pub producer_cpu_s_per_m_events: Option<Spread>,
+    /// Process CPU over an idle window (consumers started and drained, nothing published),
+    /// as % of one core per consumer.
+    pub idle_cpu_pct_per_consumer: Option<f64>,
 }
 
 /// One scenario.
@@ -179,7 +215,7 @@ pub struct Target {
     pub target: String,
     /// Scenario it is measured in.
     pub scenario: String,
-    /// The ringbus row compared (the default wait strategy).
+    /// The ringbus row compared (the default bus, `ringbus-default`).
     pub system: String,
     /// Its figure (events/s median, or p99 ns).
     pub value: f64,
@@ -232,6 +268,7 @@ impl ScenarioReport {
                 let l = m.latency().filter(|_| m.status.has_figures());
                 ResultRow {
                     system: m.system.clone(),
+                    default: m.default,
                     status: m.status.label().to_string(),
                     note: m.note.clone(),
                     events_per_sec_median: t.map(|t| t.median),
@@ -256,6 +293,26 @@ impl ScenarioReport {
                     p99_ns: l.map(|l| l.p99_ns),
                     p999_ns: l.map(|l| l.p999_ns),
                     max_ns: l.map(|l| l.max_ns),
+                    p99_ns_runs: if l.is_some() {
+                        m.p99_runs.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    p99_ns_per_run: l.and(m.p99_spread()),
+                    latency_samples_runs: if l.is_some() {
+                        m.samples_runs.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    cpu_s_per_m_events: m.cpu_spread(),
+                    cpu_s_per_m_events_runs: if m.status.has_figures() {
+                        m.cpu_runs.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    producer_cpu_s_per_m_events: stats::spread(&m.producer_cpu_runs)
+                        .filter(|_| m.status.has_figures()),
+                    idle_cpu_pct_per_consumer: m.idle_cpu_pct,
                 }
             })
             .collect();
@@ -282,7 +339,16 @@ impl ScenarioReport {
 }
 
 impl Report {
-    /// Checks the issue's targets for `system` (e.g. `ringbus-adaptive`) against the peers of
+    /// The name of the default row (`"default": true`) of this run, if it has one.
+    pub fn default_system(&self) -> Option<String> {
+        self.scenarios
+            .iter()
+            .flat_map(|s| s.results.iter())
+            .find(|r| r.default)
+            .map(|r| r.system.clone())
+    }
+
+    /// Checks the issue's targets for `system` (e.g. `ringbus-default`) against the peers of
     /// this run; targets whose scenarios or rows are missing are left out.
     pub fn evaluate_targets(&mut self, system: &str) {
         let med = |s: &ScenarioReport, f: &dyn Fn(&str) -> bool| {
@@ -461,45 +527,59 @@ impl Report {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "machine: {} cores, {}, load {:?}, {} build; capacity {}, {} runs of ~{} ms\n",
+            "machine: {} cores, {}, load {:?}, {} build; capacity {}, {} runs of ~{} ms; threads {}; idle window {} ms\n",
             self.machine.cores,
             self.machine.cpu_model,
             self.machine.loadavg_at_start,
             self.machine.profile,
             self.settings.capacity,
             self.settings.repeats,
-            self.settings.run_ms
+            self.settings.run_ms,
+            if self.settings.pinned { "pinned (--pin)" } else { "not pinned" },
+            self.settings.idle_ms
         ));
+        out.push_str(
+            "cpu s/Mev: process CPU seconds (all threads) per million events, median; \
+             idle %/c: CPU while idle, % of one core per consumer; p99 runs: min..max of the per-run p99\n",
+        );
         for s in &self.scenarios {
             out.push_str(&format!(
                 "\n== {} ({} consumers) — {}\n",
                 s.name, s.consumers, s.description
             ));
             out.push_str(&format!(
-                "{:<18} {:>10} {:>21} {:>10} {:>9} {:>9} {:>9} {:>10}  {}\n",
+                "{:<18} {:>10} {:>21} {:>10} {:>9} {:>9} {:>17} {:>9} {:>10} {:>9} {:>8}  {}\n",
                 "system",
                 "Mev/s med",
                 "min..max",
                 "vs peer",
                 "p50 ns",
                 "p99 ns",
+                "p99 runs",
                 "p99.9 ns",
                 "max ns",
+                "cpu s/Mev",
+                "idle %/c",
                 "status"
             ));
             for r in &s.results {
                 let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v / 1e6));
                 let n = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
                 out.push_str(&format!(
-                    "{:<18} {:>10} {:>21} {:>10} {:>9} {:>9} {:>9} {:>10}  {}{}\n",
+                    "{:<18} {:>10} {:>21} {:>10} {:>9} {:>9} {:>17} {:>9} {:>10} {:>9} {:>8}  {}{}\n",
                     r.system,
                     f(r.events_per_sec_median),
                     format!("{}..{}", f(r.events_per_sec_min), f(r.events_per_sec_max)),
                     ratio(r),
                     n(r.p50_ns),
                     n(r.p99_ns),
+                    r.p99_ns_per_run
+                        .map_or("-".to_string(), |p| format!("{:.0}..{:.0}", p.min, p.max)),
                     n(r.p999_ns),
                     n(r.max_ns),
+                    cpu_cell(r.cpu_s_per_m_events.map(|c| c.median)),
+                    r.idle_cpu_pct_per_consumer
+                        .map_or("-".to_string(), |p| format!("{p:.1}")),
                     r.status,
                     r.note.as_ref().map_or(String::new(), |x| format!(" ({x})"))
                 ));
@@ -512,20 +592,31 @@ impl Report {
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
         let m = &self.machine;
+        let st = &self.settings;
         let mut out = format!(
             "Machine: {} cores, {}, kernel {}, load average {} at start and {} at the end, {} build.  \n\
-             Settings: 64-byte events, capacity {}, {} runs of ~{} ms each (deadline {} ms), command `{}`.\n",
+             Settings: 64-byte events, capacity {}, {} runs of ~{} ms each (deadline {} ms), threads {}, \
+             idle window {} ms, latency runs aim at {} samples (at most {} ms; {} ms for bursts with pauses), command `{}`.\n\n\
+             CPU s / M events: process CPU seconds (user + system, every thread) per million published events, \
+             median (min – max over the runs). Idle CPU: process CPU over the idle window (consumers started and \
+             drained, nothing published) as % of one core, per consumer. p99 per run: min / median / max of each \
+             run's own p99.\n",
             m.cores,
             m.cpu_model,
             m.kernel,
             m.loadavg_at_start.map_or("?".into(), |l| format!("{l:.2}")),
             m.loadavg_at_end.map_or("?".into(), |l| format!("{l:.2}")),
             m.profile,
-            self.settings.capacity,
-            self.settings.repeats,
-            self.settings.run_ms,
-            self.settings.deadline_ms,
-            self.settings.command
+            st.capacity,
+            st.repeats,
+            st.run_ms,
+            st.deadline_ms,
+            if st.pinned { "pinned to cores (`--pin`)" } else { "not pinned" },
+            st.idle_ms,
+            st.latency_samples_per_run,
+            st.latency_run_cap_ms,
+            st.burst_run_cap_ms,
+            st.command
         );
         for s in &self.scenarios {
             out.push_str(&format!(
@@ -536,13 +627,13 @@ impl Report {
                 if s.consumers == 1 { "" } else { "s" },
                 s.threads
             ));
-            out.push_str("| system | M events/s median | min – max | vs best peer (throughput, or p99 in latency scenarios) | p50 ns | p90 ns | p99 ns | p99.9 ns | max ns | status |\n");
-            out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+            out.push_str("| system | M events/s median | min – max | vs best peer (throughput, or p99 in latency scenarios) | p50 ns | p90 ns | p99 ns | p99 per run ns (min / median / max) | p99.9 ns | max ns | CPU s / M events | idle CPU % per consumer | status |\n");
+            out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
             for r in &s.results {
                 let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.2}", v / 1e6));
                 let n = |x: Option<u64>| x.map_or("–".to_string(), |v| v.to_string());
                 out.push_str(&format!(
-                    "| {} | {} | {} – {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
+                    "| {} | {} | {} – {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
                     r.system,
                     f(r.events_per_sec_median),
                     f(r.events_per_sec_min),
@@ -551,8 +642,20 @@ impl Report {
                     n(r.p50_ns),
                     n(r.p90_ns),
                     n(r.p99_ns),
+                    r.p99_ns_per_run.map_or("–".to_string(), |p| format!(
+                        "{:.0} / {:.0} / {:.0}",
+                        p.min, p.median, p.max
+                    )),
                     n(r.p999_ns),
                     n(r.max_ns),
+                    r.cpu_s_per_m_events.map_or("–".to_string(), |c| format!(
+                        "{} ({} – {})",
+                        cpu_cell(Some(c.median)),
+                        cpu_cell(Some(c.min)),
+                        cpu_cell(Some(c.max))
+                    )),
+                    r.idle_cpu_pct_per_consumer
+                        .map_or("–".to_string(), |p| format!("{p:.1}")),
                     r.status,
                     r.note.as_ref().map_or(String::new(), |x| format!(": {x}"))
                 ));
@@ -560,6 +663,17 @@ impl Report {
         }
         out.push_str(&self.targets_text(true));
         out
+    }
+}
+
+/// CPU seconds per million events with three significant digits (0.0412, 1.23, 12.3).
+fn cpu_cell(x: Option<f64>) -> String {
+    match x {
+        None => "-".to_string(),
+        Some(v) if v >= 10.0 => format!("{v:.1}"),
+        Some(v) if v >= 1.0 => format!("{v:.2}"),
+        Some(v) if v >= 0.1 => format!("{v:.3}"),
+        Some(v) => format!("{v:.4}"),
     }
 }
 
@@ -581,11 +695,17 @@ mod tests {
         }
         Measurement {
             system: system.into(),
+            default: system == crate::systems::ringbus::DEFAULT_NAME,
             status: Status::Ok,
             note: None,
             runs: runs.to_vec(),
             events_per_run: 10,
+            p99_runs: if lat { vec![280, 300, 310] } else { Vec::new() },
+            samples_runs: if lat { vec![1, 1, 1] } else { Vec::new() },
             hist,
+            cpu_runs: vec![0.05, 0.04, 0.06],
+            producer_cpu_runs: vec![0.02, 0.02, 0.03],
+            idle_cpu_pct: Some(12.5),
         }
     }
 
@@ -635,6 +755,33 @@ mod tests {
         assert!(s0["results"][2]["p50_ns"].is_null());
         // vs best peer ignores the limit row
         assert_eq!(row["vs_best_peer"].as_f64().unwrap(), 1.0);
+        // the CPU and idle figures, and the p99 spread over the runs
+        assert_eq!(row["default"], false);
+        let cpu = &row["cpu_s_per_m_events"];
+        assert_eq!(cpu["median"].as_f64().unwrap(), 0.05);
+        assert_eq!(cpu["min"].as_f64().unwrap(), 0.04);
+        assert_eq!(cpu["max"].as_f64().unwrap(), 0.06);
+        assert_eq!(row["cpu_s_per_m_events_runs"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            row["producer_cpu_s_per_m_events"]["median"].as_f64(),
+            Some(0.02)
+        );
+        assert_eq!(row["idle_cpu_pct_per_consumer"].as_f64().unwrap(), 12.5);
+        let p99 = &row["p99_ns_per_run"];
+        assert_eq!(
+            (
+                p99["min"].as_f64(),
+                p99["median"].as_f64(),
+                p99["max"].as_f64()
+            ),
+            (Some(280.0), Some(300.0), Some(310.0))
+        );
+        assert_eq!(row["p99_ns_runs"].as_array().unwrap().len(), 3);
+        assert_eq!(row["latency_samples_runs"].as_array().unwrap().len(), 3);
+        // no latency recorded: no p99 spread
+        assert!(s0["results"][2]["p99_ns_per_run"].is_null());
+        assert_eq!(v["settings"]["pinned"], false);
+        assert!(v["settings"]["idle_ms"].as_u64().is_some());
         let collapsed = &v["scenarios"][1]["results"][0];
         assert!(collapsed["note"].as_str().unwrap().starts_with("collapsed"));
         assert!(v["scenarios"][1]["results"][1]["note"].is_null());
@@ -649,12 +796,19 @@ mod tests {
             uni,
             &[
                 meas("limit", &[400e6], false),
-                meas("ringbus-adaptive", &[45e6], false),
+                meas("ringbus-default", &[45e6], false),
                 meas("disruptor-spin", &[30e6], false),
                 meas("bus", &[50e6], false),
             ],
         );
-        r.evaluate_targets("ringbus-adaptive");
+        assert_eq!(r.default_system().as_deref(), Some("ringbus-default"));
+        r.evaluate_targets("ringbus-default");
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let rows = v["scenarios"][0]["results"].as_array().unwrap();
+        for row in rows {
+            let is_default = row["system"] == "ringbus-default";
+            assert_eq!(row["default"].as_bool(), Some(is_default), "{row}");
+        }
         let t = &r.targets[0];
         assert_eq!(
             (t.scenario.as_str(), t.reference.as_str()),
@@ -670,6 +824,8 @@ mod tests {
         let r = report();
         let md = r.to_markdown();
         assert!(md.contains("### multicast-4") && md.contains("| disruptor-spin | 20.00 |"));
+        assert!(md.contains("| 280 / 300 / 310 |") && md.contains("| 0.0500 (0.0400 – 0.0600) |"));
+        assert!(md.contains("| 12.5 |") && md.contains("not pinned"));
         let t = r.to_table();
         assert!(t.contains("== unicast-single") && t.contains("bus"));
     }

@@ -65,8 +65,10 @@ pub fn custom(w: &WorkloadSpec) -> Scenario {
 pub struct Row {
     /// Which dimension this row varies (sweep) or "grid" (tune).
     pub dimension: String,
-    /// System (its wait strategy is part of the name).
+    /// System (its wait strategy is part of the name; `ringbus-default` is the builder's default).
     pub system: String,
+    /// Whether the system is the default bus (`RingBus::builder().build()`).
+    pub default: bool,
     /// Ring capacity.
     pub capacity: usize,
     /// Batch size.
@@ -87,6 +89,10 @@ pub struct Row {
     pub p50_ns: Option<u64>,
     /// p99 latency, ns (when paced).
     pub p99_ns: Option<u64>,
+    /// Process CPU seconds (all threads) per million events, median over the runs.
+    pub cpu_s_per_m_events_median: Option<f64>,
+    /// Process CPU while idle, % of one core per consumer.
+    pub idle_cpu_pct_per_consumer: Option<f64>,
 }
 
 fn row(dimension: &str, m: &Measurement, capacity: usize, w: &WorkloadSpec) -> Row {
@@ -95,6 +101,7 @@ fn row(dimension: &str, m: &Measurement, capacity: usize, w: &WorkloadSpec) -> R
     Row {
         dimension: dimension.into(),
         system: m.system.clone(),
+        default: m.default,
         capacity,
         batch: w.batch,
         consumers: w.consumers,
@@ -105,6 +112,8 @@ fn row(dimension: &str, m: &Measurement, capacity: usize, w: &WorkloadSpec) -> R
         events_per_sec_max: t.map(|t| t.max),
         p50_ns: l.map(|l| l.p50_ns),
         p99_ns: l.map(|l| l.p99_ns),
+        cpu_s_per_m_events_median: m.cpu_spread().map(|c| c.median),
+        idle_cpu_pct_per_consumer: m.idle_cpu_pct,
     }
 }
 
@@ -265,7 +274,7 @@ pub fn rank(rows: &mut [Row], objective: Objective) {
 /// Rows as a terminal table.
 pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<10} {:<18} {:>8} {:>6} {:>5} {:>10} {:>21} {:>9} {:>9}  {}\n",
+        "{:<10} {:<18} {:>8} {:>6} {:>5} {:>10} {:>21} {:>9} {:>9} {:>9} {:>8}  {}\n",
         "dimension",
         "system",
         "capacity",
@@ -275,13 +284,15 @@ pub fn table(rows: &[Row]) -> String {
         "min..max",
         "p50 ns",
         "p99 ns",
+        "cpu s/Mev",
+        "idle %/c",
         "status"
     );
     for r in rows {
         let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v / 1e6));
         let n = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
         out.push_str(&format!(
-            "{:<10} {:<18} {:>8} {:>6} {:>5} {:>10} {:>21} {:>9} {:>9}  {}{}\n",
+            "{:<10} {:<18} {:>8} {:>6} {:>5} {:>10} {:>21} {:>9} {:>9} {:>9} {:>8}  {}{}\n",
             r.dimension,
             r.system,
             r.capacity,
@@ -291,6 +302,10 @@ pub fn table(rows: &[Row]) -> String {
             format!("{}..{}", f(r.events_per_sec_min), f(r.events_per_sec_max)),
             n(r.p50_ns),
             n(r.p99_ns),
+            r.cpu_s_per_m_events_median
+                .map_or("-".to_string(), |c| format!("{c:.4}")),
+            r.idle_cpu_pct_per_consumer
+                .map_or("-".to_string(), |p| format!("{p:.1}")),
             r.status,
             r.note.as_ref().map_or(String::new(), |x| format!(" ({x})"))
         ));
@@ -308,6 +323,7 @@ mod tests {
         Row {
             dimension: "grid".into(),
             system: system.into(),
+            default: false,
             capacity: 1024,
             batch: 1,
             consumers: 1,
@@ -318,6 +334,8 @@ mod tests {
             events_per_sec_max: eps,
             p50_ns: p99,
             p99_ns: p99,
+            cpu_s_per_m_events_median: None,
+            idle_cpu_pct_per_consumer: None,
         }
     }
 
@@ -371,7 +389,8 @@ mod tests {
             run: Duration::from_millis(5),
             repeats: 1,
             capacity: 256,
-            grace: Duration::from_secs(5),
+            idle: Duration::ZERO,
+            ..Budget::quick()
         };
         let sys = systems::select(systems::all(), &["crossbeam".into()]);
         let rows = sweep(

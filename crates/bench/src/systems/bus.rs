@@ -34,7 +34,11 @@ fn consume(
     mut checker: Checker,
     mut next: Option<Bus<Event>>,
     barrier: Arc<Barrier>,
+    pin: Option<usize>,
 ) -> ConsumerReport {
+    if let Some(slot) = pin {
+        crate::pin::pin_current(slot);
+    }
     barrier.wait();
     while let Ok(e) = rx.recv() {
         checker.on_event(&e);
@@ -60,10 +64,11 @@ impl System for BusCrate {
         let mut handles = Vec::with_capacity(n);
         match spec.layout.shape {
             Shape::Broadcast => {
-                for c in checkers {
+                for (i, c) in checkers.into_iter().enumerate() {
                     let rx = first.add_rx();
                     let b = barrier.clone();
-                    handles.push(thread::spawn(move || consume(rx, c, None, b)));
+                    let pin = spec.pin.then(|| crate::pin::consumer_slot(i));
+                    handles.push(thread::spawn(move || consume(rx, c, None, b, pin)));
                 }
             }
             Shape::Pipeline => {
@@ -80,7 +85,8 @@ impl System for BusCrate {
                         }
                     };
                     let b = barrier.clone();
-                    handles.push(thread::spawn(move || consume(this_rx, c, next, b)));
+                    let pin = spec.pin.then(|| crate::pin::consumer_slot(i));
+                    handles.push(thread::spawn(move || consume(this_rx, c, next, b, pin)));
                 }
             }
         }
@@ -103,6 +109,7 @@ impl System for BusCrate {
             elapsed,
             published: produced.events,
             timed_out: produced.timed_out,
+            producer_cpu: produced.cpu,
             consumers,
         })
     }

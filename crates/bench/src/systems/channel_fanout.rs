@@ -117,7 +117,11 @@ fn consume<C: Channel>(
     mut checker: Checker,
     next: Option<C::Tx>,
     barrier: Arc<Barrier>,
+    pin: Option<usize>,
 ) -> ConsumerReport {
+    if let Some(slot) = pin {
+        crate::pin::pin_current(slot);
+    }
     barrier.wait();
     while let Some(e) = C::recv(&rx) {
         checker.on_event(&e);
@@ -139,11 +143,12 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
     let routes = match spec.layout.shape {
         Shape::Broadcast => {
             let mut routes = Vec::with_capacity(n);
-            for c in checkers {
+            for (i, c) in checkers.into_iter().enumerate() {
                 let (tx, rx) = C::bounded(spec.capacity);
                 routes.push((c.mask(), tx));
                 let b = barrier.clone();
-                handles.push(thread::spawn(move || consume::<C>(rx, c, None, b)));
+                let pin = spec.pin.then(|| crate::pin::consumer_slot(i));
+                handles.push(thread::spawn(move || consume::<C>(rx, c, None, b, pin)));
             }
             routes
         }
@@ -165,7 +170,10 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
                         None => C::bounded(1).1,
                     },
                 );
-                handles.push(thread::spawn(move || consume::<C>(this_rx, c, next_tx, b)));
+                let pin = spec.pin.then(|| crate::pin::consumer_slot(i));
+                handles.push(thread::spawn(move || {
+                    consume::<C>(this_rx, c, next_tx, b, pin)
+                }));
             }
             vec![(TopicMask::ALL, first_tx)]
         }
@@ -190,6 +198,7 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
         elapsed,
         published: produced.events,
         timed_out: produced.timed_out,
+        producer_cpu: produced.cpu,
         consumers,
     })
 }

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use disruptor::wait_strategies::WaitStrategy;
-use disruptor::{build_single_producer, BusySpin, Producer, Sequence, Sleep};
+use disruptor::{build_single_producer, BusySpin, ProcessorSettings, Producer, Sequence, Sleep};
 
 use crate::check::{Checker, ConsumerReport};
 use crate::event::{Clock, Event};
@@ -96,6 +96,15 @@ where
     })
 }
 
+/// `--pin` through the crate's own affinity setting: `pin_at_core` applies to the next handler
+/// added (its thread pins itself when it starts).
+fn pin_next<B: ProcessorSettings<Event, W>, W>(b: B, core: Option<usize>) -> B {
+    match core {
+        Some(id) => b.pin_at_core(id),
+        None => b,
+    }
+}
+
 fn run_with<W: WaitStrategy + 'static>(wait: W, spec: &RunSpec) -> Result<RunResult, String> {
     let clock = Clock::new();
     let barrier = Arc::new(Barrier::new(1));
@@ -109,23 +118,30 @@ fn run_with<W: WaitStrategy + 'static>(wait: W, spec: &RunSpec) -> Result<RunRes
         .zip(&slots)
         .map(|(c, s)| handler(c, s.clone()));
     let cap = spec.capacity.next_power_of_two();
+    // The core of consumer i under --pin (the crate takes a core id).
+    let core = |i: usize| {
+        spec.pin
+            .then(|| crate::pin::core_for(crate::pin::consumer_slot(i)).map(|c| c.id))
+            .flatten()
+    };
     let first = hs.next().ok_or("no consumers")?;
-    let b = build_single_producer(cap, Event::default, wait).handle_events_with(first);
+    let b = pin_next(build_single_producer(cap, Event::default, wait), core(0))
+        .handle_events_with(first);
     let handle = match (spec.layout.shape, spec.layout.consumers()) {
         (_, 1) => drive(b.build(), spec, clock, barrier),
         (Shape::Broadcast, _) => {
             let second = hs.next().ok_or("no second consumer")?;
-            let mut b = b.handle_events_with(second);
-            for h in hs {
-                b = b.handle_events_with(h);
+            let mut b = pin_next(b, core(1)).handle_events_with(second);
+            for (i, h) in hs.enumerate() {
+                b = pin_next(b, core(i + 2)).handle_events_with(h);
             }
             drive(b.build(), spec, clock, barrier)
         }
         (Shape::Pipeline, _) => {
             let second = hs.next().ok_or("no second stage")?;
-            let mut b = b.and_then().handle_events_with(second);
-            for h in hs {
-                b = b.and_then().handle_events_with(h);
+            let mut b = pin_next(b.and_then(), core(1)).handle_events_with(second);
+            for (i, h) in hs.enumerate() {
+                b = pin_next(b.and_then(), core(i + 2)).handle_events_with(h);
             }
             drive(b.build(), spec, clock, barrier)
         }
@@ -141,6 +157,7 @@ fn run_with<W: WaitStrategy + 'static>(wait: W, spec: &RunSpec) -> Result<RunRes
         elapsed,
         published: produced.events,
         timed_out: produced.timed_out,
+        producer_cpu: produced.cpu,
         consumers,
     })
 }

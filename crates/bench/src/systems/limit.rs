@@ -60,6 +60,7 @@ impl System for Limit {
             elapsed,
             published: produced.events,
             timed_out: produced.timed_out,
+            producer_cpu: produced.cpu,
             consumers: ring.readers.iter_mut().map(Checker::finish).collect(),
         })
     }

@@ -109,5 +109,23 @@ mod tests {
         let names: Vec<_> = v.iter().map(|s| s.name().to_string()).collect();
         assert_eq!(names, ["disruptor-spin", "disruptor-sleep", "bus"]);
         assert_eq!(select(all(), &["ringbus".into()]).len(), 4);
+        let d = select(all(), &["ringbus-default".into()]);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].is_default());
+    }
+
+    #[test]
+    fn one_default_row_and_one_row_per_other_strategy() {
+        use ringbus_ring::WaitStrategy;
+        let all = all();
+        let defaults: Vec<_> = all.iter().filter(|s| s.is_default()).collect();
+        assert_eq!(defaults.len(), 1);
+        assert_eq!(defaults[0].name(), "ringbus-default");
+        let d = WaitStrategy::default();
+        for w in WaitStrategy::ALL {
+            let name = format!("ringbus-{}", w.name());
+            let rows = all.iter().filter(|s| s.name() == name).count();
+            assert_eq!(rows, usize::from(w != d), "{name}");
+        }
     }
 }

@@ -1,5 +1,8 @@
-//! ringbus itself (`ringbus-ring`): managed handlers, one per consumer, with each of its wait
-//! strategies; topic filtering and pipeline dependencies done by the bus.
+//! ringbus itself (`ringbus-ring`): managed handlers, one per consumer; the bus as
+//! `RingBus::builder()` gives it (`ringbus-default`, no wait strategy chosen) and with each
+//! other wait strategy; topic filtering and pipeline dependencies done by the bus. Under
+//! `--pin` each handler pins its consumer thread in `on_start` (the engine has no affinity
+//! setting).
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -16,25 +19,40 @@ use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
 use crate::scenario::Shape;
 use crate::topics::TopicMask;
 
-/// ringbus with one wait strategy.
+/// The name of the row of the bus built the obvious way, `RingBus::builder().build()`.
+pub const DEFAULT_NAME: &str = "ringbus-default";
+
+/// ringbus as built by `RingBus::builder()`, with an explicit wait strategy or without one.
 #[derive(Debug)]
 pub struct Ringbus {
-    wait: WaitStrategy,
+    /// `None`: `.wait_strategy(...)` is never called, so the row measures whatever the
+    /// engine's builder defaults to.
+    wait: Option<WaitStrategy>,
     name: String,
 }
 
 impl Ringbus {
-    /// ringbus with `wait`.
+    /// ringbus with `wait`, named after it (`ringbus-busy-spin`, ...).
     pub fn new(wait: WaitStrategy) -> Self {
         Ringbus {
-            wait,
+            wait: Some(wait),
             name: format!("ringbus-{}", wait.name()),
         }
     }
 
-    /// One system per wait strategy, the default (adaptive) first.
+    /// ringbus exactly as `RingBus::builder()` gives it: no `.wait_strategy(...)` call.
+    pub fn builder_default() -> Self {
+        Ringbus {
+            wait: None,
+            name: DEFAULT_NAME.to_string(),
+        }
+    }
+
+    /// The default row first (`ringbus-default`), then one row per wait strategy of
+    /// `WaitStrategy::ALL` other than `WaitStrategy::default()` (which the default row
+    /// already measures), both looked up at run time.
     pub fn all() -> Vec<Ringbus> {
-        let mut v = vec![Ringbus::new(WaitStrategy::default())];
+        let mut v = vec![Ringbus::builder_default()];
         for w in WaitStrategy::ALL {
             if w != WaitStrategy::default() {
                 v.push(Ringbus::new(w));
@@ -46,13 +64,22 @@ impl Ringbus {
 
 type Slot = Arc<Mutex<Option<ConsumerReport>>>;
 
-/// A checking handler; hands its report over in `on_shutdown`.
+/// A checking handler; hands its report over in `on_shutdown`. With `--pin` it pins its
+/// consumer thread in `on_start` (which runs on that thread): the engine has no affinity
+/// setting of its own.
 struct Handler {
     checker: Checker,
     slot: Slot,
+    pin: Option<usize>,
 }
 
 impl EventHandler<Event> for Handler {
+    fn on_start(&mut self) {
+        if let Some(slot) = self.pin {
+            crate::pin::pin_current(slot);
+        }
+    }
+
     #[inline]
     fn on_event(
         &mut self,
@@ -103,6 +130,21 @@ impl System for Ringbus {
         &self.name
     }
 
+    fn is_default(&self) -> bool {
+        self.wait.is_none()
+    }
+
+    fn describe(&self) -> String {
+        match self.wait {
+            None => format!(
+                "RingBus::builder() without .wait_strategy(...): the bus a user gets \
+                 (WaitStrategy::default() is {} in this build)",
+                WaitStrategy::default().name()
+            ),
+            Some(w) => format!("RingBus::builder().wait_strategy({})", w.name()),
+        }
+    }
+
     fn run(&self, spec: &RunSpec) -> Result<RunResult, String> {
         let clock = Clock::new();
         // The bus filters topics per slot tag: a foreign topic reaching a handler is an error.
@@ -111,9 +153,10 @@ impl System for Ringbus {
             .iter()
             .map(|_| Arc::new(Mutex::new(None)))
             .collect();
-        let mut builder = RingBus::builder::<Event>()
-            .capacity(spec.capacity.next_power_of_two())
-            .wait_strategy(self.wait);
+        let mut builder = RingBus::builder::<Event>().capacity(spec.capacity.next_power_of_two());
+        if let Some(w) = self.wait {
+            builder = builder.wait_strategy(w);
+        }
         for (i, (c, slot)) in checkers.into_iter().zip(&slots).enumerate() {
             let mut sub = Subscription::new(format!("c{i}")).topics(topic_set(&c.mask()));
             if spec.layout.shape == Shape::Pipeline && i > 0 {
@@ -124,6 +167,7 @@ impl System for Ringbus {
                 Handler {
                     checker: c,
                     slot: slot.clone(),
+                    pin: spec.pin.then(|| crate::pin::consumer_slot(i)),
                 },
             );
         }
@@ -149,6 +193,7 @@ impl System for Ringbus {
             elapsed,
             published: produced.events,
             timed_out: produced.timed_out,
+            producer_cpu: produced.cpu,
             consumers,
         })
     }
