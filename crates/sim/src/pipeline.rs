@@ -158,7 +158,7 @@ impl Pipeline {
     pub fn new(dir: &Path) -> Self {
         Pipeline {
             capacity: 4096,
-            wait_strategy: WaitStrategy::Adaptive,
+            wait_strategy: WaitStrategy::default(),
             consumers: ConsumerKind::ALL.to_vec(),
             db: dir.join("ringbus.db"),
             fresh_db: true,

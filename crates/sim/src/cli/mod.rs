@@ -183,7 +183,7 @@ struct BusArgs {
     #[arg(long, default_value_t = 4096)]
     capacity: usize,
     /// busy-spin, spin-yield, blocking or adaptive.
-    #[arg(long, default_value = "adaptive", value_parser = parse_wait)]
+    #[arg(long, default_value_t = WaitStrategy::default(), value_parser = parse_wait)]
     wait_strategy: WaitStrategy,
     /// Consumers, comma-separated: positions,stores,sqlite,log.
     #[arg(
