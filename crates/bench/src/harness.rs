@@ -81,8 +81,8 @@ impl RunSpec {
 }
 
 /// CPU used while idle: once the producer has published its events it waits until every
-/// consumer has handled all of its own (the consumers' checkers count into the probe), then
-/// publishes nothing for `window` while holding its producer (so the consumers stay up,
+/// consumer has handled all of its own (the consumers' checkers count into the probe), leaves
+/// the bus quiet for 10 ms, then publishes nothing for `window` while holding its producer (so the consumers stay up,
 /// waiting as their wait strategy makes them wait) and measures the process's CPU time over
 /// that window ([`crate::cpu::process_cpu`]: every thread, so the consumers' waiting).
 /// The hook is in [`produce`], which every system's producer runs: no system needs code of
@@ -111,6 +111,9 @@ impl Idle {
         crate::cpu::pct_of_core_per_consumer(self.cpu, self.wall, self.consumers)
     }
 }
+
+/// How long the bus is left quiet, after the consumers drained, before the idle window opens.
+const QUIET_BEFORE: Duration = Duration::from_millis(10);
 
 /// How long the producer waits for the consumers to drain before the idle window.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
@@ -152,6 +155,9 @@ impl IdleProbe {
         let mut outcome = Err(format!("consumers did not drain within {DRAIN_LIMIT:?}"));
         loop {
             if drained() {
+                // The figure is what a bus costs once it has been quiet a while, not the tail
+                // of the last burst: a strategy may spin or yield briefly before it sleeps.
+                thread::sleep(QUIET_BEFORE);
                 let (c0, t0) = (crate::cpu::process_cpu(), Instant::now());
                 thread::sleep(self.window);
                 let (c1, t1) = (crate::cpu::process_cpu(), Instant::now());
