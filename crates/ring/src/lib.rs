@@ -73,9 +73,18 @@
 //! # Backpressure
 //!
 //! A gating consumer a whole ring behind makes the producer wait, by the bus's
-//! [`WaitStrategy`] (adaptive by default: spin, then yield, then park; it keeps working with
-//! more threads than cores). Nothing is ever dropped for a gating consumer.
+//! [`WaitStrategy`]. Nothing is ever dropped for a gating consumer.
 //! [`Producer::try_publish`] returns [`PublishError::Full`] instead of waiting.
+//!
+//! # Waiting
+//!
+//! The default, [`WaitStrategy::Adaptive`], spins, then yields, then parks once the bus has
+//! been quiet for a millisecond: it keeps working with more threads than cores, and a quiet
+//! bus costs no CPU. Publishing and releasing pay nothing for parking while nobody is parked
+//! (on Linux the barrier that makes parking lose no wake-up is paid by the thread about to
+//! park, with `membarrier`), so the default is as fast as the spinning strategies. Each
+//! consumer may wait its own way ([`Subscription::wait_strategy`]): a store writer can park
+//! while a latency-critical consumer of the same bus spins.
 //!
 //! # Slow consumers
 //!
