@@ -470,8 +470,8 @@ mod tests {
     use crate::slots::Slots;
     use crate::wait::WaitStrategy;
 
-    #[test]
-    fn an_id_stays_dead_after_the_incarnation_count_passes_u32() {
+    /// A bus's shared state with `entries` table entries and no producer running.
+    fn table(entries: usize) -> Shared<u64> {
         let config = Config {
             strategy: WaitStrategy::Blocking,
             signals: true,
@@ -480,7 +480,12 @@ mod tests {
             dynamic: true,
             bus_id: 1,
         };
-        let shared = Shared::new(Slots::new(4, || 0u64).unwrap(), 1, config);
+        Shared::new(Slots::new(4, || 0u64).unwrap(), entries, config)
+    }
+
+    #[test]
+    fn an_id_stays_dead_after_the_incarnation_count_passes_u32() {
+        let shared = table(1);
         sync::lock(&shared.members).entries[0].incarnation = u64::from(u32::MAX);
         let first = shared.join(&Subscription::new("a"), false).unwrap();
         shared.leave(first.index, Done::Left, None);
@@ -494,15 +499,7 @@ mod tests {
 
     #[test]
     fn an_entry_vacated_during_a_scan_is_reused_only_after_it() {
-        let config = Config {
-            strategy: WaitStrategy::Blocking,
-            signals: true,
-            barriers: crate::barrier::Barriers::Symmetric,
-            replay_window: 0,
-            dynamic: true,
-            bus_id: 1,
-        };
-        let shared = Shared::new(Slots::new(4, || 0u64).unwrap(), 2, config);
+        let shared = table(2);
         let a = shared.join(&Subscription::new("a"), false).unwrap();
         // A scan is running (odd count) when `a` leaves.
         shared.scans.store(1, Release);

@@ -1,6 +1,5 @@
 //! A consumer driven by the user's own thread.
 
-use crate::cursor::Done;
 use crate::error::{OutOfBatch, PollError};
 use crate::reader::{Idle, Reader};
 use crate::subscription::ConsumerId;
@@ -127,14 +126,7 @@ impl<T> Poller<T> {
     /// The error that ended this poller, if it has ended (or been told to stop).
     #[inline]
     fn check_ended(&mut self) -> Result<(), PollError> {
-        if let Some(end) = &self.ended {
-            return Err(end.clone());
-        }
-        if self.reader.gone() == Some(Done::Failed) {
-            // A batch was dropped while its thread panicked, and the panic was caught.
-            self.ended = Some(PollError::Failed);
-            return Err(PollError::Failed);
-        }
+        self.reader.check_ended(&mut self.ended)?;
         if self.reader.stop_requested() {
             return Err(self.end(Idle::Stop));
         }

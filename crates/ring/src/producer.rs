@@ -107,16 +107,8 @@ impl<T> Producer<T> {
             }
             self.wait_for_space(sequence + 1, None);
         }
-        // SAFETY: `sequence < limit`, so every gating cursor was observed (Acquire, in
-        // `scan`) past `sequence - capacity`; we are the only producer and `sequence` is
-        // not yet published.
-        unsafe {
-            self.shared.slots.write(sequence, |slot| {
-                fill(slot);
-                topic
-            })
-        };
-        self.commit(sequence + 1);
+        // SAFETY: `sequence == next < limit`: `wait_for_space` made room.
+        unsafe { self.write_next(topic, fill) };
         sequence
     }
 
@@ -132,7 +124,21 @@ impl<T> Producer<T> {
         if sequence >= self.limit {
             self.try_make_space(sequence + 1)?;
         }
-        // SAFETY: as in `publish`.
+        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
+        unsafe { self.write_next(topic, fill) };
+        Ok(sequence)
+    }
+
+    /// Writes the event `next` in place with `fill`, tags it `topic`, and publishes it.
+    ///
+    /// # Safety
+    /// `next < limit`: space was made for it.
+    #[inline(always)]
+    unsafe fn write_next(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) {
+        let sequence = self.next;
+        // SAFETY: `sequence < limit` (this function's contract), so every gating cursor was
+        // observed (Acquire, in `scan`) past `sequence - capacity`; we are the only producer
+        // (`&mut self`) and `sequence` is not yet published.
         unsafe {
             self.shared.slots.write(sequence, |slot| {
                 fill(slot);
@@ -140,7 +146,6 @@ impl<T> Producer<T> {
             })
         };
         self.commit(sequence + 1);
-        Ok(sequence)
     }
 
     /// Claims `n` slots, fills them with `fill(i, slot) -> topic`, and publishes all `n` at
@@ -206,14 +211,8 @@ impl<T> Producer<T> {
                 return Err(PublishError::Timeout);
             }
         }
-        // SAFETY: as in `publish`.
-        unsafe {
-            self.shared.slots.write(sequence, |slot| {
-                fill(slot);
-                topic
-            })
-        };
-        self.commit(sequence + 1);
+        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
+        unsafe { self.write_next(topic, fill) };
         Ok(sequence)
     }
 

@@ -115,9 +115,17 @@ impl<T> Reader<T> {
         self.cursor().stop.load(Relaxed)
     }
 
-    /// How this reader left the table, if it has.
-    pub(crate) fn gone(&self) -> Option<Done> {
-        self.gone
+    /// The error a polled consumer returns from now on, if its stream has ended: `ended`
+    /// as recorded by its last poll, or `Failed` if it left as failed in a panic its caller
+    /// caught (a batch dropped while panicking, a panicking `T::clone`).
+    pub(crate) fn check_ended(&self, ended: &mut Option<PollError>) -> Result<(), PollError> {
+        if ended.is_none() && self.gone == Some(Done::Failed) {
+            *ended = Some(PollError::Failed);
+        }
+        match ended {
+            Some(end) => Err(end.clone()),
+            None => Ok(()),
+        }
     }
 
     #[cold]

@@ -12,7 +12,7 @@
 //!
 //! [`TapPolicy`]: crate::TapPolicy
 
-use crate::cursor::{Done, COPYING, DETACHED, SEQUENCE};
+use crate::cursor::{COPYING, DETACHED, SEQUENCE};
 use crate::error::PollError;
 use crate::handler::panic_message;
 use crate::reader::{Idle, Reader};
@@ -253,15 +253,7 @@ impl<T: Clone> Tap<T> {
     }
 
     fn check_ended(&mut self) -> Result<(), PollError> {
-        if let Some(end) = &self.ended {
-            return Err(end.clone());
-        }
-        if self.reader.gone() == Some(Done::Failed) {
-            // `T::clone` panicked in an earlier poll, and the panic was caught.
-            self.ended = Some(PollError::Failed);
-            return Err(PollError::Failed);
-        }
-        Ok(())
+        self.reader.check_ended(&mut self.ended)
     }
 
     fn end(&mut self, idle: Idle) -> PollError {
