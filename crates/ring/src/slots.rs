@@ -1,11 +1,13 @@
 //! The ring's memory: one topic tag and one event per slot, allocated once and reused.
 //!
-//! This is the only module with `unsafe` code. Everything else in the crate is built on the
-//! four operations below, and each of them states the part of the cursor protocol (in
-//! `producer.rs`, `reader.rs`, `tap.rs`) that makes it sound.
+//! This is the only module that touches raw memory or implements `Send`/`Sync`. Everything
+//! else in the crate is built on the four `unsafe fn`s below (the `unsafe` blocks elsewhere
+//! only call them), and each states the part of the cursor protocol (in `producer.rs`,
+//! `reader.rs`, `tap.rs`) that makes it sound.
 //!
 //! Tags live in their own array so that a consumer filtering by topic scans 64 tags per
-//! cache line and never touches the payload of an event it did not ask for.
+//! cache line, eight at a time for one topic, and never touches the payload of an event it
+//! did not ask for.
 
 use crate::error::ConfigError;
 use crate::sync::UnsafeCell;
