@@ -3,32 +3,22 @@
 //! gives up, stopping a poller, a stalled tap under `try_publish`, and the bounded waits.
 //! Each test is named after the promise it checks.
 
+mod common;
+
+use common::within;
 use ringbus::{
     ConsumerState, EventHandler, FailureCause, HandlerError, PollError, PublishError, RingBus,
     ShutdownReason, Subscription, TapPolicy, Topic,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 const T0: Topic = Topic::new(0);
 /// How long a call that must return may take before the test calls it a hang.
 const HANG: Duration = Duration::from_secs(20);
-
-/// Runs `f` on a thread and waits for it at most `HANG`: a hang fails the test instead of
-/// hanging it (the stuck thread is left behind; the process ends with the test binary).
-fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(HANG) {
-        Ok(r) => r,
-        Err(_) => panic!("{what} did not return within {HANG:?}"),
-    }
-}
 
 #[test]
 fn a_poller_panicking_mid_batch_releases_nothing_it_did_not_finish() {
@@ -190,7 +180,7 @@ fn a_tap_whose_clone_panics_while_being_detached_does_not_hang_the_producer() {
     // Let the tap start its copy (it sleeps 300 ms in `clone`), then make the producer
     // detach it mid-copy.
     thread::sleep(Duration::from_millis(100));
-    let producer = within("the second publish", move || {
+    let producer = within(HANG, "the second publish", String::new, move || {
         producer.publish(T0, |e| {
             e.value = 1;
             e.bomb_ms = 0;
@@ -223,7 +213,7 @@ fn a_managed_tap_whose_clone_panics_is_reported_failed() {
         e.bomb_ms = 1;
     });
     drop(producer);
-    let err = within("Bus::join", move || bus.join()).unwrap_err();
+    let err = within(HANG, "Bus::join", String::new, move || bus.join()).unwrap_err();
     assert_eq!(err.failures.len(), 1, "{err}");
     assert_eq!(err.failures[0].name, "tap");
     assert!(
