@@ -1,4 +1,4 @@
 //! The `ringbus` command line: simulate a trading node and run its events through the bus.
 fn main() -> std::process::ExitCode {
-    ringbus_sim::cli::main()
+    ringbus_node::cli::main()
 }

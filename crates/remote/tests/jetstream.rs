@@ -1,9 +1,6 @@
 //! The JetStream forwarder and the stream reader against a real nats-server (started by
 //! `scripts/services.sh start`).
 
-mod common;
-
-use common::*;
 use ringbus_events::{topic_sets, Event, EventTopic};
 use ringbus_remote::{
     tail, BatchError, Batching, ForwarderOptions, ForwarderStatus, JetStreamForwarder,
@@ -12,6 +9,7 @@ use ringbus_remote::{
 };
 use ringbus_ring::{RingBus, Subscription};
 use ringbus_sim::EventSink;
+use ringbus_testkit::*;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;

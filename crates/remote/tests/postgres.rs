@@ -1,8 +1,5 @@
 //! The PostgreSQL writer against a real server (started by `scripts/services.sh start`).
 
-mod common;
-
-use common::*;
 use ringbus_consumers::{FxHashMap, SqliteOptions, SqliteWriter, StoreTables};
 use ringbus_events::{topic_sets, Event, MarketId, PartyId, Payload, Position};
 use ringbus_remote::{
@@ -10,6 +7,7 @@ use ringbus_remote::{
 };
 use ringbus_ring::{EventHandler, RingBus, Subscription};
 use ringbus_sim::EventSink;
+use ringbus_testkit::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,19 +1,20 @@
-//! A deterministic, seeded simulated trading core that drives the ringbus event bus, the
-//! pipeline that wires it to the consumers, and the `ringbus` command line.
+//! A deterministic, seeded simulated trading core: it emits a trading node's events
+//! (orders, trades, ledger movements, positions, mark-to-market, closeouts, block and
+//! transaction boundaries) into an [`EventSink`]: a vector, an event log, or the bus's
+//! producer. The same seed and configuration give a byte-identical stream.
+//!
+//! The application that runs it through the bus into the consumers is `ringbus-node`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod book;
 mod cascade;
-pub mod cli;
 mod config;
 mod core;
-mod pipeline;
 mod sink;
 mod state;
 mod tx;
 
 pub use crate::core::{SimStats, Simulator, ASSET, GENESIS_SECS};
 pub use config::SimConfig;
-pub use pipeline::{ConsumerKind, Input, Pipeline, PipelineError, RunReport};
 pub use sink::{Counting, EventSink, SinkError};

@@ -1,7 +1,8 @@
 //! The end-of-run summary: printed for people, and as JSON.
 
-use crate::{RunReport, SimStats};
+use crate::RunReport;
 use ringbus_events::EventTopic;
+use ringbus_sim::SimStats;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

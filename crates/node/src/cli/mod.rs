@@ -6,7 +6,7 @@ mod summary;
 pub use bench::BenchLine;
 pub use summary::Summary;
 
-use crate::{ConsumerKind, Input, Pipeline, PipelineError, SimConfig};
+use crate::{ConsumerKind, Input, Pipeline, PipelineError};
 use clap::{Args, Parser, Subcommand};
 use ringbus_events::{
     topic_sets, verify, EventLogReader, EventTopic, JsonLinesWriter, LogError, SequencePolicy,
@@ -16,6 +16,7 @@ use ringbus_remote::{
     TailOptions,
 };
 use ringbus_ring::WaitStrategy;
+use ringbus_sim::SimConfig;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};

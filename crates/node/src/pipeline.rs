@@ -1,8 +1,6 @@
 //! The pipeline: a source of events (the simulator, or an event log being replayed), the
 //! bus, and the consumers, wired together and measured.
 
-use crate::sink::{Counting, EventSink, SinkError};
-use crate::{SimConfig, SimStats, Simulator};
 use indicatif::{ProgressBar, ProgressStyle};
 use ringbus_consumers::{
     BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
@@ -16,6 +14,7 @@ use ringbus_remote::{
 use ringbus_ring::{
     Builder, ConfigError, ConsumerFailure, Metrics, RingBus, Subscription, WaitStrategy,
 };
+use ringbus_sim::{Counting, EventSink, SimConfig, SimStats, Simulator, SinkError};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Shared by the integration tests: the real servers (started by `scripts/services.sh start`
+//! Shared by the workspace's integration tests: the real servers (started by `scripts/services.sh start`
 //! once per test binary; the script is idempotent and serialises concurrent callers with a
 //! lock of its own), a fresh database or stream per test, a lock that keeps fault tests
 //! (which restart a server) apart from the others, simulated events, and deadlines.
@@ -81,6 +81,7 @@ pub fn ensure_services() {
 
 /// Fault tests restart servers: they take this lock exclusively, the other tests shared,
 /// across threads and processes (a file lock, for runners that use one process per test).
+#[derive(Debug)]
 pub struct ServerLock {
     _guard: Box<dyn std::any::Any>,
 }

@@ -1,14 +1,12 @@
 //! `ringbus run --postgres URL --nats URL` end to end (the command line's own code, in
 //! process), then both servers read back and compared with the run's event log.
 
-mod common;
-
 use clap::Parser;
-use common::*;
 use ringbus_consumers::{SqliteOptions, SqliteStore};
 use ringbus_events::Event;
+use ringbus_node::cli::{execute, Cli};
 use ringbus_remote::{tail, PgOptions, PgStore, ServiceUrl, TailOptions, HEADER_BLOCK_END};
-use ringbus_sim::cli::{execute, Cli};
+use ringbus_testkit::*;
 use std::ops::ControlFlow;
 use std::time::Duration;
 

@@ -3,7 +3,8 @@
 
 use ringbus_consumers::{SqliteOptions, SqliteStore, SqliteWriter, StoreTables};
 use ringbus_events::{Event, EventLogReader, MarketId, PartyId, Payload};
-use ringbus_sim::{ConsumerKind, Input, Pipeline, SimConfig};
+use ringbus_node::{ConsumerKind, Input, Pipeline};
+use ringbus_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -2,7 +2,8 @@
 //! in-memory pipeline and for each consumer alone; with `--postgres` / `--nats`, also into
 //! PostgreSQL and JetStream (their tables and stream reset before each layout).
 
-use crate::{ConsumerKind, Input, Pipeline, PipelineError, SimConfig, Simulator};
+use crate::{ConsumerKind, Input, Pipeline, PipelineError};
+use ringbus_sim::{SimConfig, Simulator};
 use std::sync::Arc;
 
 /// One measured layout.
