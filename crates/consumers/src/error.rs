@@ -1,7 +1,7 @@
 //! Typed errors of the consumers.
 
-use crate::FramingError;
-use ringbus_events::LogError;
+use crate::{ForeignStream, FramingError};
+use ringbus_events::{IdentityError, LogError};
 use std::path::PathBuf;
 
 /// What can go wrong in a store writer or a plug-in.
@@ -52,6 +52,19 @@ pub enum StoreError {
         /// The stored value.
         value: i64,
     },
+    /// The store holds another stream than the events offered (or cannot tell): nothing
+    /// of them was written.
+    #[error(transparent)]
+    ForeignStream(Box<ForeignStream>),
+    /// The stream identity recorded in the store does not parse.
+    #[error("the store records an invalid stream identity {text:?}: {source}")]
+    CorruptIdentity {
+        /// The recorded text.
+        text: String,
+        /// What is wrong with it.
+        #[source]
+        source: IdentityError,
+    },
     /// Writing the event log failed.
     #[error("event log: {0}")]
     Log(#[from] LogError),
@@ -64,4 +77,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<ForeignStream> for StoreError {
+    fn from(e: ForeignStream) -> Self {
+        StoreError::ForeignStream(Box::new(e))
+    }
 }

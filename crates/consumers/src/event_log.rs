@@ -1,7 +1,7 @@
 //! The event-log writer as a consumer: every event, framed and checksummed, into a file.
 
 use crate::StoreError;
-use ringbus_events::{Event, EventLogWriter, Payload};
+use ringbus_events::{Event, EventLogWriter, Payload, StreamIdentity};
 use ringbus_ring::{EventHandler, HandlerError, ShutdownReason};
 use std::fs::File;
 use std::io::BufWriter;
@@ -18,14 +18,18 @@ pub struct EventLogConsumer {
 }
 
 impl EventLogConsumer {
-    /// Creates (truncates) the log at `path` and writes its header.
-    pub fn create(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+    /// Creates (truncates) the log at `path` and writes its header, with the identity of the
+    /// stream it will hold (`None`: unknown, as when replaying a version 1 log).
+    pub fn create(
+        path: impl AsRef<Path>,
+        identity: Option<&StreamIdentity>,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let file = File::create(path).map_err(|source| StoreError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let writer = EventLogWriter::new(BufWriter::with_capacity(1 << 16, file))?;
+        let writer = EventLogWriter::new(BufWriter::with_capacity(1 << 16, file), identity)?;
         Ok(EventLogConsumer {
             writer,
             flush_error: None,

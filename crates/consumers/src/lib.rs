@@ -42,7 +42,9 @@
 //! (the framing rules, [`FramingError`]), skips what the store already holds, and commits
 //! once per block through the store, retrying a refused commit with the store's
 //! [`RetryPolicy`]. The store only commits a whole block, its cursor (the `EndBlock`'s
-//! sequence) in the same transaction. [`SqliteWriter`] is the writer over [`SqliteStore`];
+//! sequence) in the same transaction. It also records the identity of the stream it holds
+//! ([`HeldStream`]) with its first commit, and the writer refuses events of another stream
+//! ([`admit`], [`ForeignStream`]). [`SqliteWriter`] is the writer over [`SqliteStore`];
 //! `ringbus-remote`'s PostgreSQL writer is another. Fed the event log again after a crash, a
 //! writer skips every event at or before the cursor. See `docs/consumers.md`.
 //!
@@ -50,13 +52,16 @@
 //!
 //! ```
 //! use ringbus_consumers::{
-//!     Backoff, Block, BlockStore, BlockWriter, CommitResult, FramingError, Refused, RetryPolicy,
+//!     Backoff, Block, BlockStore, BlockWriter, CommitResult, ForeignStream, FramingError,
+//!     HeldStream, Refused, RetryPolicy,
 //! };
-//! use ringbus_events::{BeginBlock, EndBlock, Event};
+//! use ringbus_events::{BeginBlock, BlockHash, EndBlock, Event, StreamIdentity};
 //! use std::time::Duration;
 //!
-//! #[derive(Default)]
-//! struct Blocks(Vec<Vec<Event>>);
+//! struct Blocks {
+//!     blocks: Vec<Vec<Event>>,
+//!     held: HeldStream,
+//! }
 //!
 //! #[derive(Debug, thiserror::Error)]
 //! enum Error {
@@ -64,6 +69,8 @@
 //!     Framing(#[from] FramingError),
 //!     #[error("refused {0}: {1}")]
 //!     Refused(Refused, String),
+//!     #[error(transparent)]
+//!     Foreign(#[from] ForeignStream),
 //! }
 //!
 //! impl BlockStore for Blocks {
@@ -71,22 +78,33 @@
 //!     type Failure = String;
 //!     const NAME: &'static str = "blocks";
 //!     fn last_committed(&self) -> Option<u64> {
-//!         self.0.last().and_then(|b| b.last()).map(|e| e.sequence)
+//!         self.blocks.last().and_then(|b| b.last()).map(|e| e.sequence)
 //!     }
 //!     fn retry_policy(&self) -> RetryPolicy {
 //!         let pause = Duration::from_millis(10);
 //!         RetryPolicy { max_attempts: 3, backoff: Backoff::new(pause, 8 * pause) }
 //!     }
 //!     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
-//!         self.0.push(block.events().to_vec()); // all or nothing
+//!         self.blocks.push(block.events().to_vec()); // all or nothing
 //!         Ok(())
 //!     }
 //!     fn refused(&self, refused: Refused, failure: String) -> Error {
 //!         Error::Refused(refused, failure)
 //!     }
+//!     fn held_stream(&self) -> &HeldStream {
+//!         &self.held
+//!     }
+//!     fn record_stream(&mut self, identity: StreamIdentity) {
+//!         self.held = HeldStream::Stream(identity); // in memory: no transaction to join
+//!     }
+//!     fn foreign(&self, held: HeldStream, incoming: Option<StreamIdentity>) -> Error {
+//!         ForeignStream { store: "the blocks".into(), held, incoming }.into()
+//!     }
 //! }
 //!
-//! let mut writer = BlockWriter::new(Blocks::default());
+//! let stream = StreamIdentity::new("example", BlockHash(1), 0, "")?;
+//! let store = Blocks { blocks: Vec::new(), held: HeldStream::Empty };
+//! let mut writer = BlockWriter::new(store, Some(&stream))?;
 //! for (sequence, event) in [
 //!     Event::new(BeginBlock { height: 1, ..Default::default() }),
 //!     Event::new(EndBlock { height: 1, ..Default::default() }),
@@ -100,7 +118,11 @@
 //! // An event after the block's end and before the next `BeginBlock`:
 //! let stray = Event { sequence: 2, ..Event::new(EndBlock { height: 1, ..Default::default() }) };
 //! assert!(matches!(writer.write(&stray), Err(Error::Framing(FramingError::OutsideBlock { .. }))));
-//! # Ok::<(), Error>(())
+//! // The store now holds `stream`: a writer of another stream is refused.
+//! let other = StreamIdentity::new("example", BlockHash(2), 1, "")?;
+//! let store = Blocks { blocks: Vec::new(), held: writer.store().held_stream().clone() };
+//! assert!(matches!(BlockWriter::new(store, Some(&other)), Err(Error::Foreign(_))));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -116,7 +138,10 @@ mod sqlite;
 mod tables;
 mod timed;
 
-pub use block::{Block, BlockStore, BlockWriter, CommitError, CommitResult, FramingError, Refused};
+pub use block::{
+    admit, Admission, Block, BlockStore, BlockWriter, CommitError, CommitResult, ForeignStream,
+    FramingError, HeldStream, Refused,
+};
 pub use error::StoreError;
 pub use event_log::EventLogConsumer;
 pub use memory::{MemoryStores, StoreView};

@@ -2,20 +2,35 @@
 //! errors typed and committing nothing, refused commits retried then reported.
 
 use ringbus_consumers::{
-    Backoff, Block, BlockStore, BlockWriter, CommitError, CommitResult, FramingError, Refused,
-    RetryPolicy,
+    Backoff, Block, BlockStore, BlockWriter, CommitError, CommitResult, ForeignStream,
+    FramingError, HeldStream, Refused, RetryPolicy,
 };
-use ringbus_events::{BeginBlock, EndBlock, Event, Payload, Trade};
+use ringbus_events::{BeginBlock, BlockHash, EndBlock, Event, Payload, StreamIdentity, Trade};
 use std::time::Duration;
 
 /// Commits blocks into a vector; refuses the next `refuse` attempts, or fails every
 /// attempt with `fail`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct FakeStore {
     blocks: Vec<Vec<Event>>,
     attempts: u32,
     refuse: u32,
     fail: Option<fn() -> CommitError<&'static str, FakeError>>,
+    held: HeldStream,
+    record: Option<StreamIdentity>,
+}
+
+impl Default for FakeStore {
+    fn default() -> Self {
+        FakeStore {
+            blocks: Vec::new(),
+            attempts: 0,
+            refuse: 0,
+            fail: None,
+            held: HeldStream::Empty,
+            record: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +41,8 @@ enum FakeError {
     Refused(Refused, &'static str),
     #[error("the cursor moved")]
     CursorMoved,
+    #[error(transparent)]
+    Foreign(Box<ForeignStream>),
 }
 
 impl BlockStore for FakeStore {
@@ -58,11 +75,30 @@ impl BlockStore for FakeStore {
             return Err(CommitError::Retry("locked"));
         }
         self.blocks.push(block.events().to_vec());
+        if let Some(identity) = self.record.take() {
+            self.held = HeldStream::Stream(identity);
+        }
         Ok(())
     }
 
     fn refused(&self, refused: Refused, failure: &'static str) -> FakeError {
         FakeError::Refused(refused, failure)
+    }
+
+    fn held_stream(&self) -> &HeldStream {
+        &self.held
+    }
+
+    fn record_stream(&mut self, identity: StreamIdentity) {
+        self.record = Some(identity);
+    }
+
+    fn foreign(&self, held: HeldStream, incoming: Option<StreamIdentity>) -> FakeError {
+        FakeError::Foreign(Box::new(ForeignStream {
+            store: "the fake store".into(),
+            held,
+            incoming,
+        }))
     }
 }
 
@@ -104,7 +140,7 @@ fn write_all(w: &mut BlockWriter<FakeStore>, events: &[Event]) -> Result<(), Fak
 
 #[test]
 fn one_commit_per_block() {
-    let mut w = BlockWriter::new(FakeStore::default());
+    let mut w = BlockWriter::new(FakeStore::default(), None).unwrap();
     let stream = events(
         0,
         [
@@ -136,7 +172,7 @@ fn one_commit_per_block() {
     assert_eq!(w.open_block(), None);
 
     // A writer on the same store resumes after its cursor: nothing is applied twice.
-    let mut w = BlockWriter::new(std::mem::take(w.store_mut()));
+    let mut w = BlockWriter::new(std::mem::take(w.store_mut()), None).unwrap();
     assert_eq!(w.resume_after(), Some(6));
     write_all(&mut w, &stream).unwrap();
     assert_eq!(w.skipped(), 7);
@@ -182,7 +218,7 @@ fn framing_errors_are_typed_and_commit_nothing() {
         ),
     ];
     for (what, stream, expected) in cases {
-        let mut w = BlockWriter::new(FakeStore::default());
+        let mut w = BlockWriter::new(FakeStore::default(), None).unwrap();
         match write_all(&mut w, &stream) {
             Err(FakeError::Framing(found)) => assert_eq!(found, expected, "{what}"),
             other => panic!("{what}: expected a framing error, got {other:?}"),
@@ -194,10 +230,14 @@ fn framing_errors_are_typed_and_commit_nothing() {
 
 #[test]
 fn a_refused_commit_is_retried_then_succeeds() {
-    let mut w = BlockWriter::new(FakeStore {
-        refuse: 2,
-        ..FakeStore::default()
-    });
+    let mut w = BlockWriter::new(
+        FakeStore {
+            refuse: 2,
+            ..FakeStore::default()
+        },
+        None,
+    )
+    .unwrap();
     write_all(&mut w, &events(0, [begin(1), trade(), end(1)])).unwrap();
     assert_eq!(w.store().attempts, 3);
     assert_eq!(w.store().blocks.len(), 1);
@@ -205,7 +245,7 @@ fn a_refused_commit_is_retried_then_succeeds() {
 
 #[test]
 fn a_refused_commit_is_retried_then_reported() {
-    let mut w = BlockWriter::new(FakeStore::default());
+    let mut w = BlockWriter::new(FakeStore::default(), None).unwrap();
     write_all(&mut w, &events(0, [begin(1), end(1)])).unwrap();
     w.store_mut().refuse = u32::MAX;
     let err = write_all(&mut w, &events(2, [begin(2), trade(), end(2)])).unwrap_err();
@@ -234,10 +274,14 @@ fn a_refused_commit_is_retried_then_reported() {
 
 #[test]
 fn a_give_up_is_reported_and_a_fatal_error_returned_without_retrying() {
-    let mut w = BlockWriter::new(FakeStore {
-        fail: Some(|| CommitError::GiveUp("no connection")),
-        ..FakeStore::default()
-    });
+    let mut w = BlockWriter::new(
+        FakeStore {
+            fail: Some(|| CommitError::GiveUp("no connection")),
+            ..FakeStore::default()
+        },
+        None,
+    )
+    .unwrap();
     let err = write_all(&mut w, &events(0, [begin(1), end(1)])).unwrap_err();
     assert!(
         matches!(
@@ -255,12 +299,79 @@ fn a_give_up_is_reported_and_a_fatal_error_returned_without_retrying() {
     );
     assert_eq!(w.store().attempts, 1);
 
-    let mut w = BlockWriter::new(FakeStore {
-        fail: Some(|| CommitError::Fatal(FakeError::CursorMoved)),
-        ..FakeStore::default()
-    });
+    let mut w = BlockWriter::new(
+        FakeStore {
+            fail: Some(|| CommitError::Fatal(FakeError::CursorMoved)),
+            ..FakeStore::default()
+        },
+        None,
+    )
+    .unwrap();
     let err = write_all(&mut w, &events(0, [begin(1), end(1)])).unwrap_err();
     assert!(matches!(err, FakeError::CursorMoved), "{err:?}");
     assert_eq!(w.store().attempts, 1);
     assert!(w.store().blocks.is_empty());
+}
+
+fn id(seed: u64) -> StreamIdentity {
+    StreamIdentity::new("test", BlockHash(seed), seed, "blocks=2").unwrap()
+}
+
+#[test]
+fn a_store_records_its_stream_with_the_first_commit_and_refuses_another() {
+    let mut w = BlockWriter::new(FakeStore::default(), Some(&id(42))).unwrap();
+    assert_eq!(
+        w.store().held_stream(),
+        &HeldStream::Empty,
+        "recorded at the commit"
+    );
+    write_all(&mut w, &events(0, [begin(1), end(1)])).unwrap();
+    assert_eq!(w.store().held_stream(), &HeldStream::Stream(id(42)));
+
+    let store = std::mem::take(w.store_mut());
+    let blocks = store.blocks.clone();
+    let held = store.held.clone();
+    let err = BlockWriter::new(store, Some(&id(43))).unwrap_err();
+    let FakeError::Foreign(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((&e.held, e.incoming.as_ref()), (&held, Some(&id(43))));
+    let text = err.to_string();
+    assert!(
+        text.contains("seed=42") && text.contains("seed=43"),
+        "{text}"
+    );
+
+    // The same stream resumes; a stream of unknown identity is refused too.
+    let store = FakeStore {
+        blocks: blocks.clone(),
+        held: held.clone(),
+        ..FakeStore::default()
+    };
+    let w = BlockWriter::new(store, Some(&id(42))).unwrap();
+    assert_eq!(w.resume_after(), Some(1));
+    let store = FakeStore {
+        blocks,
+        held,
+        ..FakeStore::default()
+    };
+    assert!(matches!(
+        BlockWriter::new(store, None),
+        Err(FakeError::Foreign(f)) if f.incoming.is_none()
+    ));
+}
+
+#[test]
+fn a_store_of_unknown_stream_takes_only_events_of_unknown_stream() {
+    let unidentified = || FakeStore {
+        blocks: vec![events(0, [begin(1), end(1)])],
+        held: HeldStream::Unidentified,
+        ..FakeStore::default()
+    };
+    let err = BlockWriter::new(unidentified(), Some(&id(42))).unwrap_err();
+    assert!(err.to_string().contains("rebuild it"), "{err}");
+    let mut w = BlockWriter::new(unidentified(), None).unwrap();
+    write_all(&mut w, &events(0, [begin(1), end(1), begin(2), end(2)])).unwrap();
+    assert_eq!((w.skipped(), w.store().blocks.len()), (2, 2));
+    assert_eq!(w.store().held_stream(), &HeldStream::Unidentified);
 }

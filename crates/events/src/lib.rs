@@ -24,7 +24,7 @@
 //!     block(2, EndBlock { height: 1, time, hash: BlockHash(7), tx_count: 0 }.into()),
 //! ];
 //!
-//! let mut writer = EventLogWriter::new(Vec::new())?;
+//! let mut writer = EventLogWriter::new(Vec::new(), None)?;
 //! writer.append_all(&events)?;
 //! let bytes = writer.into_inner()?;
 //!
@@ -56,14 +56,25 @@
 //! # The log
 //!
 //! [`EventLogWriter`] appends framed records (length, CRC-32, postcard body) after a header
-//! with a magic and a format version ([`log::format`]). [`EventLogReader`] reads them back
-//! and reports damage as a [`LogError`] with the record number and byte offset; it never
-//! guesses past damage. [`recover`] keeps every intact record before the damage, [`verify`]
-//! checks a whole log. [`to_json_line`] and [`JsonLinesWriter`] print events for people.
+//! with a magic, a format version and the stream's [`StreamIdentity`] ([`log::format`]).
+//! [`EventLogReader`] reads them back (and logs of format version 1, whose identity is
+//! unknown) and reports damage as a [`LogError`] with the record number and byte offset; it
+//! never guesses past damage. [`recover`] keeps every intact record before the damage;
+//! [`verify`] checks a whole log and [`dump`] prints one, both with the same rules
+//! ([`EventLogReader::whole_stream`]: contiguous sequences, block framing, a complete last
+//! block). [`to_json_line`] and [`JsonLinesWriter`] print events for people.
+//!
+//! # Stream identity
+//!
+//! A [`StreamIdentity`] says which stream events belong to (chain id, genesis block hash,
+//! the generator's seed and configuration). The log's header carries it and the stores
+//! record it, so a log of one stream is never applied on top of another.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod event;
+mod framing;
+mod identity;
 mod ids;
 mod json;
 pub mod log;
@@ -72,11 +83,13 @@ mod topic;
 pub mod topic_sets;
 
 pub use event::{Event, Source, Trigger, TriggerType};
+pub use framing::{BlockFraming, FramingError};
+pub use identity::{IdentityError, StreamIdentity, MAX_CHAIN_ID_LEN, MAX_CONFIG_LEN};
 pub use ids::{AssetId, BlockHash, BlockTime, MarketId, OrderId, PartyId, TradeId, TxHash};
 pub use json::{to_json_line, write_json_line, JsonLinesWriter};
 pub use log::{
-    recover, verify, EventLogReader, EventLogWriter, LogError, Recovery, ResumePoint,
-    SequencePolicy, VerifySummary,
+    dump, recover, verify, DumpError, EventLogReader, EventLogWriter, LogError, Recovery,
+    ResumePoint, SequencePolicy, VerifySummary,
 };
 pub use payload::*;
 pub use topic::{EventTopic, UnknownTopic};

@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use ringbus_events::log::format::HEADER_LEN;
 use ringbus_events::*;
 use std::io::{self, Read, Write};
 
@@ -28,13 +27,15 @@ fn truncation_at_every_byte_keeps_the_intact_prefix() {
     let events = every_topic(100, 1);
     let bytes = log_bytes(&events);
     let offsets = record_offsets(&events);
+    let header_len = offsets[0];
     for cut in 0..=bytes.len() {
         let (read, error) = read_all(&bytes[..cut]);
         let recovered = recover(&bytes[..cut]);
         let cut = cut as u64;
-        if cut < HEADER_LEN {
+        if cut < header_len {
             assert!(
-                matches!(error, Some(LogError::TruncatedHeader { available }) if available == cut)
+                matches!(error, Some(LogError::TruncatedHeader { available, needed }) if available == cut && needed == if cut < 12 { 12 } else if cut < 20 { 20 } else { header_len }),
+                "cut at {cut}: {error:?}"
             );
             assert!(read.is_empty() && recovered.events.is_empty());
             assert_eq!(recovered.intact_len, 0);
@@ -121,16 +122,45 @@ fn header_damage_is_named() {
         Err(LogError::BadMagic { .. })
     ));
     let mut bad_version = bytes.clone();
-    bad_version[8] = 2;
+    bad_version[8] = 3;
     let err = EventLogReader::new(&bad_version[..]).unwrap_err();
     assert!(matches!(
         err,
         LogError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     ));
-    assert!(err.to_string().contains("version 2"));
+    assert!(err.to_string().contains("version 3"));
+    assert_eq!(err.offset(), 8);
+
+    // The identity: its length, its checksum, its bytes, its text.
+    let mut long = bytes.clone();
+    long[14] = 0x10;
+    let err = EventLogReader::new(&long[..]).unwrap_err();
+    let text_len = identity().to_string().len() as u32;
+    assert!(
+        matches!(err, LogError::IdentityTooLong { len, max: 1024 } if len == text_len | 0x10_0000),
+        "{err}"
+    );
+    let mut shorter = bytes.clone();
+    shorter[12] -= 1;
+    let err = EventLogReader::new(&shorter[..]).unwrap_err();
+    assert!(matches!(err, LogError::IdentityChecksum { .. }), "{err}");
+    assert_eq!((err.record(), err.offset()), (None, 12));
+    let mut flipped = bytes.clone();
+    flipped[30] ^= 1;
+    let err = EventLogReader::new(&flipped[..]).unwrap_err();
+    assert!(matches!(err, LogError::IdentityChecksum { .. }), "{err}");
+    // A header whose checksum is right but whose text is no identity.
+    let text = b"chain=a genesis=1 seed=1";
+    let mut bad = b"RBUSEVLG\x02\0\0\0".to_vec();
+    bad.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    bad.extend_from_slice(&crc32fast::hash(text).to_le_bytes());
+    bad.extend_from_slice(text);
+    let err = EventLogReader::new(&bad[..]).unwrap_err();
+    assert!(matches!(err, LogError::BadIdentity { .. }), "{err}");
+    assert!(err.to_string().contains("genesis"), "{err}");
     assert!(matches!(
         EventLogReader::new(&b"{\"sequence\":1}"[..]),
         Err(LogError::BadMagic { .. })
@@ -139,7 +169,7 @@ fn header_damage_is_named() {
 
 #[test]
 fn a_missing_or_repeated_record_is_a_sequence_error() {
-    let events = stream(6, 50, 4);
+    let events = framed(&[4], 50, 4);
     let bytes = log_bytes(&events);
     let o: Vec<usize> = record_offsets(&events)
         .iter()
@@ -152,9 +182,13 @@ fn a_missing_or_repeated_record_is_a_sequence_error() {
     let (read, error) = read_all(&missing);
     assert_eq!(read, events[..2]);
     assert!(
-        matches!(error, Some(LogError::SequenceGap { record: 2, offset, expected: 52, found: 53 }) if offset == o[2] as u64),
+        matches!(error, Some(LogError::MissingRecords { record: 2, offset, expected: 52, found: 53 }) if offset == o[2] as u64),
         "{error:?}"
     );
+    assert!(error
+        .unwrap()
+        .to_string()
+        .contains("sequences 52..=52 are missing"));
     let err = verify(EventLogReader::new(&missing[..]).unwrap()).unwrap_err();
     assert_eq!((err.record(), err.offset()), (Some(2), o[2] as u64));
 
@@ -181,8 +215,194 @@ fn a_missing_or_repeated_record_is_a_sequence_error() {
             ..
         }
     ));
+    // A whole stream names the repeated record as what it is.
+    let (_, err) = read_all(&repeated);
+    assert!(
+        matches!(
+            err,
+            Some(LogError::DuplicateRecord {
+                record: 3,
+                sequence: 52,
+                copy_of: Some(2),
+                ..
+            })
+        ),
+        "{err:?}"
+    );
 }
 
+/// The log of `events` with its records rearranged: `order` lists the original record
+/// numbers to write, in order (so it can drop, repeat and move records).
+fn rearranged(events: &[Event], order: &[usize]) -> Vec<u8> {
+    let bytes = log_bytes(events);
+    let o = record_offsets(events);
+    let mut out = bytes[..o[0] as usize].to_vec();
+    for &i in order {
+        out.extend_from_slice(&bytes[o[i] as usize..o[i + 1] as usize]);
+    }
+    out
+}
+
+/// The first error reading `bytes` as a whole stream, as `verify` reports it.
+fn verdict(bytes: &[u8]) -> Option<LogError> {
+    verify(EventLogReader::new(bytes).unwrap()).err()
+}
+
+#[test]
+fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are() {
+    // Two blocks: records 0..=5 (sequences 100..=105) and 6..=10 (106..=110).
+    let events = framed(&[4, 3], 100, 9);
+    let n = events.len();
+    let all: Vec<usize> = (0..n).collect();
+    let o = record_offsets(&events);
+    let without = |i: usize| -> Vec<usize> { all.iter().copied().filter(|&r| r != i).collect() };
+    let with_copy = |i: usize, at: usize| -> Vec<usize> {
+        let mut order = all.clone();
+        order.insert(at, i);
+        order
+    };
+    let swapped = |i: usize, j: usize| -> Vec<usize> {
+        let mut order = all.clone();
+        order.swap(i, j);
+        order
+    };
+
+    assert!(verdict(&rearranged(&events, &all)).is_none());
+
+    let e = verdict(&rearranged(&events, &without(3))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::MissingRecords {
+                record: 3,
+                expected: 103,
+                found: 104,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.offset(), o[3]);
+    assert!(e.to_string().contains("dropped"), "{e}");
+
+    // A copy right after the original, later, and earlier.
+    let e = verdict(&rearranged(&events, &with_copy(3, 4))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::DuplicateRecord {
+                record: 4,
+                sequence: 103,
+                copy_of: Some(3),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("duplicated"), "{e}");
+    let e = verdict(&rearranged(&events, &with_copy(2, 8))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::DuplicateRecord {
+                record: 8,
+                sequence: 102,
+                copy_of: Some(2),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = verdict(&rearranged(&events, &with_copy(7, 2))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::DuplicateRecord {
+                record: 2,
+                sequence: 107,
+                copy_of: Some(8),
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    // Two records swapped, next to each other and apart.
+    let e = verdict(&rearranged(&events, &swapped(2, 3))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::ReorderedRecords {
+                record: 2,
+                expected: 102,
+                found: 103,
+                expected_at: Some(3),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("out of order"), "{e}");
+    let e = verdict(&rearranged(&events, &swapped(1, 9))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::ReorderedRecords {
+                record: 1,
+                expected: 101,
+                found: 109,
+                expected_at: Some(9),
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    // The first record dropped: the log starts inside a block.
+    let e = verdict(&rearranged(&events, &without(0))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::Framing {
+                record: 0,
+                source: FramingError::OutsideBlock { sequence: 101, .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    // Cut at a record boundary inside a block (here: the last EndBlock dropped).
+    for cut in [3, 7, n - 1] {
+        let e = verdict(&rearranged(&events, &all[..cut])).unwrap();
+        let height = if cut < 6 { 1 } else { 2 };
+        assert!(
+            matches!(e, LogError::IncompleteBlock { record, height: h, last_sequence, .. }
+                if record == cut as u64 && h == height && last_sequence == 99 + cut as u64),
+            "cut {cut}: {e}"
+        );
+        assert_eq!(e.offset(), o[cut]);
+        assert!(
+            e.to_string().contains("block") && e.to_string().contains("incomplete"),
+            "{e}"
+        );
+    }
+    // ... but at a block boundary it is a shorter, whole log.
+    assert!(verdict(&rearranged(&events, &all[..6])).is_none());
+    assert!(verdict(&rearranged(&events, &[])).is_none());
+
+    // The plain reader checks only sequences: it reads a cut log to its end.
+    let cut = rearranged(&events, &all[..3]);
+    assert_eq!(
+        EventLogReader::new(&cut[..])
+            .unwrap()
+            .filter(Result::is_ok)
+            .count(),
+        3
+    );
+}
+
+/// A version 1 log (12-byte header) of one record with `body`.
 fn frame(body: &[u8]) -> Vec<u8> {
     let mut bytes = b"RBUSEVLG\x01\0\0\0".to_vec();
     bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -293,10 +513,13 @@ fn a_failed_write_poisons_the_writer_and_recovery_finds_the_partial_record() {
     let events = stream(5, 0, 6);
     let offsets = record_offsets(&events);
     let limit = offsets[3] as usize + 3;
-    let mut w = EventLogWriter::new(FailingWriter {
-        written: Vec::new(),
-        limit,
-    })
+    let mut w = EventLogWriter::new(
+        FailingWriter {
+            written: Vec::new(),
+            limit,
+        },
+        Some(&identity()),
+    )
     .unwrap();
     w.append_all(&events[..3]).unwrap();
     let err = w.append(&events[3]).unwrap_err();

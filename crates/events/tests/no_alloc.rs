@@ -51,7 +51,7 @@ fn sample(sequence: u64) -> Event {
 fn appending_and_reading_do_not_allocate_per_event() {
     const N: u64 = 1_000;
     let mut out = Vec::with_capacity(1 << 20);
-    let mut w = EventLogWriter::new(&mut out).unwrap();
+    let mut w = EventLogWriter::new(&mut out, None).unwrap();
     w.append(&sample(0)).unwrap();
 
     let before = allocations();
@@ -78,4 +78,44 @@ fn appending_and_reading_do_not_allocate_per_event() {
     ring[5] = sample(5);
     assert_eq!(allocations() - before, 0);
     assert_eq!(ring[5].topic(), EventTopic::Trade);
+}
+
+#[test]
+fn reading_a_whole_stream_does_not_allocate_per_event() {
+    // Blocks of ten events: BeginBlock, eight trades, EndBlock.
+    let framed = |s: u64| {
+        let height = s / 10 + 1;
+        let mut e = sample(s);
+        e.block_height = height;
+        match s % 10 {
+            0 => {
+                e.payload = BeginBlock {
+                    height,
+                    ..BeginBlock::default()
+                }
+                .into()
+            }
+            9 => {
+                e.payload = EndBlock {
+                    height,
+                    ..EndBlock::default()
+                }
+                .into()
+            }
+            _ => {}
+        }
+        e
+    };
+    let id = StreamIdentity::new("sim", BlockHash(1), 2, "x=1").unwrap();
+    let mut w = EventLogWriter::new(Vec::new(), Some(&id)).unwrap();
+    for s in 0..1_000 {
+        w.append(&framed(s)).unwrap();
+    }
+    let out = w.into_inner().unwrap();
+    let mut r = EventLogReader::new(&out[..]).unwrap().whole_stream();
+    r.next().unwrap().unwrap();
+    let before = allocations();
+    let read = r.by_ref().map(Result::unwrap).count();
+    assert_eq!(allocations() - before, 0, "reader allocated");
+    assert_eq!(read, 999);
 }

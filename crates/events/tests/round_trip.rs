@@ -48,11 +48,28 @@ fn the_format_is_pinned() {
     };
     let bytes = log_bytes(&[e]);
     let body = [1, 2, 6, 1, 4, 1, 5, 2, 9, 6, 7];
-    let mut expected = b"RBUSEVLG\x01\0\0\0".to_vec();
+    let text = b"chain=test-chain genesis=0123456789abcdef seed=42 blocks=3 kind=test";
+    let mut expected = b"RBUSEVLG\x02\0\0\0".to_vec();
+    expected.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    expected.extend_from_slice(&crc32fast::hash(text).to_le_bytes());
+    expected.extend_from_slice(text);
     expected.extend_from_slice(&(body.len() as u32).to_le_bytes());
     expected.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
     expected.extend_from_slice(&body);
     assert_eq!(bytes, expected);
+
+    // The same record in a version 1 log (no identity) reads back, identity unknown.
+    let mut v1 = b"RBUSEVLG\x01\0\0\0".to_vec();
+    v1.extend_from_slice(&expected[expected.len() - 8 - body.len()..]);
+    let mut reader = EventLogReader::new(&v1[..]).unwrap();
+    assert_eq!((reader.format_version(), reader.identity()), (1, None));
+    assert_eq!(reader.next().unwrap().unwrap(), e);
+    assert!(reader.next().is_none());
+    let reader = EventLogReader::new(&bytes[..]).unwrap();
+    assert_eq!(
+        (reader.format_version(), reader.identity()),
+        (2, Some(&identity()))
+    );
 }
 
 #[test]
@@ -121,14 +138,41 @@ fn party_lists_refuse_more_than_capacity_when_decoded() {
 
 #[test]
 fn verify_counts_topics_blocks_and_failures() {
-    let events = every_topic(10, 3);
+    // One event of every topic, framed as one block of height 7.
+    let mut events = every_topic(0, 3);
+    events.rotate_left(1); // BeginBlock last, EndBlock first
+    events.swap(0, EventTopic::COUNT - 1); // BeginBlock first, EndBlock last
+    for (i, e) in events.iter_mut().enumerate() {
+        e.sequence = 10 + i as u64;
+        match &mut e.payload {
+            Payload::BeginBlock(b) => b.height = 7,
+            Payload::EndBlock(b) => b.height = 7,
+            _ => {}
+        }
+    }
+    let failed = events
+        .iter()
+        .filter(|e| matches!(e.payload, Payload::TxResult(r) if !r.outcome.is_success()))
+        .count() as u64;
     let bytes = log_bytes(&events);
     let s = verify(EventLogReader::new(&bytes[..]).unwrap()).unwrap();
     assert_eq!(s.records, EventTopic::COUNT as u64);
     assert_eq!(s.bytes, bytes.len() as u64);
     assert_eq!((s.first_sequence, s.last_sequence), (Some(10), Some(25)));
-    assert_eq!(s.blocks, 1);
+    assert_eq!((s.blocks, s.failed_txs), (1, failed));
+    assert_eq!(
+        (s.format_version, s.identity.as_ref()),
+        (2, Some(&identity()))
+    );
     for t in EventTopic::ALL {
         assert_eq!(s.count(t), 1, "{t}");
     }
+    assert_eq!(
+        s.to_string(),
+        format!(
+            "16 records, {} bytes, sequences 10..=25, 1 blocks, {failed} failed transactions; stream {}",
+            bytes.len(),
+            identity()
+        )
+    );
 }

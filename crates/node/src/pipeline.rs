@@ -6,7 +6,7 @@ use ringbus_consumers::{
     BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
     SqliteWriter, StoreError, StoreView, Timed,
 };
-use ringbus_events::{topic_sets, Event, EventLogReader, LogError};
+use ringbus_events::{topic_sets, Event, EventLogReader, LogError, StreamIdentity};
 use ringbus_remote::{
     ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, PgOptions,
     PostgresWriter, RemoteError, ServiceUrl, PG_INPUTS,
@@ -119,10 +119,56 @@ pub enum PipelineError {
 pub enum Input {
     /// Simulate.
     Simulate(SimConfig),
-    /// Replay an event log.
+    /// Replay an event log (as a whole stream, with the rules of `verify`).
     Replay(PathBuf),
-    /// Publish events already in memory (throughput measurements).
+    /// Publish events already in memory (throughput measurements): a stream of unknown
+    /// identity.
     Events(std::sync::Arc<Vec<Event>>),
+}
+
+/// An [`Input`] opened: the simulator made, the log's header read. Every store gets the
+/// stream's identity before the first event.
+#[allow(clippy::large_enum_variant)] // one per run: its size costs nothing
+enum Source {
+    Simulate(Simulator),
+    Replay {
+        path: PathBuf,
+        reader: EventLogReader<BufReader<File>>,
+        len: u64,
+    },
+    Events(std::sync::Arc<Vec<Event>>),
+}
+
+impl Source {
+    fn open(input: Input) -> Result<Self, PipelineError> {
+        Ok(match input {
+            Input::Simulate(cfg) => Source::Simulate(Simulator::new(cfg)),
+            Input::Replay(path) => {
+                let file = File::open(&path).map_err(|source| PipelineError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let reader = EventLogReader::new(BufReader::with_capacity(1 << 16, file))
+                    .map_err(|source| PipelineError::Log {
+                        path: path.clone(),
+                        source,
+                    })?
+                    .whole_stream();
+                Source::Replay { path, reader, len }
+            }
+            Input::Events(events) => Source::Events(events),
+        })
+    }
+
+    /// The identity of the stream (`None`: unknown).
+    fn identity(&self) -> Option<&StreamIdentity> {
+        match self {
+            Source::Simulate(sim) => Some(sim.identity()),
+            Source::Replay { reader, .. } => reader.identity(),
+            Source::Events(_) => None,
+        }
+    }
 }
 
 /// How to wire the bus.
@@ -228,6 +274,7 @@ impl Pipeline {
         mut b: Builder<Event>,
         busy: &mut Vec<(String, BusyTime)>,
         report: &mut Views,
+        stream: Option<&StreamIdentity>,
     ) -> Result<Builder<Event>, PipelineError> {
         let mut kinds = self.consumers.clone();
         kinds.sort();
@@ -257,14 +304,14 @@ impl Pipeline {
                             remove_if_exists(Path::new(&p))?;
                         }
                     }
-                    let h = SqliteWriter::open(&self.db, self.sqlite)?;
+                    let h = SqliteWriter::open(&self.db, self.sqlite, stream)?;
                     report.sqlite_resumed_after = Some(h.resume_after());
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
                 }
                 ConsumerKind::Log => {
-                    let h = EventLogConsumer::create(&self.event_log)?;
+                    let h = EventLogConsumer::create(&self.event_log, stream)?;
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::ALL_EVENTS), h)
@@ -274,7 +321,7 @@ impl Pipeline {
                         .postgres
                         .clone()
                         .ok_or(PipelineError::NoUrl("postgres"))?;
-                    let h = PostgresWriter::connect(url, options)?;
+                    let h = PostgresWriter::connect(url, options, stream)?;
                     report.postgres_resumed_after = Some(h.resume_after());
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
@@ -284,7 +331,7 @@ impl Pipeline {
                     let (url, options) = self.nats.clone().ok_or(PipelineError::NoUrl("nats"))?;
                     // Per block, the forwarder also needs each block's end to close it.
                     let topics = options.subscription();
-                    let (h, status) = JetStreamForwarder::connect(url, options)?;
+                    let (h, status) = JetStreamForwarder::connect(url, options, stream)?;
                     report.nats = Some(status);
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
@@ -295,22 +342,24 @@ impl Pipeline {
         Ok(b)
     }
 
-    /// Runs `input` through the bus into the consumers and reports.
+    /// Runs `input` through the bus into the consumers and reports. Every store is given
+    /// the stream's identity (the simulator's, or the replayed log's) and refuses to take
+    /// events of another stream than the one it holds.
     pub fn run(&self, input: Input) -> Result<RunReport, PipelineError> {
+        let source = Source::open(input)?;
         let mut busy = Vec::new();
         let mut views = Views::default();
         let builder = RingBus::builder::<Event>()
             .capacity(self.capacity)
             .wait_strategy(self.wait_strategy);
-        let builder = self.wire(builder, &mut busy, &mut views)?;
+        let builder = self.wire(builder, &mut busy, &mut views, source.identity())?;
         let (producer, bus) = builder.build()?;
         let mut sink = Counting::new(producer);
         let start = Instant::now();
         let mut sim_stats = None;
-        let published = match input {
-            Input::Simulate(cfg) => {
-                let mut sim = Simulator::new(cfg);
-                let bar = self.bar(cfg.blocks, "blocks");
+        let published = match source {
+            Source::Simulate(mut sim) => {
+                let bar = self.bar(sim.config().blocks, "blocks");
                 let r = (|| {
                     while !sim.is_done() {
                         sim.step(&mut sink)?;
@@ -324,8 +373,8 @@ impl Pipeline {
                 sim_stats = Some(sim.stats());
                 r
             }
-            Input::Replay(path) => self.replay(&path, &mut sink),
-            Input::Events(events) => {
+            Source::Replay { path, reader, len } => self.replay(&path, reader, len, &mut sink),
+            Source::Events(events) => {
                 for chunk in events.chunks(64) {
                     sink.publish(chunk)?;
                 }
@@ -363,23 +412,28 @@ impl Pipeline {
         })
     }
 
-    fn replay(&self, path: &Path, sink: &mut impl EventSink) -> Result<(), PipelineError> {
-        let log_err = |source| PipelineError::Log {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::open(path).map_err(|source| PipelineError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut reader =
-            EventLogReader::new(BufReader::with_capacity(1 << 16, file)).map_err(log_err)?;
+    /// Publishes the events of `reader` up to the end of the log or its first damage (the
+    /// events before the damage are published too, so the stores commit every whole block
+    /// before it), then reports the damage.
+    fn replay(
+        &self,
+        path: &Path,
+        mut reader: EventLogReader<BufReader<File>>,
+        len: u64,
+        sink: &mut impl EventSink,
+    ) -> Result<(), PipelineError> {
         let bar = self.bar(len, "bytes");
         let mut batch = Vec::with_capacity(256);
         let result = (|| {
+            let mut damage = None;
             while let Some(event) = reader.next() {
-                batch.push(event.map_err(log_err)?);
+                match event {
+                    Ok(event) => batch.push(event),
+                    Err(e) => {
+                        damage = Some(e);
+                        break;
+                    }
+                }
                 if batch.len() == 256 {
                     sink.publish(&batch)?;
                     batch.clear();
@@ -389,7 +443,13 @@ impl Pipeline {
             if !batch.is_empty() {
                 sink.publish(&batch)?;
             }
-            Ok(())
+            match damage {
+                None => Ok(()),
+                Some(source) => Err(PipelineError::Log {
+                    path: path.to_path_buf(),
+                    source,
+                }),
+            }
         })();
         bar.finish_and_clear();
         result

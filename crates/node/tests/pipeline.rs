@@ -141,7 +141,13 @@ fn crash_child() {
         parts.next().unwrap(),
         parts.next().unwrap().parse::<u64>().unwrap(),
     );
-    let mut w = SqliteWriter::open(db, SqliteOptions::default()).unwrap();
+    // The writer of the log's stream, as a replay of the log would make it.
+    let identity = EventLogReader::new(std::fs::File::open(log).unwrap())
+        .unwrap()
+        .identity()
+        .cloned();
+    assert!(identity.is_some());
+    let mut w = SqliteWriter::open(db, SqliteOptions::default(), identity.as_ref()).unwrap();
     let mut staged_in_stall_block = 0;
     for e in read_log(Path::new(log)) {
         w.write(&e).unwrap();

@@ -1,7 +1,7 @@
 //! Typed errors of the remote consumers.
 
 use crate::ServiceUrl;
-use ringbus_consumers::{FramingError, Refused, StoreError};
+use ringbus_consumers::{ForeignStream, FramingError, Refused, StoreError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -108,6 +108,10 @@ pub enum RemoteError {
         /// What this writer had committed.
         committed: Option<u64>,
     },
+    /// The database or the JetStream stream holds another stream than the events offered
+    /// (or cannot tell): nothing of them was written.
+    #[error(transparent)]
+    ForeignStream(Box<ForeignStream>),
     /// The database's schema is newer than this build knows.
     #[error("the PostgreSQL schema is at version {found}, newer than this build's {known}")]
     SchemaTooNew {
@@ -257,4 +261,10 @@ pub enum BatchError {
         /// What does not match.
         reason: String,
     },
+}
+
+impl From<ForeignStream> for RemoteError {
+    fn from(e: ForeignStream) -> Self {
+        RemoteError::ForeignStream(Box::new(e))
+    }
 }

@@ -23,8 +23,8 @@
 //!
 //! let pg = ServiceUrl::new(std::env::var("RINGBUS_POSTGRES_URL")?);
 //! let nats = ServiceUrl::new(std::env::var("RINGBUS_NATS_URL")?);
-//! let writer = PostgresWriter::connect(pg, PgOptions::default())?;
-//! let (forwarder, status) = JetStreamForwarder::connect(nats, ForwarderOptions::default())?;
+//! let writer = PostgresWriter::connect(pg, PgOptions::default(), None)?;
+//! let (forwarder, status) = JetStreamForwarder::connect(nats, ForwarderOptions::default(), None)?;
 //! let (mut producer, bus) = RingBus::builder::<Event>()
 //!     .handler(Subscription::new("postgres").topics(PG_INPUTS), writer)
 //!     .handler(Subscription::new("nats").topics(topic_sets::ALL_EVENTS), forwarder)

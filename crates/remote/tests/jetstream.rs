@@ -130,7 +130,7 @@ fn every_event_once_in_order() {
     with_deadline("forward a run", Duration::from_secs(90), || {
         let options = fresh_stream("all");
         let events = simulate(150, 3);
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         assert_eq!(fwd.resume_after(), None);
         run_bus(&events, fwd, topic_sets::ALL_EVENTS);
         assert_clean(&status, events.last().map(|e| e.sequence));
@@ -164,7 +164,7 @@ fn a_topic_subset_as_json() {
             ..fresh_stream("subset")
         };
         let events = simulate(40, 4);
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         run_bus(&events, fwd, options.topics);
         let expected: Vec<&Event> = events
             .iter()
@@ -192,7 +192,7 @@ fn resumes_after_the_streams_last_event() {
         let options = fresh_stream("resume");
         let events = simulate(60, 9);
         let half = events.len() / 2;
-        let (mut fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (mut fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         for e in &events[..half] {
             fwd.forward(e, false).unwrap();
         }
@@ -203,7 +203,7 @@ fn resumes_after_the_streams_last_event() {
             Some(events[half - 1].sequence)
         );
 
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         assert_eq!(fwd.resume_after(), Some(events[half - 1].sequence));
         run_bus(&events, fwd, topic_sets::ALL_EVENTS);
         let s = status.snapshot();
@@ -239,7 +239,7 @@ fn killed_mid_run(name: &'static str, batching: Batching) {
             ..fresh_stream(name)
         };
         let events = simulate(200, 31);
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         let (mut producer, bus) = RingBus::builder::<Event>()
             .capacity(1024)
             .handler(
@@ -300,7 +300,7 @@ fn passwords_are_never_shown() {
         reconnect_timeout: Duration::from_millis(300),
         ..ForwarderOptions::default()
     };
-    let err = JetStreamForwarder::connect(url.clone(), options).unwrap_err();
+    let err = JetStreamForwarder::connect(url.clone(), options, None).unwrap_err();
     let shown = format!("{err} {err:?} {url} {url:?}");
     assert!(!shown.contains("s3cret"), "{shown}");
 }
@@ -314,7 +314,8 @@ fn every_event_once_in_order_over_tls() {
         let options = fresh_stream_on("tls", Some(test_ca()));
         let events = simulate(150, 9);
         let (fwd, status) =
-            JetStreamForwarder::connect(ServiceUrl::new(NATS_TLS_URL), options.clone()).unwrap();
+            JetStreamForwarder::connect(ServiceUrl::new(NATS_TLS_URL), options.clone(), None)
+                .unwrap();
         run_bus(&events, fwd, topic_sets::ALL_EVENTS);
         assert_clean(&status, events.last().map(|e| e.sequence));
         let s = status.snapshot();
@@ -324,7 +325,8 @@ fn every_event_once_in_order_over_tls() {
 
         // A CA file on a nats:// URL asks for TLS too: the same server, the same stream.
         let plain_scheme = ServiceUrl::new(NATS_TLS_URL.replace("tls://", "nats://"));
-        let (fwd, status) = JetStreamForwarder::connect(plain_scheme, options.clone()).unwrap();
+        let (fwd, status) =
+            JetStreamForwarder::connect(plain_scheme, options.clone(), None).unwrap();
         assert_eq!(fwd.resume_after(), events.last().map(|e| e.sequence));
         drop(fwd);
         assert_eq!(status.snapshot().error, None);
@@ -348,7 +350,7 @@ fn a_foreign_ca_is_refused_over_tls() {
                     ..ForwarderOptions::default()
                 };
                 let start = std::time::Instant::now();
-                let err = JetStreamForwarder::connect(url.clone(), options).unwrap_err();
+                let err = JetStreamForwarder::connect(url.clone(), options, None).unwrap_err();
                 assert!(start.elapsed() < Duration::from_secs(10), "retried: {err}");
                 assert!(
                     matches!(err, RemoteError::NatsTls { .. }),
@@ -368,7 +370,7 @@ fn a_foreign_ca_is_refused_over_tls() {
                 ca_file: Some(missing.clone()),
                 ..ForwarderOptions::default()
             };
-            let err = JetStreamForwarder::connect(url, options).unwrap_err();
+            let err = JetStreamForwarder::connect(url, options, None).unwrap_err();
             assert!(
                 matches!(&err, RemoteError::CaFile { path, .. } if *path == missing),
                 "{err:?}"
@@ -466,7 +468,7 @@ fn per_block_every_event_once_each_topic_in_order() {
             ..fresh_stream("block_all")
         };
         let events = simulate(150, 3);
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         run_bus(&events, fwd, options.subscription());
         assert_clean(&status, events.last().map(|e| e.sequence));
         let s = status.snapshot();
@@ -535,7 +537,7 @@ fn per_block_is_deterministic() {
                 max_batch_bytes: Some(3000),
                 ..fresh_stream(name)
             };
-            let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+            let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
             run_bus(&events, fwd, options.subscription());
             assert_clean(&status, events.last().map(|e| e.sequence));
             check_batched(&options, &events);
@@ -600,7 +602,7 @@ fn per_block_subset_as_json() {
             } else {
                 options.topics
             };
-            let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+            let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
             run_bus(&events, fwd, subscription);
             assert_clean(&status, trades.last().map(|e| e.sequence));
             let items = read_all(&options, None);
@@ -650,7 +652,7 @@ fn per_block_resumes_after_a_stop_mid_block() {
             .unwrap()
             + 25;
         assert_eq!(events[stop].block_height, 30);
-        let (mut fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (mut fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         for e in &events[..stop] {
             fwd.forward(e, false).unwrap();
         }
@@ -666,7 +668,7 @@ fn per_block_resumes_after_a_stop_mid_block() {
             "the block is not complete"
         );
 
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         run_bus(&events, fwd, options.subscription());
         let s = status.snapshot();
         assert_eq!(s.skipped, stop as u64);
@@ -692,7 +694,7 @@ fn per_block_cut_inside_a_block_resumes_in_either_mode() {
             max_batch_events: 30,
             ..fresh_stream("block_cut_src")
         };
-        let (fwd, _) = JetStreamForwarder::connect(url(), source.clone()).unwrap();
+        let (fwd, _) = JetStreamForwarder::connect(url(), source.clone(), None).unwrap();
         run_bus(&events, fwd, source.subscription());
         let raw = raw_messages(&source);
         // Everything before block 25, and the first three messages of block 25.
@@ -719,7 +721,7 @@ fn per_block_cut_inside_a_block_resumes_in_either_mode() {
             // The source stream owns the subjects: drop it while this one exists.
             fresh_stream("block_cut_src");
             store_raw(&options, &raw[..cut]);
-            let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+            let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
             run_bus(&events, fwd, options.subscription());
             let s = status.snapshot();
             assert_eq!(s.duplicates, 0, "{name}");
@@ -744,7 +746,7 @@ fn per_event_stream_resumed_per_block() {
         let options = fresh_stream("event_then_block");
         let events = simulate(60, 9);
         let half = events.len() / 2;
-        let (mut fwd, _) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (mut fwd, _) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         for e in &events[..half] {
             fwd.forward(e, false).unwrap();
         }
@@ -754,7 +756,7 @@ fn per_event_stream_resumed_per_block() {
             batching: Batching::PerBlock,
             ..options
         };
-        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         assert_eq!(fwd.resume_after(), Some(events[half - 1].sequence));
         run_bus(&events, fwd, options.subscription());
         let s = status.snapshot();
@@ -779,12 +781,12 @@ fn a_resent_block_is_deduplicated() {
         };
         let events = simulate(30, 2);
         let block = |h: u64| events.iter().filter(move |e| e.block_height == h);
-        let (mut a, a_status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (mut a, a_status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         for e in events.iter().filter(|e| e.block_height < 20) {
             a.forward(e, false).unwrap();
         }
         a.flush().unwrap();
-        let (mut b, b_status) = JetStreamForwarder::connect(url(), options.clone()).unwrap();
+        let (mut b, b_status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
         let before = a_status.snapshot().acked_messages;
         for e in block(20) {
             a.forward(e, false).unwrap();
@@ -821,7 +823,7 @@ fn a_corrupt_batch_is_a_typed_error() {
             batching: Batching::PerBlock,
             ..fresh_stream("block_corrupt_src")
         };
-        let (fwd, _) = JetStreamForwarder::connect(url(), source.clone()).unwrap();
+        let (fwd, _) = JetStreamForwarder::connect(url(), source.clone(), None).unwrap();
         run_bus(&events, fwd, source.subscription());
         let raw = raw_messages(&source);
         fresh_stream("block_corrupt_src");

@@ -51,9 +51,9 @@ fn full_run_lands_in_postgres_as_in_sqlite() {
         let events = simulate(400, 7);
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("s.db");
-        let pg = PostgresWriter::connect(url.clone(), PgOptions::default()).unwrap();
+        let pg = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
         assert_eq!(pg.resume_after(), None);
-        let sqlite = SqliteWriter::open(&db, SqliteOptions::default()).unwrap();
+        let sqlite = SqliteWriter::open(&db, SqliteOptions::default(), None).unwrap();
         let (mut producer, bus) = RingBus::builder::<Event>()
             .capacity(4096)
             .handler(Subscription::new("postgres").topics(PG_INPUTS), pg)
@@ -93,7 +93,7 @@ fn crash_mid_block_then_resume_from_the_log() {
             .position(|e| matches!(e.payload, Payload::BeginBlock(b) if b.height == 60))
             .unwrap()
             + 25;
-        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default()).unwrap();
+        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
         for e in &events[..cut] {
             if PG_INPUTS.contains(e.ring_topic()) {
                 w.write(e).unwrap();
@@ -103,7 +103,7 @@ fn crash_mid_block_then_resume_from_the_log() {
         let last_good = w.store().last_committed();
         drop(w); // the staged part of block 60 is gone with the process
 
-        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default()).unwrap();
+        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
         assert_eq!(w.resume_after(), last_good);
         assert_eq!(w.store().block_height(), 59);
         for e in events.iter().filter(|e| PG_INPUTS.contains(e.ring_topic())) {
@@ -130,7 +130,7 @@ fn postgres_restarted_mid_run() {
                 reconnect_timeout: Duration::from_secs(60),
                 ..PgOptions::default()
             };
-            let mut pg = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
+            let mut pg = PostgresWriter::connect(url.clone(), options.clone(), None).unwrap();
             let stats = Arc::new(Mutex::new(PgStats::default()));
             let seen = stats.clone();
             let handler = move |e: &Event, seq, eob| {
@@ -216,8 +216,8 @@ fn a_second_writer_is_refused() {
             max_attempts: 1,
             ..PgOptions::default()
         };
-        let mut a = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
-        let mut b = PostgresWriter::connect(url, options).unwrap();
+        let mut a = PostgresWriter::connect(url.clone(), options.clone(), None).unwrap();
+        let mut b = PostgresWriter::connect(url, options, None).unwrap();
         let inputs: Vec<&Event> = events
             .iter()
             .filter(|e| PG_INPUTS.contains(e.ring_topic()))
@@ -298,7 +298,7 @@ fn full_run_over_tls_with_the_ca() {
                 ..PgOptions::default()
             };
             let events = simulate(200, 5);
-            let mut pg = PostgresWriter::connect(url.clone(), options.clone()).unwrap();
+            let mut pg = PostgresWriter::connect(url.clone(), options.clone(), None).unwrap();
             assert!(connection_is_tls(pg.store_mut()), "the writer's connection");
             run_through(&events, Subscription::new("postgres").topics(PG_INPUTS), pg);
 

@@ -9,13 +9,19 @@ use rand::{RngExt, SeedableRng};
 use ringbus_events::{
     Account, AccountId, AccountOwner, AccountType, AssetId, BeginBlock, BlockHash, BlockTime,
     EndBlock, Event, InsurancePool, LedgerMovement, MarginLevels, MarketId, PartyId, Payload,
-    Source, TimeUpdate, TransferType, Trigger,
+    Source, StreamIdentity, TimeUpdate, TransferType, Trigger,
 };
 
 /// The one asset every market settles in.
 pub const ASSET: AssetId = AssetId(0);
 /// Chain time of the genesis block: 2024-01-01T00:00:00Z, in seconds.
 pub const GENESIS_SECS: i64 = 1_704_067_200;
+
+/// The draws that open a block, in order: its time step (1 s ± 100 ms, in ns) and its hash.
+fn open_block_draws(rng: &mut ChaCha8Rng) -> (i64, BlockHash) {
+    let step = 1_000_000_000 + rng.random_range(-100_000_000..=100_000_000);
+    (step, BlockHash(rng.random()))
+}
 
 /// An account of the simulated core.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +64,7 @@ pub struct Simulator {
     pub(crate) trigger: Trigger,
     batch: Vec<Event>,
     pub(crate) stats: SimStats,
+    identity: StreamIdentity,
 }
 
 /// Counters of what the simulation did.
@@ -94,6 +101,12 @@ impl Simulator {
                 )
             })
             .collect();
+        // The genesis block's hash: what the first step will draw, drawn ahead on a copy of
+        // the generator at the same position.
+        let mut ahead = ChaCha8Rng::from_seed(rng.get_seed());
+        ahead.set_word_pos(rng.get_word_pos());
+        let genesis_hash = open_block_draws(&mut ahead).1;
+        let identity = crate::identity::of(&cfg, genesis_hash);
         Simulator {
             cfg,
             rng,
@@ -109,7 +122,28 @@ impl Simulator {
             trigger: Trigger::Block(0),
             batch: Vec::with_capacity(1024),
             stats: SimStats::default(),
+            identity,
         }
+    }
+
+    /// The identity of the stream this simulator emits: chain [`CHAIN_ID`](crate::CHAIN_ID),
+    /// the genesis block's hash, the seed and the rest of the configuration. Known before
+    /// the first block runs, so it can head the event log.
+    ///
+    /// ```
+    /// use ringbus_events::Payload;
+    /// use ringbus_sim::{SimConfig, Simulator};
+    /// let mut sim = Simulator::new(SimConfig::small(7, 2));
+    /// let identity = sim.identity().clone();
+    /// let mut events = Vec::new();
+    /// sim.run(&mut events)?;
+    /// let Payload::BeginBlock(genesis) = events[0].payload else { unreachable!() };
+    /// assert_eq!(identity.genesis_hash(), genesis.hash);
+    /// assert_eq!(identity.seed(), 7);
+    /// # Ok::<(), ringbus_sim::SinkError>(())
+    /// ```
+    pub fn identity(&self) -> &StreamIdentity {
+        &self.identity
     }
 
     /// The configuration.
@@ -166,8 +200,8 @@ impl Simulator {
     /// (one batch each), `EndBlock`.
     pub fn step(&mut self, sink: &mut impl EventSink) -> Result<(), SinkError> {
         self.height += 1;
-        self.time += 1_000_000_000 + self.rng.random_range(-100_000_000..=100_000_000);
-        let hash = BlockHash(self.rng.random());
+        let (step, hash) = open_block_draws(&mut self.rng);
+        self.time += step;
         let time = BlockTime(self.time);
         self.in_block();
         self.emit(

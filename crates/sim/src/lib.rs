@@ -11,10 +11,12 @@ mod book;
 mod cascade;
 mod config;
 mod core;
+mod identity;
 mod sink;
 mod state;
 mod tx;
 
 pub use crate::core::{SimStats, Simulator, ASSET, GENESIS_SECS};
 pub use config::SimConfig;
+pub use identity::{CHAIN_ID, MODEL_VERSION};
 pub use sink::{Counting, EventSink, SinkError};

@@ -12,7 +12,7 @@ fn run(cfg: SimConfig) -> (Vec<Event>, Simulator) {
 }
 
 fn log_bytes(cfg: SimConfig) -> Vec<u8> {
-    let mut w = EventLogWriter::new(Vec::new()).unwrap();
+    let mut w = EventLogWriter::new(Vec::new(), Some(&cfg.identity())).unwrap();
     Simulator::new(cfg).run(&mut w).unwrap();
     w.into_inner().unwrap()
 }
@@ -25,6 +25,73 @@ fn the_same_seed_gives_a_byte_identical_log() {
     assert!(a == b, "same seed, different bytes");
     let c = log_bytes(SimConfig::small(12, 60));
     assert!(a != c, "a different seed should give a different stream");
+}
+
+/// The stream of a configuration is part of its identity: if this checksum changes, the
+/// simulator's model changed, and `MODEL_VERSION` must be bumped with it (so that stores
+/// built by the old model refuse the new one's events). Then update the checksum.
+#[test]
+fn the_stream_of_a_configuration_is_pinned_to_the_model_version() {
+    let cfg = SimConfig::small(5, 40);
+    let bytes = log_bytes(cfg);
+    let header = ringbus_events::log::format::header_len(Some(&cfg.identity())) as usize;
+    // FNV-1a of the records (the header holds the model version itself).
+    let fnv = bytes[header..]
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    assert_eq!(
+        (ringbus_sim::MODEL_VERSION, fnv),
+        (1, PINNED_FNV),
+        "the simulated stream changed: bump MODEL_VERSION, then pin the new checksum"
+    );
+}
+
+const PINNED_FNV: u64 = 11_213_716_350_383_992_037;
+
+#[test]
+fn the_identity_names_the_genesis_block_and_the_whole_configuration() {
+    let cfg = SimConfig::small(9, 12);
+    let (events, sim) = run(cfg);
+    let id = sim.identity();
+    assert_eq!(*id, cfg.identity());
+    let Payload::BeginBlock(genesis) = events[0].payload else {
+        panic!("the stream starts with {:?}", events[0].topic())
+    };
+    assert_eq!((genesis.height, id.genesis_hash()), (1, genesis.hash));
+    assert_eq!(
+        id.to_string(),
+        format!(
+            "chain=ringbus-sim genesis={:016x} seed=9 model=1 blocks=12 markets=2 parties=24 \
+             min_txs=10 max_txs=70 shock_every=10 mtm_every=5 insurance=10000",
+            genesis.hash.0
+        )
+    );
+    // Every field of the configuration changes it.
+    let variants = [
+        SimConfig { seed: 10, ..cfg },
+        SimConfig { blocks: 13, ..cfg },
+        SimConfig { markets: 3, ..cfg },
+        SimConfig { parties: 25, ..cfg },
+        SimConfig { min_txs: 11, ..cfg },
+        SimConfig { max_txs: 71, ..cfg },
+        SimConfig {
+            shock_every: 11,
+            ..cfg
+        },
+        SimConfig {
+            mtm_every: 6,
+            ..cfg
+        },
+        SimConfig {
+            insurance: 10_001,
+            ..cfg
+        },
+    ];
+    for v in variants {
+        assert_ne!(v.identity(), *id, "{v:?}");
+    }
 }
 
 #[test]

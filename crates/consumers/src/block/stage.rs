@@ -1,8 +1,8 @@
 //! Block staging: the events of the open block, kept until its `EndBlock`. The framing
-//! rules live here and nowhere else.
+//! rule is the event model's ([`BlockFraming`]).
 
 use super::FramingError;
-use ringbus_events::{EndBlock, Event, Payload};
+use ringbus_events::{BlockFraming, EndBlock, Event};
 
 /// The events of the open block, staged until its `EndBlock`.
 ///
@@ -11,35 +11,13 @@ use ringbus_events::{EndBlock, Event, Payload};
 #[derive(Debug, Default)]
 pub(crate) struct BlockStage {
     events: Vec<Event>,
-    open: Option<u64>,
+    framing: BlockFraming,
 }
 
 impl BlockStage {
     /// Stages `event`; the whole block when `event` is the open block's `EndBlock`.
     pub(crate) fn push(&mut self, event: &Event) -> Result<Option<Block<'_>>, FramingError> {
-        let wrong = |open, found| FramingError::WrongBlock {
-            sequence: event.sequence,
-            open,
-            found,
-        };
-        let end = match (&event.payload, self.open) {
-            (Payload::BeginBlock(b), None) => {
-                self.open = Some(b.height);
-                None
-            }
-            (Payload::BeginBlock(b), Some(open)) => return Err(wrong(open, b.height)),
-            (_, None) => {
-                return Err(FramingError::OutsideBlock {
-                    sequence: event.sequence,
-                    topic: event.topic(),
-                })
-            }
-            (Payload::EndBlock(b), Some(open)) if b.height != open => {
-                return Err(wrong(open, b.height))
-            }
-            (Payload::EndBlock(b), Some(_)) => Some(*b),
-            _ => None,
-        };
+        let end = self.framing.push(event)?;
         self.events.push(*event);
         Ok(end.map(|end| Block {
             events: &self.events,
@@ -49,13 +27,13 @@ impl BlockStage {
 
     /// The open block's height.
     pub(crate) fn height(&self) -> Option<u64> {
-        self.open
+        self.framing.open()
     }
 
     /// Forgets the staged block (after it was applied, or refused).
     pub(crate) fn clear(&mut self) {
         self.events.clear();
-        self.open = None;
+        self.framing.reset();
     }
 }
 

@@ -1,7 +1,8 @@
 //! The block-commit contract: what a store implements for [`BlockWriter`](super::BlockWriter).
 
-use super::{Block, FramingError};
+use super::{Block, FramingError, HeldStream};
 use crate::RetryPolicy;
+use ringbus_events::StreamIdentity;
 use std::fmt;
 
 /// A store that commits a whole block at once, its cursor (the `EndBlock`'s sequence) in
@@ -10,7 +11,10 @@ use std::fmt;
 ///
 /// A store must make [`BlockStore::commit`] all or nothing: a failed attempt leaves nothing
 /// of the block behind, so a retry (or a replay of the event log after a crash) can neither
-/// lose it nor apply it twice. See the [crate docs](crate#block-stores) for an example.
+/// lose it nor apply it twice. It records the identity of the stream it holds with its
+/// first commit ([`BlockStore::record_stream`]) and reports it when opened
+/// ([`BlockStore::held_stream`]), so the writer refuses another stream's events. See the
+/// [crate docs](crate#block-stores) for an example.
 pub trait BlockStore {
     /// What the store's writer fails with; framing errors convert into it.
     type Error: From<FramingError>;
@@ -31,6 +35,19 @@ pub trait BlockStore {
 
     /// How often, and with which pauses, a refused commit is tried again.
     fn retry_policy(&self) -> RetryPolicy;
+
+    /// The stream the store holds, as recorded (read when the store was opened).
+    fn held_stream(&self) -> &HeldStream;
+
+    /// Records `identity` as the stream the store holds, in the transaction of the next
+    /// commit (the store's first). If by then the store holds another stream, that commit
+    /// fails with [`CommitError::Fatal`] and [`BlockStore::foreign`]'s error, and writes
+    /// nothing.
+    fn record_stream(&mut self, identity: StreamIdentity);
+
+    /// The store's error for events of `incoming` (`None`: unknown) when it holds `held`
+    /// (a [`ForeignStream`](super::ForeignStream) naming the store and both streams).
+    fn foreign(&self, held: HeldStream, incoming: Option<StreamIdentity>) -> Self::Error;
 }
 
 /// What [`BlockStore::commit`] returns.

@@ -1,7 +1,7 @@
 //! The one block writer: stage a block, commit it once through a [`BlockStore`], retry.
 
-use super::{Block, BlockStage, BlockStore, CommitError, Refused};
-use ringbus_events::Event;
+use super::{admit, Admission, Block, BlockStage, BlockStore, CommitError, Refused};
+use ringbus_events::{Event, StreamIdentity};
 use ringbus_ring::{EventHandler, HandlerError};
 
 /// A cursor-owning consumer that commits once per block into a [`BlockStore`].
@@ -13,6 +13,10 @@ use ringbus_ring::{EventHandler, HandlerError};
 /// resumes exactly after the last commit: no block lost, none applied twice. A refused
 /// commit is retried with the store's [`RetryPolicy`](crate::RetryPolicy); then the store's
 /// refusal error is returned and the block is dropped from the stage.
+///
+/// It writes the events of one stream, named when it is made: a store that holds another
+/// stream is refused up front ([`admit`]), and an empty store records the stream's identity
+/// with its first commit.
 #[derive(Debug)]
 pub struct BlockWriter<S> {
     store: S,
@@ -22,14 +26,24 @@ pub struct BlockWriter<S> {
 }
 
 impl<S: BlockStore> BlockWriter<S> {
-    /// A writer into `store`, resuming after its cursor.
-    pub fn new(store: S) -> Self {
-        BlockWriter {
+    /// A writer of the events of stream `stream` (`None`: a stream of unknown identity)
+    /// into `store`, resuming after its cursor; the store's
+    /// [`foreign`](BlockStore::foreign) error if it holds another stream ([`admit`]).
+    pub fn new(mut store: S, stream: Option<&StreamIdentity>) -> Result<Self, S::Error> {
+        match admit(store.held_stream(), stream) {
+            Admission::Same | Admission::Unchecked => {}
+            Admission::Record(identity) => store.record_stream(identity),
+            Admission::Refuse => {
+                let held = store.held_stream().clone();
+                return Err(store.foreign(held, stream.cloned()));
+            }
+        }
+        Ok(BlockWriter {
             resume_after: store.last_committed(),
             store,
             stage: BlockStage::default(),
             skipped: 0,
-        }
+        })
     }
 
     /// The sequence this writer resumes after (`None`: from the start).

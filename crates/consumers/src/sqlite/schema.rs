@@ -1,6 +1,7 @@
 //! The SQLite schema. Every table row carries the sequence of the event that wrote it; the
 //! `cursor` row holds the last committed sequence, written in the same transaction as the
-//! block it closes.
+//! block it closes; the `stream` row the identity of the stream the store holds, written
+//! with the first block (a store from before identities has no row).
 
 /// Creates the tables if they do not exist.
 pub(crate) const CREATE: &str = "
@@ -8,6 +9,10 @@ CREATE TABLE IF NOT EXISTS cursor (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     last_sequence INTEGER NOT NULL,
     block_height  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stream (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    identity TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS blocks (
     height         INTEGER PRIMARY KEY,
@@ -85,6 +90,12 @@ pub(crate) const INSERT_LEDGER: &str = "INSERT INTO ledger_movements (sequence, 
 pub(crate) const INSERT_BLOCK: &str =
     "INSERT INTO blocks (height, time, hash, tx_count, first_sequence, last_sequence)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+pub(crate) const GET_IDENTITY: &str = "SELECT identity FROM stream WHERE id = 1";
+
+pub(crate) const GET_CURSOR: &str = "SELECT last_sequence, block_height FROM cursor WHERE id = 1";
+
+pub(crate) const INSERT_IDENTITY: &str = "INSERT INTO stream (id, identity) VALUES (1, ?1)";
 
 pub(crate) const SET_CURSOR: &str = "INSERT INTO cursor (id, last_sequence, block_height) VALUES (1, ?1, ?2)
      ON CONFLICT (id) DO UPDATE SET last_sequence = excluded.last_sequence, block_height = excluded.block_height";

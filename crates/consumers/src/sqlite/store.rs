@@ -4,11 +4,12 @@
 use super::codec::*;
 use super::schema;
 use crate::{
-    Backoff, Block, BlockStore, CommitError, CommitResult, Refused, RetryPolicy, StoreError,
-    StoreTables,
+    Backoff, Block, BlockStore, CommitError, CommitResult, ForeignStream, HeldStream, Refused,
+    RetryPolicy, StoreError, StoreTables,
 };
 use ringbus_events::{
-    Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Trade, TradeId,
+    Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, StreamIdentity, Trade,
+    TradeId,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -42,10 +43,11 @@ impl Default for SqliteOptions {
 /// The embedded default store: one SQLite transaction per block.
 ///
 /// ```
-/// use ringbus_consumers::{SqliteOptions, SqliteStore};
+/// use ringbus_consumers::{BlockStore, HeldStream, SqliteOptions, SqliteStore};
 /// let dir = tempfile::tempdir()?;
 /// let store = SqliteStore::open(dir.path().join("s.db"), SqliteOptions::default())?;
 /// assert_eq!(store.last_committed(), None);
+/// assert_eq!(store.held_stream(), &HeldStream::Empty);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -55,6 +57,25 @@ pub struct SqliteStore {
     options: SqliteOptions,
     last_committed: Option<u64>,
     block_height: u64,
+    held: HeldStream,
+    /// The identity to record with the next commit (the first).
+    record: Option<StreamIdentity>,
+}
+
+/// Why one commit attempt failed.
+enum Attempt {
+    /// SQLite refused: retry.
+    Sql(rusqlite::Error),
+    /// The store holds another stream by now: stop, nothing written.
+    Foreign(HeldStream),
+    /// The recorded identity does not parse.
+    Corrupt(StoreError),
+}
+
+impl From<rusqlite::Error> for Attempt {
+    fn from(e: rusqlite::Error) -> Self {
+        Attempt::Sql(e)
+    }
 }
 
 impl SqliteStore {
@@ -80,14 +101,8 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;")
             .map_err(open_err)?;
         conn.execute_batch(schema::CREATE).map_err(open_err)?;
-        let cursor: Option<(i64, i64)> = conn
-            .query_row(
-                "SELECT last_sequence, block_height FROM cursor WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(open_err)?;
+        let (cursor, identity) = read_state(&conn).map_err(open_err)?;
+        let held = held_stream(cursor, identity)?;
         let (last_committed, block_height) = match cursor {
             Some((s, h)) => (
                 Some(to_u64("cursor sequence", s)?),
@@ -104,6 +119,8 @@ impl SqliteStore {
             },
             last_committed,
             block_height,
+            held,
+            record: None,
         })
     }
 
@@ -127,10 +144,24 @@ impl SqliteStore {
         self.block_height
     }
 
-    fn try_commit(&mut self, events: &[Event]) -> rusqlite::Result<()> {
+    fn try_commit(&mut self, events: &[Event]) -> Result<(), Attempt> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(identity) = &self.record {
+            // The first commit: the store must still be empty (under the write lock now).
+            let (cursor, recorded) = read_state(&tx)?;
+            match (
+                cursor,
+                held_stream(cursor, recorded).map_err(Attempt::Corrupt)?,
+            ) {
+                (None, HeldStream::Empty) => {
+                    tx.execute(schema::INSERT_IDENTITY, [identity.to_string()])?;
+                }
+                (_, HeldStream::Stream(held)) if held == *identity => {}
+                (_, held) => return Err(Attempt::Foreign(held)),
+            }
+        }
         {
             let mut account = tx.prepare_cached(schema::UPSERT_ACCOUNT)?;
             let mut order = tx.prepare_cached(schema::UPSERT_ORDER)?;
@@ -194,7 +225,8 @@ impl SqliteStore {
                 }
             }
         }
-        tx.commit()
+        tx.commit()?;
+        Ok(())
     }
 
     /// Reads the whole store back as [`StoreTables`] (to compare with the in-memory stores).
@@ -288,11 +320,37 @@ impl BlockStore for SqliteStore {
     const NAME: &'static str = "SQLite";
 
     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
-        self.try_commit(block.events())
-            .map_err(CommitError::Retry)?;
+        match self.try_commit(block.events()) {
+            Ok(()) => {}
+            Err(Attempt::Sql(e)) => return Err(CommitError::Retry(e)),
+            Err(Attempt::Corrupt(e)) => return Err(CommitError::Fatal(e)),
+            Err(Attempt::Foreign(held)) => {
+                let incoming = self.record.clone();
+                return Err(CommitError::Fatal(self.foreign(held, incoming)));
+            }
+        }
+        if let Some(identity) = self.record.take() {
+            self.held = HeldStream::Stream(identity);
+        }
         self.last_committed = Some(block.last());
         self.block_height = block.height();
         Ok(())
+    }
+
+    fn held_stream(&self) -> &HeldStream {
+        &self.held
+    }
+
+    fn record_stream(&mut self, identity: StreamIdentity) {
+        self.record = Some(identity);
+    }
+
+    fn foreign(&self, held: HeldStream, incoming: Option<StreamIdentity>) -> StoreError {
+        StoreError::from(ForeignStream {
+            store: format!("the SQLite store {}", self.path.display()),
+            held,
+            incoming,
+        })
     }
 
     fn refused(&self, refused: Refused, source: rusqlite::Error) -> StoreError {
@@ -325,6 +383,34 @@ impl BlockStore for SqliteStore {
             backoff: Backoff::new(first, first.saturating_mul(1 << 10)),
         }
     }
+}
+
+/// The cursor row and the recorded identity.
+type State = (Option<(i64, i64)>, Option<String>);
+
+fn read_state(conn: &Connection) -> rusqlite::Result<State> {
+    let cursor = conn
+        .query_row(schema::GET_CURSOR, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let identity = conn
+        .query_row(schema::GET_IDENTITY, [], |r| r.get(0))
+        .optional()?;
+    Ok((cursor, identity))
+}
+
+/// What a store with this cursor and recorded identity holds.
+fn held_stream(
+    cursor: Option<(i64, i64)>,
+    identity: Option<String>,
+) -> Result<HeldStream, StoreError> {
+    Ok(match identity {
+        Some(text) => HeldStream::Stream(
+            text.parse()
+                .map_err(|source| StoreError::CorruptIdentity { text, source })?,
+        ),
+        None if cursor.is_some() => HeldStream::Unidentified,
+        None => HeldStream::Empty,
+    })
 }
 
 fn to_u64(what: &'static str, v: i64) -> Result<u64, StoreError> {

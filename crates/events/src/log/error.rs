@@ -1,6 +1,6 @@
 //! Typed errors of the event log: each names the record and byte offset where it happened.
 
-use super::format::HEADER_LEN;
+use crate::{FramingError, IdentityError};
 use std::io;
 
 /// What went wrong reading or writing an event log.
@@ -35,18 +35,45 @@ pub enum LogError {
         found: [u8; 8],
     },
     /// The file has a format version this build cannot read.
-    #[error("unsupported event-log format version {found} (this build reads version {supported})")]
+    #[error(
+        "unsupported event-log format version {found} (this build reads versions 1 to {supported})"
+    )]
     UnsupportedVersion {
         /// The version in the file.
         found: u32,
-        /// The version this build reads.
+        /// The newest version this build reads.
         supported: u32,
     },
     /// The file ends inside its header.
-    #[error("truncated header: the file has {available} of the {HEADER_LEN} header bytes")]
+    #[error("truncated header: the file has {available} of the {needed} header bytes")]
     TruncatedHeader {
         /// Bytes present.
         available: u64,
+        /// Bytes the header needs, as far as known.
+        needed: u64,
+    },
+    /// The header declares a stream identity longer than any: its length field is corrupt.
+    #[error("the header declares a {len}-byte stream identity, over the {max}-byte limit (corrupt length)")]
+    IdentityTooLong {
+        /// The declared length.
+        len: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// The header's stream identity does not match its checksum.
+    #[error("the header's stream identity: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    IdentityChecksum {
+        /// The checksum in the header.
+        stored: u32,
+        /// The checksum of the identity read.
+        computed: u32,
+    },
+    /// The header's stream identity passed its checksum but is not a valid identity.
+    #[error("the header's stream identity is invalid: {source}")]
+    BadIdentity {
+        /// What is wrong with it.
+        #[source]
+        source: IdentityError,
     },
     /// The file ends inside a record.
     #[error("record {record} at byte {offset} is truncated: it needs {needed} bytes, {available} remain")]
@@ -105,9 +132,10 @@ pub enum LogError {
         /// How many bytes follow the event.
         extra: usize,
     },
-    /// An event's sequence number is not the one after the previous event's.
-    #[error("record {record} at byte {offset}: sequence gap: expected {expected}, found {found}")]
-    SequenceGap {
+    /// Records are missing: the sequence jumps from `expected - 1` to `found`, and none of
+    /// the missing sequences comes later in the log (dropped records).
+    #[error("record {record} at byte {offset}: sequences {expected}..={last_missing} are missing (dropped records): found {found} after {previous}", last_missing = found.wrapping_sub(1), previous = expected.wrapping_sub(1))]
+    MissingRecords {
         /// Record number.
         record: u64,
         /// Record offset.
@@ -116,6 +144,34 @@ pub enum LogError {
         expected: u64,
         /// The sequence number found.
         found: u64,
+    },
+    /// A record repeats the sequence number of another record of the log (a duplicated
+    /// record).
+    #[error("record {record} at byte {offset} repeats sequence {sequence}{}: a duplicated record", copy_of.map_or_else(String::new, |r| format!(" of record {r}")))]
+    DuplicateRecord {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// The repeated sequence number.
+        sequence: u64,
+        /// The other record with this sequence, when known.
+        copy_of: Option<u64>,
+    },
+    /// Records are out of order: a record has a sequence number other than the next one,
+    /// and the next one comes later in the log (or before the log's first).
+    #[error("record {record} at byte {offset}: sequence {found} where {expected} was expected{}: records out of order", expected_at.map_or_else(String::new, |r| format!(" ({expected} is record {r})")))]
+    ReorderedRecords {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// The sequence number that should have come next.
+        expected: u64,
+        /// The sequence number found.
+        found: u64,
+        /// The record that holds `expected`, when it was found further on.
+        expected_at: Option<u64>,
     },
     /// An event's sequence number is not above the previous event's.
     #[error("record {record} at byte {offset}: sequence {found} does not follow {previous}")]
@@ -128,6 +184,31 @@ pub enum LogError {
         previous: u64,
         /// The sequence number found.
         found: u64,
+    },
+    /// An event breaks the block framing (read as a whole stream:
+    /// [`EventLogReader::whole_stream`](crate::EventLogReader::whole_stream)).
+    #[error("record {record} at byte {offset}: {source}")]
+    Framing {
+        /// Record number.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// How the framing is broken.
+        #[source]
+        source: FramingError,
+    },
+    /// The log ends inside a block: its last record is not the block's `EndBlock` (read as
+    /// a whole stream). The records are intact; the log was cut at a record boundary.
+    #[error("the log ends inside block {height} after sequence {last_sequence}: the last block is incomplete (no EndBlock)")]
+    IncompleteBlock {
+        /// The number the next record would have.
+        record: u64,
+        /// The end of the log.
+        offset: u64,
+        /// The block left open.
+        height: u64,
+        /// The sequence of the last record.
+        last_sequence: u64,
     },
     /// An event could not be encoded (it would exceed the body limit).
     #[error("record {record} at byte {offset}: cannot encode the event: {reason}")]
@@ -166,14 +247,21 @@ impl LogError {
             LogError::Io { .. }
             | LogError::BadMagic { .. }
             | LogError::UnsupportedVersion { .. }
-            | LogError::TruncatedHeader { .. } => None,
+            | LogError::TruncatedHeader { .. }
+            | LogError::IdentityTooLong { .. }
+            | LogError::IdentityChecksum { .. }
+            | LogError::BadIdentity { .. } => None,
             LogError::Truncated { record, .. }
             | LogError::RecordTooLarge { record, .. }
             | LogError::ChecksumMismatch { record, .. }
             | LogError::Undecodable { record, .. }
             | LogError::TrailingBytes { record, .. }
-            | LogError::SequenceGap { record, .. }
+            | LogError::MissingRecords { record, .. }
+            | LogError::DuplicateRecord { record, .. }
+            | LogError::ReorderedRecords { record, .. }
             | LogError::SequenceNotIncreasing { record, .. }
+            | LogError::Framing { record, .. }
+            | LogError::IncompleteBlock { record, .. }
             | LogError::Encode { record, .. }
             | LogError::Poisoned { record, .. } => Some(*record),
         }
@@ -184,21 +272,27 @@ impl LogError {
     ///
     /// ```
     /// use ringbus_events::LogError;
-    /// let e = LogError::UnsupportedVersion { found: 9, supported: 1 };
+    /// let e = LogError::UnsupportedVersion { found: 9, supported: 2 };
     /// assert_eq!(e.offset(), 8);
     /// ```
     pub fn offset(&self) -> u64 {
         match self {
             LogError::BadMagic { .. } | LogError::TruncatedHeader { .. } => 0,
             LogError::UnsupportedVersion { .. } => 8,
+            LogError::IdentityTooLong { .. } | LogError::IdentityChecksum { .. } => 12,
+            LogError::BadIdentity { .. } => 20,
             LogError::Io { offset, .. }
             | LogError::Truncated { offset, .. }
             | LogError::RecordTooLarge { offset, .. }
             | LogError::ChecksumMismatch { offset, .. }
             | LogError::Undecodable { offset, .. }
             | LogError::TrailingBytes { offset, .. }
-            | LogError::SequenceGap { offset, .. }
+            | LogError::MissingRecords { offset, .. }
+            | LogError::DuplicateRecord { offset, .. }
+            | LogError::ReorderedRecords { offset, .. }
             | LogError::SequenceNotIncreasing { offset, .. }
+            | LogError::Framing { offset, .. }
+            | LogError::IncompleteBlock { offset, .. }
             | LogError::Encode { offset, .. }
             | LogError::Poisoned { offset, .. } => *offset,
         }

@@ -3,6 +3,7 @@
 
 pub mod format;
 
+mod dump;
 mod error;
 mod reader;
 mod recover;
@@ -10,6 +11,7 @@ mod sequence;
 mod verify;
 mod writer;
 
+pub use dump::{dump, DumpError};
 pub use error::LogError;
 pub use reader::EventLogReader;
 pub use recover::{recover, Recovery};

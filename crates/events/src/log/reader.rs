@@ -1,19 +1,22 @@
 //! Reads events back from a log, checking framing, checksums and sequence numbers.
 
-use super::format::{FORMAT_VERSION, FRAME_LEN, HEADER_LEN, MAGIC, MAX_BODY_LEN};
+use super::format::{
+    FORMAT_VERSION, FRAME_LEN, MAGIC, MAX_BODY_LEN, MAX_IDENTITY_LEN, V1_HEADER_LEN, V2_FIXED_LEN,
+};
 use super::sequence::SequenceCheck;
 use super::{LogError, SequencePolicy};
-use crate::Event;
+use crate::{BlockFraming, Event, StreamIdentity};
 use std::io::{self, Read};
 
 /// An iterator over the events of a log: `Result<Event, LogError>`.
 ///
 /// It stops (returns `None`) after the first error: everything after damage is suspect.
-/// A log that ends exactly at a record boundary ends cleanly.
+/// A log that ends exactly at a record boundary ends cleanly, unless it is read as a whole
+/// stream ([`EventLogReader::whole_stream`]) and ends inside a block.
 ///
 /// ```
 /// use ringbus_events::{Event, EventLogReader, EventLogWriter};
-/// let mut w = EventLogWriter::new(Vec::new())?;
+/// let mut w = EventLogWriter::new(Vec::new(), None)?;
 /// w.append(&Event { sequence: 1, ..Event::default() })?;
 /// let bytes = w.into_inner()?;
 /// let events: Vec<Event> = EventLogReader::new(&bytes[..])?.collect::<Result<_, _>>()?;
@@ -28,47 +31,99 @@ pub struct EventLogReader<R: Read> {
     records: u64,
     offset: u64,
     sequence: SequenceCheck,
+    // Some when read as a whole stream: the block framing is checked too.
+    framing: Option<BlockFraming>,
+    version: u32,
+    identity: Option<StreamIdentity>,
     done: bool,
 }
 
 impl<R: Read> EventLogReader<R> {
-    /// Reads and checks the file header.
+    /// Reads and checks the file header: version 2 (with the stream's identity) or 1
+    /// (written before identities: [`identity`](Self::identity) is `None`).
     ///
     /// ```
     /// use ringbus_events::{EventLogReader, LogError};
-    /// let err = EventLogReader::new(&b"RBUSEVLG\x02\0\0\0"[..]).unwrap_err();
-    /// assert!(matches!(err, LogError::UnsupportedVersion { found: 2, supported: 1 }));
+    /// let err = EventLogReader::new(&b"RBUSEVLG\x03\0\0\0"[..]).unwrap_err();
+    /// assert!(matches!(err, LogError::UnsupportedVersion { found: 3, supported: 2 }));
+    /// let v1 = EventLogReader::new(&b"RBUSEVLG\x01\0\0\0"[..])?;
+    /// assert_eq!((v1.format_version(), v1.identity(), v1.offset()), (1, None, 12));
+    /// # Ok::<(), LogError>(())
     /// ```
     pub fn new(mut inner: R) -> Result<Self, LogError> {
-        let mut header = [0u8; HEADER_LEN as usize];
-        let got = read_full(&mut inner, &mut header)
-            .map_err(|source| LogError::Io { offset: 0, source })?;
+        let io_err = |source| LogError::Io { offset: 0, source };
+        let mut fixed = [0u8; V2_FIXED_LEN as usize];
+        let got = read_full(&mut inner, &mut fixed[..V1_HEADER_LEN as usize]).map_err(io_err)?;
         let mut found = [0u8; 8];
-        found.copy_from_slice(&header[..8]);
+        found.copy_from_slice(&fixed[..8]);
         // A short file that does not even start like a log is not a log, not a truncated one.
         if found[..got.min(8)] != MAGIC[..got.min(8)] {
             return Err(LogError::BadMagic { found });
         }
-        if got < header.len() {
+        if got < V1_HEADER_LEN as usize {
             return Err(LogError::TruncatedHeader {
                 available: got as u64,
+                needed: V1_HEADER_LEN,
             });
         }
-        let mut version = [0u8; 4];
-        version.copy_from_slice(&header[8..]);
-        let version = u32::from_le_bytes(version);
-        if version != FORMAT_VERSION {
-            return Err(LogError::UnsupportedVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
+        let version = u32::from_le_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
+        let (identity, header_len) = match version {
+            1 => (None, V1_HEADER_LEN),
+            2 => {
+                let more =
+                    read_full(&mut inner, &mut fixed[V1_HEADER_LEN as usize..]).map_err(io_err)?;
+                if more < (V2_FIXED_LEN - V1_HEADER_LEN) as usize {
+                    return Err(LogError::TruncatedHeader {
+                        available: V1_HEADER_LEN + more as u64,
+                        needed: V2_FIXED_LEN,
+                    });
+                }
+                let len = u32::from_le_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]);
+                let stored = u32::from_le_bytes([fixed[16], fixed[17], fixed[18], fixed[19]]);
+                if len > MAX_IDENTITY_LEN {
+                    return Err(LogError::IdentityTooLong {
+                        len,
+                        max: MAX_IDENTITY_LEN,
+                    });
+                }
+                let mut text = vec![0u8; len as usize];
+                let got = read_full(&mut inner, &mut text).map_err(io_err)?;
+                let needed = V2_FIXED_LEN + u64::from(len);
+                if got < text.len() {
+                    return Err(LogError::TruncatedHeader {
+                        available: V2_FIXED_LEN + got as u64,
+                        needed,
+                    });
+                }
+                let computed = crc32fast::hash(&text);
+                if computed != stored {
+                    return Err(LogError::IdentityChecksum { stored, computed });
+                }
+                let identity = if text.is_empty() {
+                    None
+                } else {
+                    // Not UTF-8 becomes U+FFFD, which no identity holds: refused below.
+                    let parsed = String::from_utf8_lossy(&text).parse::<StreamIdentity>();
+                    Some(parsed.map_err(|source| LogError::BadIdentity { source })?)
+                };
+                (identity, needed)
+            }
+            found => {
+                return Err(LogError::UnsupportedVersion {
+                    found,
+                    supported: FORMAT_VERSION,
+                })
+            }
+        };
         Ok(EventLogReader {
             inner,
             buf: Vec::with_capacity(MAX_BODY_LEN as usize),
             records: 0,
-            offset: HEADER_LEN,
+            offset: header_len,
             sequence: SequenceCheck::default(),
+            framing: None,
+            version,
+            identity,
             done: false,
         })
     }
@@ -77,7 +132,7 @@ impl<R: Read> EventLogReader<R> {
     ///
     /// ```
     /// use ringbus_events::{EventLogReader, EventLogWriter, SequencePolicy};
-    /// let bytes = EventLogWriter::new(Vec::new())?.into_inner()?;
+    /// let bytes = EventLogWriter::new(Vec::new(), None)?.into_inner()?;
     /// let r = EventLogReader::new(&bytes[..])?.with_policy(SequencePolicy::Increasing);
     /// assert_eq!(r.count(), 0);
     /// # Ok::<(), ringbus_events::LogError>(())
@@ -87,11 +142,53 @@ impl<R: Read> EventLogReader<R> {
         self
     }
 
+    /// Reads the log as a whole bus stream, with every rule [`verify`](crate::verify),
+    /// `ringbus dump` and `ringbus replay` apply: contiguous sequences
+    /// ([`SequencePolicy::Contiguous`]), block framing ([`LogError::Framing`]) and a last
+    /// block that ends ([`LogError::IncompleteBlock`]).
+    ///
+    /// ```
+    /// use ringbus_events::{BeginBlock, Event, EventLogReader, EventLogWriter, LogError};
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?;
+    /// w.append(&Event::new(BeginBlock { height: 1, ..Default::default() }))?;
+    /// let bytes = w.into_inner()?;
+    /// assert_eq!(EventLogReader::new(&bytes[..])?.count(), 1);
+    /// let mut whole = EventLogReader::new(&bytes[..])?.whole_stream();
+    /// assert!(whole.next().unwrap().is_ok());
+    /// let err = whole.next().unwrap().unwrap_err();
+    /// assert!(matches!(err, LogError::IncompleteBlock { record: 1, height: 1, last_sequence: 0, .. }));
+    /// # Ok::<(), LogError>(())
+    /// ```
+    pub fn whole_stream(mut self) -> Self {
+        self.sequence.policy = SequencePolicy::Contiguous;
+        self.framing = Some(BlockFraming::default());
+        self
+    }
+
+    /// The identity of the stream the log holds, from its header: `None` for a version 1
+    /// log, or a version 2 log written without one.
+    ///
+    /// ```
+    /// use ringbus_events::{BlockHash, EventLogReader, EventLogWriter, StreamIdentity};
+    /// let id = StreamIdentity::new("sim", BlockHash(9), 42, "blocks=3")?;
+    /// let bytes = EventLogWriter::new(Vec::new(), Some(&id))?.into_inner()?;
+    /// assert_eq!(EventLogReader::new(&bytes[..])?.identity(), Some(&id));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn identity(&self) -> Option<&StreamIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// The file's format version (1 or 2).
+    pub fn format_version(&self) -> u32 {
+        self.version
+    }
+
     /// Intact records read so far.
     ///
     /// ```
     /// use ringbus_events::{EventLogReader, EventLogWriter};
-    /// let bytes = EventLogWriter::new(Vec::new())?.into_inner()?;
+    /// let bytes = EventLogWriter::new(Vec::new(), None)?.into_inner()?;
     /// assert_eq!(EventLogReader::new(&bytes[..])?.records(), 0);
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
@@ -103,8 +200,8 @@ impl<R: Read> EventLogReader<R> {
     ///
     /// ```
     /// use ringbus_events::{EventLogReader, EventLogWriter};
-    /// let bytes = EventLogWriter::new(Vec::new())?.into_inner()?;
-    /// assert_eq!(EventLogReader::new(&bytes[..])?.offset(), 12);
+    /// let bytes = EventLogWriter::new(Vec::new(), None)?.into_inner()?;
+    /// assert_eq!(EventLogReader::new(&bytes[..])?.offset(), 20);
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
     pub fn offset(&self) -> u64 {
@@ -115,7 +212,7 @@ impl<R: Read> EventLogReader<R> {
     ///
     /// ```
     /// use ringbus_events::{Event, EventLogReader, EventLogWriter};
-    /// let mut w = EventLogWriter::new(Vec::new())?;
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?;
     /// w.append(&Event { sequence: 9, ..Event::default() })?;
     /// let bytes = w.into_inner()?;
     /// let mut r = EventLogReader::new(&bytes[..])?;
@@ -127,9 +224,91 @@ impl<R: Read> EventLogReader<R> {
         self.sequence.last
     }
 
-    /// Reads one record: `Ok(None)` at a clean end of the log.
+    /// Reads one record and checks it against the previous ones: `Ok(None)` at a clean end
+    /// of the log.
     fn read_record(&mut self) -> Result<Option<Event>, LogError> {
         let (record, offset) = (self.records, self.offset);
+        let Some((event, len)) = self.read_raw(record, offset)? else {
+            let open = self.framing.as_ref().and_then(BlockFraming::open);
+            return match (open, self.sequence.last) {
+                (Some(height), Some(last_sequence)) => Err(LogError::IncompleteBlock {
+                    record,
+                    offset,
+                    height,
+                    last_sequence,
+                }),
+                _ => Ok(None),
+            };
+        };
+        if let Err(e) = self.sequence.check(event.sequence, record, offset) {
+            return Err(match e {
+                LogError::MissingRecords {
+                    expected, found, ..
+                } => self.look_ahead(record, offset, offset + len, expected, found),
+                e => e,
+            });
+        }
+        if let Some(framing) = &mut self.framing {
+            framing.push(&event).map_err(|source| LogError::Framing {
+                record,
+                offset,
+                source,
+            })?;
+        }
+        self.sequence.last = Some(event.sequence);
+        self.records += 1;
+        self.offset += len;
+        Ok(Some(event))
+    }
+
+    /// Record `record` at `offset` jumped from `expected - 1` to `found`: reads on (the log
+    /// is damaged, so reading stops here anyway) to tell a moved record (`expected` comes
+    /// later), a duplicated one (`found` comes again) and dropped ones (neither).
+    fn look_ahead(
+        &mut self,
+        record: u64,
+        offset: u64,
+        mut next: u64,
+        expected: u64,
+        found: u64,
+    ) -> LogError {
+        let mut expected_at = None;
+        let mut r = record + 1;
+        while let Ok(Some((event, len))) = self.read_raw(r, next) {
+            if event.sequence == found {
+                return LogError::DuplicateRecord {
+                    record,
+                    offset,
+                    sequence: found,
+                    copy_of: Some(r),
+                };
+            }
+            if event.sequence == expected && expected_at.is_none() {
+                expected_at = Some(r);
+            }
+            r += 1;
+            next += len;
+        }
+        match expected_at {
+            Some(_) => LogError::ReorderedRecords {
+                record,
+                offset,
+                expected,
+                found,
+                expected_at,
+            },
+            None => LogError::MissingRecords {
+                record,
+                offset,
+                expected,
+                found,
+            },
+        }
+    }
+
+    /// Reads record `record` at `offset`: its frame, checksum and body. The event and the
+    /// record's length in bytes; `Ok(None)` at the end of the input.
+    fn read_raw(&mut self, record: u64, offset: u64) -> Result<Option<(Event, u64)>, LogError> {
         let io_err = |source| LogError::Io { offset, source };
 
         let mut frame = [0u8; FRAME_LEN];
@@ -194,12 +373,7 @@ impl<R: Read> EventLogReader<R> {
                 extra: rest.len(),
             });
         }
-        self.sequence.check(event.sequence, record, offset)?;
-
-        self.sequence.last = Some(event.sequence);
-        self.records += 1;
-        self.offset += (FRAME_LEN + len) as u64;
-        Ok(Some(event))
+        Ok(Some((event, (FRAME_LEN + len) as u64)))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Salvages the intact prefix of a damaged log.
 
-use super::format::HEADER_LEN;
+use super::format::V1_HEADER_LEN;
 use super::{EventLogReader, LogError, ResumePoint};
 use crate::Event;
 use std::io::Read;
@@ -9,7 +9,7 @@ use std::io::Read;
 ///
 /// ```
 /// use ringbus_events::{recover, Event, EventLogWriter};
-/// let mut w = EventLogWriter::new(Vec::new())?;
+/// let mut w = EventLogWriter::new(Vec::new(), None)?;
 /// w.append(&Event { sequence: 0, ..Event::default() })?;
 /// w.append(&Event { sequence: 1, ..Event::default() })?;
 /// let mut bytes = w.into_inner()?;
@@ -34,7 +34,7 @@ impl Recovery {
     ///
     /// ```
     /// use ringbus_events::{recover, EventLogWriter};
-    /// let bytes = EventLogWriter::new(Vec::new())?.into_inner()?;
+    /// let bytes = EventLogWriter::new(Vec::new(), None)?.into_inner()?;
     /// assert!(recover(&bytes[..]).is_clean());
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
@@ -88,7 +88,7 @@ pub fn recover<R: Read>(inner: R) -> Recovery {
             Err(e) => error = Some(e),
         }
     }
-    debug_assert!(reader.offset() >= HEADER_LEN);
+    debug_assert!(reader.offset() >= V1_HEADER_LEN);
     Recovery {
         events,
         error,

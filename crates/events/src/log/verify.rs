@@ -1,20 +1,26 @@
 //! Checks a whole log without keeping its events.
 
-use super::{EventLogReader, LogError, SequencePolicy};
-use crate::{EventTopic, Payload};
+use super::{EventLogReader, LogError};
+use crate::{EventTopic, Payload, StreamIdentity};
+use std::fmt;
 use std::io::Read;
 
 /// What [`verify`] found in an intact log.
 ///
 /// ```
 /// use ringbus_events::{verify, EventLogReader, EventLogWriter, EventTopic};
-/// let bytes = EventLogWriter::new(Vec::new())?.into_inner()?;
+/// let bytes = EventLogWriter::new(Vec::new(), None)?.into_inner()?;
 /// let s = verify(EventLogReader::new(&bytes[..])?)?;
-/// assert_eq!((s.records, s.bytes, s.count(EventTopic::Trade)), (0, 12, 0));
+/// assert_eq!((s.records, s.bytes, s.count(EventTopic::Trade)), (0, 20, 0));
+/// assert_eq!(s.to_string(), "0 records, 20 bytes, no events, 0 blocks, 0 failed transactions; stream identity unknown");
 /// # Ok::<(), ringbus_events::LogError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VerifySummary {
+    /// The log's format version.
+    pub format_version: u32,
+    /// The identity of the stream the log holds (`None`: unknown, as in a version 1 log).
+    pub identity: Option<StreamIdentity>,
     /// Records in the log.
     pub records: u64,
     /// Bytes in the log, header included.
@@ -43,23 +49,56 @@ impl VerifySummary {
     }
 }
 
-/// Reads a whole log and checks its framing, checksums, bodies and sequence continuity
-/// (gap-free and increasing, whatever policy `reader` was given). Returns the first error,
-/// with its record number and byte offset.
+/// One line for people: records, bytes, sequences, blocks, failed transactions, identity.
+impl fmt::Display for VerifySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} records, {} bytes, ", self.records, self.bytes)?;
+        match (self.first_sequence, self.last_sequence) {
+            (Some(first), Some(last)) => write!(f, "sequences {first}..={last}")?,
+            _ => f.write_str("no events")?,
+        }
+        write!(
+            f,
+            ", {} blocks, {} failed transactions; ",
+            self.blocks, self.failed_txs
+        )?;
+        match &self.identity {
+            Some(id) => write!(f, "stream {id}"),
+            None if self.format_version == 1 => {
+                f.write_str("stream identity unknown (format version 1)")
+            }
+            None => f.write_str("stream identity unknown"),
+        }
+    }
+}
+
+/// Reads a whole log as a whole bus stream ([`EventLogReader::whole_stream`]): framing,
+/// checksums, bodies, contiguous sequences, block framing and a complete last block,
+/// whatever policy `reader` was given. Returns the first error, with its record number and
+/// byte offset.
 ///
 /// ```
-/// use ringbus_events::{verify, Event, EventLogReader, EventLogWriter, LogError};
-/// let mut w = EventLogWriter::new(Vec::new())?;
-/// w.append(&Event { sequence: 5, ..Event::default() })?;
+/// use ringbus_events::{verify, BeginBlock, EndBlock, Event, EventLogReader, EventLogWriter, LogError};
+/// let block = [
+///     Event { sequence: 5, ..Event::new(BeginBlock { height: 1, ..Default::default() }) },
+///     Event { sequence: 6, ..Event::new(EndBlock { height: 1, ..Default::default() }) },
+/// ];
+/// let mut w = EventLogWriter::new(Vec::new(), None)?;
+/// w.append_all(&block)?;
 /// let mut bytes = w.into_inner()?;
-/// *bytes.last_mut().unwrap() ^= 0x40; // flip a bit in the body
+/// assert_eq!(verify(EventLogReader::new(&bytes[..])?)?.blocks, 1);
+/// *bytes.last_mut().unwrap() ^= 0x40; // flip a bit in the body of record 1
 /// let err = verify(EventLogReader::new(&bytes[..])?).unwrap_err();
-/// assert!(matches!(err, LogError::ChecksumMismatch { record: 0, offset: 12, .. }));
+/// assert!(matches!(err, LogError::ChecksumMismatch { record: 1, .. }));
 /// # Ok::<(), LogError>(())
 /// ```
 pub fn verify<R: Read>(reader: EventLogReader<R>) -> Result<VerifySummary, LogError> {
-    let mut reader = reader.with_policy(SequencePolicy::Contiguous);
-    let mut summary = VerifySummary::default();
+    let mut reader = reader.whole_stream();
+    let mut summary = VerifySummary {
+        format_version: reader.format_version(),
+        identity: reader.identity().cloned(),
+        ..VerifySummary::default()
+    };
     for event in reader.by_ref() {
         let event = event?;
         summary.first_sequence.get_or_insert(event.sequence);

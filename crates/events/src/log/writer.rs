@@ -1,9 +1,9 @@
 //! Appends events to a log.
 
-use super::format::{self, FRAME_LEN, HEADER_LEN, MAX_BODY_LEN};
+use super::format::{self, FRAME_LEN, MAX_BODY_LEN};
 use super::sequence::SequenceCheck;
 use super::{LogError, SequencePolicy};
-use crate::Event;
+use crate::{Event, StreamIdentity};
 use std::io::Write;
 
 /// Writes events as framed, checksummed records.
@@ -15,13 +15,13 @@ use std::io::Write;
 ///
 /// ```
 /// use ringbus_events::{Event, EventLogWriter, TimeUpdate};
-/// let mut w = EventLogWriter::new(Vec::new())?;
+/// let mut w = EventLogWriter::new(Vec::new(), None)?;
 /// for seq in 0..3 {
 ///     w.append(&Event { sequence: seq, ..Event::new(TimeUpdate::default()) })?;
 /// }
 /// assert_eq!(w.records(), 3);
 /// let bytes = w.into_inner()?;
-/// assert!(bytes.len() > 12 + 3 * 8, "a header, then three frames and their bodies");
+/// assert!(bytes.len() > 20 + 3 * 8, "a header, then three frames and their bodies");
 /// # Ok::<(), ringbus_events::LogError>(())
 /// ```
 #[derive(Debug)]
@@ -36,19 +36,24 @@ pub struct EventLogWriter<W: Write> {
 }
 
 impl<W: Write> EventLogWriter<W> {
-    /// Starts a new log: writes the file header.
+    /// Starts a new log of the stream `identity` (`None`: a stream of unknown identity):
+    /// writes the file header.
     ///
     /// ```
-    /// use ringbus_events::EventLogWriter;
-    /// let w = EventLogWriter::new(Vec::new())?;
-    /// assert_eq!(w.bytes(), 12);
-    /// # Ok::<(), ringbus_events::LogError>(())
+    /// use ringbus_events::{BlockHash, EventLogWriter, StreamIdentity};
+    /// let w = EventLogWriter::new(Vec::new(), None)?;
+    /// assert_eq!(w.bytes(), 20);
+    /// let id = StreamIdentity::new("sim", BlockHash(1), 42, "")?;
+    /// let w = EventLogWriter::new(Vec::new(), Some(&id))?;
+    /// assert_eq!(w.bytes(), 20 + id.to_string().len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(mut inner: W) -> Result<Self, LogError> {
+    pub fn new(mut inner: W, identity: Option<&StreamIdentity>) -> Result<Self, LogError> {
+        let header = format::header(identity);
         inner
-            .write_all(&format::header())
+            .write_all(&header)
             .map_err(|source| LogError::Io { offset: 0, source })?;
-        Ok(Self::at(inner, 0, HEADER_LEN, None))
+        Ok(Self::at(inner, 0, header.len() as u64, None))
     }
 
     /// Continues an existing log whose intact part ends where `inner` is positioned (see
@@ -56,7 +61,7 @@ impl<W: Write> EventLogWriter<W> {
     ///
     /// ```
     /// use ringbus_events::{recover, Event, EventLogWriter, TimeUpdate};
-    /// let mut w = EventLogWriter::new(Vec::new())?;
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?;
     /// w.append(&Event::new(TimeUpdate::default()))?;
     /// let bytes = w.into_inner()?;
     /// let point = recover(&bytes[..]).resume_point();
@@ -87,7 +92,7 @@ impl<W: Write> EventLogWriter<W> {
     ///
     /// ```
     /// use ringbus_events::{Event, EventLogWriter, SequencePolicy};
-    /// let mut w = EventLogWriter::new(Vec::new())?.with_policy(SequencePolicy::Increasing);
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?.with_policy(SequencePolicy::Increasing);
     /// w.append(&Event { sequence: 1, ..Event::default() })?;
     /// w.append(&Event { sequence: 5, ..Event::default() })?;
     /// assert!(w.append(&Event { sequence: 5, ..Event::default() }).is_err());
@@ -102,10 +107,12 @@ impl<W: Write> EventLogWriter<W> {
     ///
     /// ```
     /// use ringbus_events::{Event, EventLogWriter, LogError};
-    /// let mut w = EventLogWriter::new(Vec::new())?;
-    /// assert_eq!(w.append(&Event { sequence: 10, ..Event::default() })?, 12);
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?;
+    /// assert_eq!(w.append(&Event { sequence: 10, ..Event::default() })?, 20);
     /// let gap = w.append(&Event { sequence: 12, ..Event::default() }).unwrap_err();
-    /// assert!(matches!(gap, LogError::SequenceGap { record: 1, expected: 11, found: 12, .. }));
+    /// assert!(matches!(gap, LogError::MissingRecords { record: 1, expected: 11, found: 12, .. }));
+    /// let again = w.append(&Event { sequence: 10, ..Event::default() }).unwrap_err();
+    /// assert!(matches!(again, LogError::DuplicateRecord { record: 1, copy_of: Some(0), .. }));
     /// # Ok::<(), LogError>(())
     /// ```
     pub fn append(&mut self, event: &Event) -> Result<u64, LogError> {
@@ -136,7 +143,7 @@ impl<W: Write> EventLogWriter<W> {
     /// ```
     /// use ringbus_events::{Event, EventLogWriter};
     /// let events: Vec<Event> = (0..4).map(|s| Event { sequence: s, ..Event::default() }).collect();
-    /// let mut w = EventLogWriter::new(Vec::new())?;
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?;
     /// w.append_all(&events)?;
     /// assert_eq!(w.records(), 4);
     /// # Ok::<(), ringbus_events::LogError>(())
@@ -153,7 +160,7 @@ impl<W: Write> EventLogWriter<W> {
     /// Flushes the underlying writer.
     ///
     /// ```
-    /// let mut w = ringbus_events::EventLogWriter::new(Vec::new())?;
+    /// let mut w = ringbus_events::EventLogWriter::new(Vec::new(), None)?;
     /// w.flush()?;
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
@@ -167,7 +174,7 @@ impl<W: Write> EventLogWriter<W> {
     /// Records written (including those before a [`resume`](Self::resume)).
     ///
     /// ```
-    /// assert_eq!(ringbus_events::EventLogWriter::new(Vec::new())?.records(), 0);
+    /// assert_eq!(ringbus_events::EventLogWriter::new(Vec::new(), None)?.records(), 0);
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
     pub fn records(&self) -> u64 {
@@ -177,7 +184,7 @@ impl<W: Write> EventLogWriter<W> {
     /// Bytes in the log, header included: the offset the next record will have.
     ///
     /// ```
-    /// assert_eq!(ringbus_events::EventLogWriter::new(Vec::new())?.bytes(), 12);
+    /// assert_eq!(ringbus_events::EventLogWriter::new(Vec::new(), None)?.bytes(), 20);
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
     pub fn bytes(&self) -> u64 {
@@ -188,7 +195,7 @@ impl<W: Write> EventLogWriter<W> {
     ///
     /// ```
     /// use ringbus_events::{Event, EventLogWriter};
-    /// let mut w = EventLogWriter::new(Vec::new())?;
+    /// let mut w = EventLogWriter::new(Vec::new(), None)?;
     /// assert_eq!(w.last_sequence(), None);
     /// w.append(&Event { sequence: 3, ..Event::default() })?;
     /// assert_eq!(w.last_sequence(), Some(3));
@@ -201,8 +208,8 @@ impl<W: Write> EventLogWriter<W> {
     /// The underlying writer.
     ///
     /// ```
-    /// let w = ringbus_events::EventLogWriter::new(Vec::new())?;
-    /// assert_eq!(w.get_ref().len(), 12);
+    /// let w = ringbus_events::EventLogWriter::new(Vec::new(), None)?;
+    /// assert_eq!(w.get_ref().len(), 20);
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
     pub fn get_ref(&self) -> &W {
@@ -212,7 +219,7 @@ impl<W: Write> EventLogWriter<W> {
     /// Flushes and returns the underlying writer.
     ///
     /// ```
-    /// let bytes = ringbus_events::EventLogWriter::new(Vec::new())?.into_inner()?;
+    /// let bytes = ringbus_events::EventLogWriter::new(Vec::new(), None)?.into_inner()?;
     /// assert_eq!(&bytes[..8], b"RBUSEVLG");
     /// # Ok::<(), ringbus_events::LogError>(())
     /// ```
@@ -226,8 +233,8 @@ impl<W: Write> EventLogWriter<W> {
 ///
 /// ```
 /// use ringbus_events::ResumePoint;
-/// let fresh = ResumePoint { records: 0, bytes: 12, last_sequence: None };
-/// assert_eq!(fresh.bytes, 12);
+/// let fresh = ResumePoint { records: 0, bytes: 20, last_sequence: None };
+/// assert_eq!(fresh.bytes, 20);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResumePoint {

@@ -290,16 +290,73 @@ pub fn stream(n: usize, first: u64, seed: u64) -> Vec<Event> {
         .collect()
 }
 
-/// The log bytes of `events`.
+/// A stream framed in blocks, as a bus carries it: for each entry of `sizes` a block of
+/// heights from 1: `BeginBlock`, that many events of random topics other than the framing
+/// ones, `EndBlock`; sequences contiguous from `first`.
+pub fn framed(sizes: &[usize], first: u64, seed: u64) -> Vec<Event> {
+    let mut g = Gen(seed);
+    let inner: Vec<EventTopic> = EventTopic::ALL
+        .into_iter()
+        .filter(|t| !matches!(t, EventTopic::BeginBlock | EventTopic::EndBlock))
+        .collect();
+    let mut out = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        let height = i as u64 + 1;
+        let next = |payload: Payload, out: &mut Vec<Event>| {
+            let sequence = first + out.len() as u64;
+            out.push(Event {
+                sequence,
+                block_height: height,
+                ..Event::new(payload)
+            });
+        };
+        next(
+            BeginBlock {
+                height,
+                ..Default::default()
+            }
+            .into(),
+            &mut out,
+        );
+        for _ in 0..n {
+            let topic = inner[g.pick(inner.len())];
+            let payload = payload(topic, &mut g);
+            next(payload, &mut out);
+        }
+        next(
+            EndBlock {
+                height,
+                ..Default::default()
+            }
+            .into(),
+            &mut out,
+        );
+    }
+    out
+}
+
+/// The stream identity of the tests' logs.
+pub fn identity() -> StreamIdentity {
+    StreamIdentity::new(
+        "test-chain",
+        BlockHash(0x0123_4567_89ab_cdef),
+        42,
+        "blocks=3 kind=test",
+    )
+    .unwrap()
+}
+
+/// The log bytes of `events`, with the tests' [`identity`].
 pub fn log_bytes(events: &[Event]) -> Vec<u8> {
-    let mut w = EventLogWriter::new(Vec::new()).unwrap();
+    let mut w = EventLogWriter::new(Vec::new(), Some(&identity())).unwrap();
     w.append_all(events).unwrap();
     w.into_inner().unwrap()
 }
 
-/// The byte offset of every record of a log of `events`, plus the end offset.
+/// The byte offset of every record of a log of `events` (as [`log_bytes`] writes it), plus
+/// the end offset. The first is the header's length.
 pub fn record_offsets(events: &[Event]) -> Vec<u64> {
-    let mut w = EventLogWriter::new(Vec::new()).unwrap();
+    let mut w = EventLogWriter::new(Vec::new(), Some(&identity())).unwrap();
     let mut offsets: Vec<u64> = events.iter().map(|e| w.append(e).unwrap()).collect();
     offsets.push(w.bytes());
     offsets

@@ -6,8 +6,8 @@ use super::{connect, HEADER_FORMAT, HEADER_TOPIC};
 use crate::{RemoteError, ServiceUrl};
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use async_nats::HeaderMap;
-use ringbus_consumers::Backoff;
-use ringbus_events::{to_json_line, topic_sets, Event, EventTopic};
+use ringbus_consumers::{admit, Admission, Backoff, ForeignStream, HeldStream, StoreError};
+use ringbus_events::{to_json_line, topic_sets, Event, EventTopic, StreamIdentity};
 use ringbus_ring::{EventHandler, HandlerError, ShutdownReason, TopicSet};
 use std::collections::HashMap;
 use std::collections::VecDeque;
@@ -221,10 +221,17 @@ struct OpenBlock {
 ///
 /// Errors during shutdown (the last acknowledgements) are reported in
 /// [`ForwarderStats::error`], since `on_shutdown` cannot return one.
+///
+/// The JetStream stream records the identity of the event stream it holds in its
+/// description (`ringbus stream <identity>`), set when the forwarder creates it (or finds it
+/// empty without one); a forwarder of another event stream is refused with
+/// [`RemoteError::ForeignStream`] before it publishes anything.
 pub struct JetStreamForwarder {
     rt: tokio::runtime::Runtime,
     url: ServiceUrl,
     options: ForwarderOptions,
+    /// The stream of the events forwarded (`None`: unknown).
+    identity: Option<StreamIdentity>,
     link: Option<Link>,
     /// Messages made and not yet acknowledged, in order; the first `in_flight.len()` of
     /// them are sent.
@@ -258,10 +265,13 @@ impl std::fmt::Debug for JetStreamForwarder {
 
 impl JetStreamForwarder {
     /// Connects (retrying for [`ForwarderOptions::reconnect_timeout`]), creates the stream
-    /// if missing, and reads its last event to resume after it.
+    /// if missing, checks that it holds the event stream `identity` (`None`: unknown;
+    /// [`RemoteError::ForeignStream`] if it holds another), and reads its last event to
+    /// resume after it.
     pub fn connect(
         url: ServiceUrl,
         options: ForwarderOptions,
+        identity: Option<&StreamIdentity>,
     ) -> Result<(Self, ForwarderStatus), RemoteError> {
         // One worker thread drives the connection (writes, acknowledgements) while the
         // consumer's thread runs the bus handler: the socket keeps moving between batches.
@@ -276,6 +286,7 @@ impl JetStreamForwarder {
             rt,
             url,
             options,
+            identity: identity.cloned(),
             link: None,
             held: VecDeque::new(),
             in_flight: VecDeque::new(),
@@ -289,8 +300,12 @@ impl JetStreamForwarder {
             max_payload: 0,
             scratch: Vec::with_capacity(256),
         };
-        let (link, resume) =
-            f.rt.block_on(open_link(&f.url, &f.options, Instant::now()))?;
+        let (link, resume) = f.rt.block_on(open_link(
+            &f.url,
+            &f.options,
+            f.identity.as_ref(),
+            Instant::now(),
+        ))?;
         f.max_payload = link.max_payload;
         f.link = Some(link);
         let last = resume.last;
@@ -619,9 +634,12 @@ impl JetStreamForwarder {
     fn recover(&mut self, since: Instant) -> Result<(), RemoteError> {
         self.in_flight.clear();
         self.link = None;
-        let (link, resume) = self
-            .rt
-            .block_on(open_link(&self.url, &self.options, since))?;
+        let (link, resume) = self.rt.block_on(open_link(
+            &self.url,
+            &self.options,
+            self.identity.as_ref(),
+            since,
+        ))?;
         self.stats.reconnects += 1;
         if self.last_acked.is_some_and(|span| !resume.covers(&span)) {
             return Err(RemoteError::ResumeGap {
@@ -641,23 +659,26 @@ impl JetStreamForwarder {
     }
 }
 
-/// Connects, gets or creates the stream, and reads its last stream sequence and what its
-/// end holds.
+/// Connects, gets or creates the stream, checks the event stream it holds, and reads its
+/// last stream sequence and what its end holds.
 async fn open_link(
     url: &ServiceUrl,
     options: &ForwarderOptions,
+    identity: Option<&StreamIdentity>,
     since: Instant,
 ) -> Result<(Link, Resume), RemoteError> {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
     loop {
-        match try_open_link(url, options, since).await {
+        match try_open_link(url, options, identity, since).await {
             Ok(x) => return Ok(x),
             Err(
                 e @ (RemoteError::NatsConnect { .. }
                 | RemoteError::NatsTls { .. }
                 | RemoteError::CaFile { .. }
                 | RemoteError::BadMessage { .. }
-                | RemoteError::BadBatch { .. }),
+                | RemoteError::BadBatch { .. }
+                | RemoteError::ForeignStream(_)
+                | RemoteError::Corrupt(_)),
             ) => return Err(e),
             Err(e) if since.elapsed() >= options.reconnect_timeout => return Err(e),
             Err(e) => tracing::debug!(error = %e, "JetStream not ready yet; retrying"),
@@ -669,6 +690,7 @@ async fn open_link(
 async fn try_open_link(
     url: &ServiceUrl,
     options: &ForwarderOptions,
+    identity: Option<&StreamIdentity>,
     since: Instant,
 ) -> Result<(Link, Resume), RemoteError> {
     let js_err = |what| {
@@ -695,15 +717,37 @@ async fn try_open_link(
             subjects: vec![format!("{}.>", options.subject_prefix)],
             duplicate_window: options.duplicate_window,
             storage: stream::StorageType::File,
+            description: identity.map(describe),
             ..Default::default()
         })
         .await
         .map_err(|e| js_err("creating the stream")(Box::new(e)))?;
-    let state = &stream
+    let info = stream
         .info()
         .await
         .map_err(|e| js_err("reading the stream's state")(Box::new(e)))?
-        .state;
+        .clone();
+    let held = held_stream(info.config.description.as_deref(), info.state.messages)?;
+    match admit(&held, identity) {
+        Admission::Same | Admission::Unchecked => {}
+        Admission::Record(id) => {
+            let config = stream::Config {
+                description: Some(describe(&id)),
+                ..info.config.clone()
+            };
+            js.update_stream(&config)
+                .await
+                .map_err(|e| js_err("recording the event stream's identity")(Box::new(e)))?;
+        }
+        Admission::Refuse => {
+            return Err(RemoteError::from(ForeignStream {
+                store: format!("the JetStream stream {} at {url}", options.stream),
+                held,
+                incoming: identity.cloned(),
+            }))
+        }
+    }
+    let state = &info.state;
     let (last_stream_seq, first_stream_seq) = (state.last_sequence, state.first_sequence);
     let resume = Resume::read(last_stream_seq, first_stream_seq, |s| {
         let stream = &stream;
@@ -724,6 +768,29 @@ async fn try_open_link(
         },
         resume,
     ))
+}
+
+/// The start of the description of a stream that records the identity of its events.
+const DESCRIPTION_PREFIX: &str = "ringbus stream ";
+
+/// The stream description that records `identity`.
+fn describe(identity: &StreamIdentity) -> String {
+    format!("{DESCRIPTION_PREFIX}{identity}")
+}
+
+/// What a stream holds, from its description and its message count. The identity is
+/// recorded when the stream is created, so an empty stream with one holds that stream.
+fn held_stream(description: Option<&str>, messages: u64) -> Result<HeldStream, RemoteError> {
+    match description.and_then(|d| d.strip_prefix(DESCRIPTION_PREFIX)) {
+        Some(text) => text.parse().map(HeldStream::Stream).map_err(|source| {
+            RemoteError::Corrupt(StoreError::CorruptIdentity {
+                text: text.to_string(),
+                source,
+            })
+        }),
+        None if messages == 0 => Ok(HeldStream::Empty),
+        None => Ok(HeldStream::Unidentified),
+    }
 }
 
 impl EventHandler<Event> for JetStreamForwarder {

@@ -1,6 +1,8 @@
 //! The PostgreSQL schema and its migrations. Every row carries the sequence of the event that
 //! wrote it; the `ringbus_cursor` row holds the last committed sequence (-1: none), written in
-//! the same transaction as the block it closes. Enum columns use the SQLite store's codes
+//! the same transaction as the block it closes; the `ringbus_stream` row the identity of the
+//! stream the database holds, written with the first block (a database from before schema
+//! version 3, or written from a stream of unknown identity, has none). Enum columns use the SQLite store's codes
 //! ([`ringbus_consumers::codec`]); unsigned 64-bit values are stored bit for bit in `bigint`.
 
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. Append, never edit.
@@ -82,6 +84,13 @@ CREATE TABLE positions (
     PRIMARY KEY (party, market)
 );
 ",
+    // 3: the identity of the stream the stores hold.
+    "
+CREATE TABLE ringbus_stream (
+    id       integer PRIMARY KEY CHECK (id = 1),
+    identity text NOT NULL
+);
+",
 ];
 
 /// The schema version this build writes.
@@ -94,7 +103,8 @@ pub(crate) const MIGRATION_LOCK: i64 = 0x72_69_6e_67_62_75_73;
 /// One whole block in one statement (so one round trip, and atomic on its own): the cursor
 /// moves only if it is still where this writer saw it (`$7`), and every insert takes its rows
 /// only if it did (`EXISTS (SELECT 1 FROM c)`): a second writer on the same database changes
-/// nothing and sees 0. Rows come as column arrays (`unnest`), one array per column.
+/// nothing and sees 0. Rows come as column arrays (`unnest`), one array per column. With the
+/// first block (the cursor at -1), `$53` is the stream's identity, recorded with it.
 pub(crate) const COMMIT_BLOCK: &str = "WITH c AS (
     UPDATE ringbus_cursor SET last_sequence = $6::bigint, block_height = $1::bigint
     WHERE id = 1 AND last_sequence = $7::bigint
@@ -125,6 +135,9 @@ pub(crate) const COMMIT_BLOCK: &str = "WITH c AS (
     SELECT * FROM unnest($35::bigint[], $36::bigint[], $37::bigint[], $38::bigint[], $39::bigint[], $40::bigint[],
                          $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[])
     WHERE EXISTS (SELECT 1 FROM c)
+), s AS (
+    INSERT INTO ringbus_stream (id, identity)
+    SELECT 1, $53::text FROM c WHERE $53::text IS NOT NULL
 ), p AS (
     INSERT INTO positions (party, market, open_volume, average_entry_price, realised_pnl, unrealised_pnl, sequence)
     SELECT * FROM unnest($46::bigint[], $47::bigint[], $48::bigint[], $49::bigint[], $50::bigint[], $51::bigint[], $52::bigint[])
@@ -134,3 +147,6 @@ pub(crate) const COMMIT_BLOCK: &str = "WITH c AS (
        unrealised_pnl = excluded.unrealised_pnl, sequence = excluded.sequence
 )
 SELECT count(*) FROM c";
+
+/// The recorded identity, if any.
+pub(crate) const GET_IDENTITY: &str = "SELECT identity FROM ringbus_stream WHERE id = 1";

@@ -7,12 +7,12 @@ use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls, Statement};
 use ringbus_consumers::codec::*;
 use ringbus_consumers::{
-    Backoff, Block, BlockStore, CommitError, CommitResult, FxHashMap, Refused, RetryPolicy,
-    StoreTables,
+    Backoff, Block, BlockStore, CommitError, CommitResult, ForeignStream, FxHashMap, HeldStream,
+    Refused, RetryPolicy, StoreError, StoreTables,
 };
 use ringbus_events::{
-    AccountId, Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Position, Trade,
-    TradeId,
+    AccountId, Event, LedgerMovement, MarketId, Order, OrderId, PartyId, Payload, Position,
+    StreamIdentity, Trade, TradeId,
 };
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -180,6 +180,9 @@ pub struct PgStore {
     stats: PgStats,
     /// The block being committed when the connection was lost, and since when.
     lost: Option<(u64, Instant)>,
+    held: HeldStream,
+    /// The identity to record with the next commit (the first).
+    record: Option<StreamIdentity>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -190,6 +193,7 @@ impl std::fmt::Debug for PgStore {
             .field("connected", &self.conn.is_some())
             .field("last_committed", &self.last_committed)
             .field("block_height", &self.block_height)
+            .field("held", &self.held)
             .field("stats", &self.stats)
             .finish()
     }
@@ -214,6 +218,8 @@ impl PgStore {
             rows: Rows::default(),
             stats: PgStats::default(),
             lost: None,
+            held: HeldStream::Empty,
+            record: None,
         };
         store.reconnect(Instant::now())?;
         store.stats.reconnects = 0;
@@ -304,6 +310,16 @@ impl PgStore {
         let height: i64 = row.get(1);
         self.last_committed = u64::try_from(last).ok();
         self.block_height = height as u64;
+        let identity: Option<String> = client
+            .query_opt(schema::GET_IDENTITY, &[])?
+            .map(|r| r.get(0));
+        self.held = match identity {
+            Some(text) => HeldStream::Stream(text.parse().map_err(|source| {
+                RemoteError::Corrupt(StoreError::CorruptIdentity { text, source })
+            })?),
+            None if self.last_committed.is_some() => HeldStream::Unidentified,
+            None => HeldStream::Empty,
+        };
         let conn = Conn {
             commit: client.prepare(schema::COMMIT_BLOCK)?,
             client,
@@ -399,7 +415,8 @@ impl PgStore {
             b(block.last()),
             expected.map_or(-1, b),
         ];
-        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::with_capacity(52);
+        let identity = self.record.as_ref().map(|id| id.to_string());
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::with_capacity(53);
         params.extend(
             head.iter()
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
@@ -409,10 +426,24 @@ impl PgStore {
         params.extend(rows.trades.params());
         params.extend(rows.ledger.params());
         params.extend(rows.positions.params());
+        params.push(&identity);
         // One statement: its own transaction, so the block and the cursor commit together.
         let moved: i64 = conn.client.query_one(&conn.commit, &params)?.get(0);
         if moved != 1 {
             let found = self.read_cursor()?;
+            if let Some(incoming) = self.record.clone() {
+                // The first commit, and another writer committed first: of which stream?
+                let conn = self.conn.as_mut().expect("connected");
+                let held = conn.client.query_opt(schema::GET_IDENTITY, &[])?;
+                let held: Option<String> = held.map(|r| r.get(0));
+                if held.as_deref() != Some(incoming.to_string().as_str()) {
+                    let held = match held.map(|text| text.parse()) {
+                        Some(Ok(id)) => HeldStream::Stream(id),
+                        _ => HeldStream::Unidentified,
+                    };
+                    return Err(self.foreign(held, Some(incoming)));
+                }
+            }
             return Err(RemoteError::CursorMoved { expected, found });
         }
         Ok(())
@@ -551,8 +582,8 @@ impl PgStore {
             }
         })?;
         client.batch_execute(
-            "DROP TABLE IF EXISTS ringbus_schema_version, ringbus_cursor, blocks, accounts, orders,
-                 trades, ledger_movements, positions",
+            "DROP TABLE IF EXISTS ringbus_schema_version, ringbus_cursor, ringbus_stream, blocks,
+                 accounts, orders, trades, ledger_movements, positions",
         )?;
         Ok(())
     }
@@ -608,6 +639,9 @@ impl BlockStore for PgStore {
                     self.last_committed = Some(block.last());
                     self.block_height = block.height();
                     self.stats.blocks += 1;
+                    if let Some(identity) = self.record.take() {
+                        self.held = HeldStream::Stream(identity);
+                    }
                     return Ok(());
                 }
                 Err(RemoteError::Pg(e)) if is_connection_error(&e) || self.is_closed() => {
@@ -637,6 +671,22 @@ impl BlockStore for PgStore {
             max_attempts: self.options.max_attempts.max(1),
             backoff: Backoff::new(self.options.retry_backoff, Duration::from_secs(1)),
         }
+    }
+
+    fn held_stream(&self) -> &HeldStream {
+        &self.held
+    }
+
+    fn record_stream(&mut self, identity: StreamIdentity) {
+        self.record = Some(identity);
+    }
+
+    fn foreign(&self, held: HeldStream, incoming: Option<StreamIdentity>) -> RemoteError {
+        RemoteError::from(ForeignStream {
+            store: format!("the PostgreSQL database {}", self.url),
+            held,
+            incoming,
+        })
     }
 }
 

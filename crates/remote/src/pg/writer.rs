@@ -3,7 +3,7 @@
 use super::{PgOptions, PgStore};
 use crate::{RemoteError, ServiceUrl};
 use ringbus_consumers::BlockWriter;
-use ringbus_events::{topic_sets, Event, EventTopic};
+use ringbus_events::{topic_sets, Event, EventTopic, StreamIdentity};
 use ringbus_ring::{EventHandler, HandlerError, TopicSet};
 use std::ops::{Deref, DerefMut};
 
@@ -26,14 +26,15 @@ pub const PG_INPUTS: TopicSet =
 /// commit stopped. A lost connection (a restarted server) is re-established and the cursor
 /// read again before the block is retried: no block lost, none applied twice. A block
 /// PostgreSQL refuses fails the consumer with [`RemoteError::PgRefused`], which names the
-/// last committed sequence.
+/// last committed sequence. A database that holds another stream is refused with
+/// [`RemoteError::ForeignStream`], before anything is written.
 ///
 /// ```no_run
 /// use ringbus_events::Event;
 /// use ringbus_remote::{PgOptions, PostgresWriter, ServiceUrl, PG_INPUTS};
 /// use ringbus_ring::{RingBus, Subscription};
 /// let url = ServiceUrl::new(std::env::var("RINGBUS_POSTGRES_URL")?);
-/// let writer = PostgresWriter::connect(url, PgOptions::default())?;
+/// let writer = PostgresWriter::connect(url, PgOptions::default(), None)?;
 /// let (producer, bus) = RingBus::builder::<Event>()
 ///     .handler(Subscription::new("postgres").topics(PG_INPUTS), writer)
 ///     .build()?;
@@ -45,14 +46,19 @@ pub const PG_INPUTS: TopicSet =
 pub struct PostgresWriter(BlockWriter<PgStore>);
 
 impl PostgresWriter {
-    /// A writer into `store`, resuming after its cursor.
-    pub fn new(store: PgStore) -> Self {
-        PostgresWriter(BlockWriter::new(store))
+    /// A writer of the events of `stream` (`None`: unknown) into `store`, resuming after
+    /// its cursor; [`RemoteError::ForeignStream`] if the store holds another stream.
+    pub fn new(store: PgStore, stream: Option<&StreamIdentity>) -> Result<Self, RemoteError> {
+        BlockWriter::new(store, stream).map(PostgresWriter)
     }
 
-    /// Connects to `url` and makes a writer.
-    pub fn connect(url: ServiceUrl, options: PgOptions) -> Result<Self, RemoteError> {
-        PgStore::connect(url, options).map(Self::new)
+    /// Connects to `url` and makes a writer of the events of `stream` (`None`: unknown).
+    pub fn connect(
+        url: ServiceUrl,
+        options: PgOptions,
+        stream: Option<&StreamIdentity>,
+    ) -> Result<Self, RemoteError> {
+        Self::new(PgStore::connect(url, options)?, stream)
     }
 }
 
