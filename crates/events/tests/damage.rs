@@ -169,7 +169,7 @@ fn header_damage_is_named() {
 
 #[test]
 fn a_missing_or_repeated_record_is_a_sequence_error() {
-    let events = framed(&[4], 50, 4);
+    let events = framed(&[4], 0, 4);
     let bytes = log_bytes(&events);
     let o: Vec<usize> = record_offsets(&events)
         .iter()
@@ -182,13 +182,13 @@ fn a_missing_or_repeated_record_is_a_sequence_error() {
     let (read, error) = read_all(&missing);
     assert_eq!(read, events[..2]);
     assert!(
-        matches!(error, Some(LogError::MissingRecords { record: 2, offset, expected: 52, found: 53 }) if offset == o[2] as u64),
+        matches!(error, Some(LogError::MissingRecords { record: 2, offset, expected: 2, found: 3 }) if offset == o[2] as u64),
         "{error:?}"
     );
     assert!(error
         .unwrap()
         .to_string()
-        .contains("sequences 52..=52 are missing"));
+        .contains("sequences 2..=2 are missing"));
     let err = verify(EventLogReader::new(&missing[..]).unwrap()).unwrap_err();
     assert_eq!((err.record(), err.offset()), (Some(2), o[2] as u64));
 
@@ -210,8 +210,8 @@ fn a_missing_or_repeated_record_is_a_sequence_error() {
         err,
         LogError::SequenceNotIncreasing {
             record: 3,
-            previous: 52,
-            found: 52,
+            previous: 2,
+            found: 2,
             ..
         }
     ));
@@ -222,7 +222,7 @@ fn a_missing_or_repeated_record_is_a_sequence_error() {
             err,
             Some(LogError::DuplicateRecord {
                 record: 3,
-                sequence: 52,
+                sequence: 2,
                 copy_of: Some(2),
                 ..
             })
@@ -250,8 +250,8 @@ fn verdict(bytes: &[u8]) -> Option<LogError> {
 
 #[test]
 fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are() {
-    // Two blocks: records 0..=5 (sequences 100..=105) and 6..=10 (106..=110).
-    let events = framed(&[4, 3], 100, 9);
+    // Two blocks: records 0..=5 (sequences 0..=5) and 6..=10 (6..=10).
+    let events = framed(&[4, 3], 0, 9);
     let n = events.len();
     let all: Vec<usize> = (0..n).collect();
     let o = record_offsets(&events);
@@ -275,8 +275,8 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
             e,
             LogError::MissingRecords {
                 record: 3,
-                expected: 103,
-                found: 104,
+                expected: 3,
+                found: 4,
                 ..
             }
         ),
@@ -292,7 +292,7 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
             e,
             LogError::DuplicateRecord {
                 record: 4,
-                sequence: 103,
+                sequence: 3,
                 copy_of: Some(3),
                 ..
             }
@@ -306,7 +306,7 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
             e,
             LogError::DuplicateRecord {
                 record: 8,
-                sequence: 102,
+                sequence: 2,
                 copy_of: Some(2),
                 ..
             }
@@ -319,7 +319,7 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
             e,
             LogError::DuplicateRecord {
                 record: 2,
-                sequence: 107,
+                sequence: 7,
                 copy_of: Some(8),
                 ..
             }
@@ -334,8 +334,8 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
             e,
             LogError::ReorderedRecords {
                 record: 2,
-                expected: 102,
-                found: 103,
+                expected: 2,
+                found: 3,
                 expected_at: Some(3),
                 ..
             }
@@ -349,8 +349,8 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
             e,
             LogError::ReorderedRecords {
                 record: 1,
-                expected: 101,
-                found: 109,
+                expected: 1,
+                found: 9,
                 expected_at: Some(9),
                 ..
             }
@@ -358,14 +358,46 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
         "{e}"
     );
 
-    // The first record dropped: the log starts inside a block.
+    // A whole stream starts at sequence 0.
+    let e = verdict(&log_bytes(&framed(&[2], 5, 9))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::MissingRecords {
+                record: 0,
+                expected: 0,
+                found: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    // The first record dropped: records are missing at the start.
     let e = verdict(&rearranged(&events, &without(0))).unwrap();
+    assert!(
+        matches!(
+            e,
+            LogError::MissingRecords {
+                record: 0,
+                expected: 0,
+                found: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A whole stream starts with a block.
+    let mut unframed = framed(&[2], 0, 9);
+    unframed.remove(0);
+    unframed.iter_mut().for_each(|e| e.sequence -= 1);
+    let e = verdict(&log_bytes(&unframed)).unwrap();
     assert!(
         matches!(
             e,
             LogError::Framing {
                 record: 0,
-                source: FramingError::OutsideBlock { sequence: 101, .. },
+                source: FramingError::OutsideBlock { sequence: 0, .. },
                 ..
             }
         ),
@@ -378,7 +410,7 @@ fn dropped_duplicated_moved_records_and_broken_blocks_are_named_as_what_they_are
         let height = if cut < 6 { 1 } else { 2 };
         assert!(
             matches!(e, LogError::IncompleteBlock { record, height: h, last_sequence, .. }
-                if record == cut as u64 && h == height && last_sequence == 99 + cut as u64),
+                if record == cut as u64 && h == height && last_sequence + 1 == cut as u64),
             "cut {cut}: {e}"
         );
         assert_eq!(e.offset(), o[cut]);

@@ -143,7 +143,7 @@ fn verify_counts_topics_blocks_and_failures() {
     events.rotate_left(1); // BeginBlock last, EndBlock first
     events.swap(0, EventTopic::COUNT - 1); // BeginBlock first, EndBlock last
     for (i, e) in events.iter_mut().enumerate() {
-        e.sequence = 10 + i as u64;
+        e.sequence = i as u64;
         match &mut e.payload {
             Payload::BeginBlock(b) => b.height = 7,
             Payload::EndBlock(b) => b.height = 7,
@@ -158,7 +158,7 @@ fn verify_counts_topics_blocks_and_failures() {
     let s = verify(EventLogReader::new(&bytes[..]).unwrap()).unwrap();
     assert_eq!(s.records, EventTopic::COUNT as u64);
     assert_eq!(s.bytes, bytes.len() as u64);
-    assert_eq!((s.first_sequence, s.last_sequence), (Some(10), Some(25)));
+    assert_eq!((s.first_sequence, s.last_sequence), (Some(0), Some(15)));
     assert_eq!((s.blocks, s.failed_txs), (1, failed));
     assert_eq!(
         (s.format_version, s.identity.as_ref()),
@@ -170,7 +170,7 @@ fn verify_counts_topics_blocks_and_failures() {
     assert_eq!(
         s.to_string(),
         format!(
-            "16 records, {} bytes, sequences 10..=25, 1 blocks, {failed} failed transactions; stream {}",
+            "16 records, {} bytes, sequences 0..=15, 1 blocks, {failed} failed transactions; stream {}",
             bytes.len(),
             identity()
         )

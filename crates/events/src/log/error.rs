@@ -132,9 +132,10 @@ pub enum LogError {
         /// How many bytes follow the event.
         extra: usize,
     },
-    /// Records are missing: the sequence jumps from `expected - 1` to `found`, and none of
-    /// the missing sequences comes later in the log (dropped records).
-    #[error("record {record} at byte {offset}: sequences {expected}..={last_missing} are missing (dropped records): found {found} after {previous}", last_missing = found.wrapping_sub(1), previous = expected.wrapping_sub(1))]
+    /// Records are missing: `expected` should come next (or first, in a whole stream, which
+    /// starts at 0) but `found` does, and `expected` does not come later in the log
+    /// (dropped records).
+    #[error("record {record} at byte {offset} has sequence {found}: sequences {expected}..={last_missing} are missing (dropped records)", last_missing = found.wrapping_sub(1))]
     MissingRecords {
         /// Record number.
         record: u64,

@@ -143,9 +143,9 @@ impl<R: Read> EventLogReader<R> {
     }
 
     /// Reads the log as a whole bus stream, with every rule [`verify`](crate::verify),
-    /// `ringbus dump` and `ringbus replay` apply: contiguous sequences
-    /// ([`SequencePolicy::Contiguous`]), block framing ([`LogError::Framing`]) and a last
-    /// block that ends ([`LogError::IncompleteBlock`]).
+    /// `ringbus dump` and `ringbus replay` apply: contiguous sequences from 0, the bus's
+    /// first ([`SequencePolicy::Contiguous`]), block framing ([`LogError::Framing`]) and a
+    /// last block that ends ([`LogError::IncompleteBlock`]).
     ///
     /// ```
     /// use ringbus_events::{BeginBlock, Event, EventLogReader, EventLogWriter, LogError};
@@ -247,6 +247,11 @@ impl<R: Read> EventLogReader<R> {
                 } => self.look_ahead(record, offset, offset + len, expected, found),
                 e => e,
             });
+        }
+        if record == 0 && self.framing.is_some() && event.sequence != 0 {
+            // A whole stream starts at the bus's first sequence.
+            let found = event.sequence;
+            return Err(self.look_ahead(record, offset, offset + len, 0, found));
         }
         if let Some(framing) = &mut self.framing {
             framing.push(&event).map_err(|source| LogError::Framing {

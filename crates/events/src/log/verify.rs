@@ -80,8 +80,8 @@ impl fmt::Display for VerifySummary {
 /// ```
 /// use ringbus_events::{verify, BeginBlock, EndBlock, Event, EventLogReader, EventLogWriter, LogError};
 /// let block = [
-///     Event { sequence: 5, ..Event::new(BeginBlock { height: 1, ..Default::default() }) },
-///     Event { sequence: 6, ..Event::new(EndBlock { height: 1, ..Default::default() }) },
+///     Event { sequence: 0, ..Event::new(BeginBlock { height: 1, ..Default::default() }) },
+///     Event { sequence: 1, ..Event::new(EndBlock { height: 1, ..Default::default() }) },
 /// ];
 /// let mut w = EventLogWriter::new(Vec::new(), None)?;
 /// w.append_all(&block)?;
