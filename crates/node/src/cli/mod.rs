@@ -8,6 +8,7 @@ pub use summary::Summary;
 
 use crate::{ConsumerKind, Input, Pipeline, PipelineError};
 use clap::{Args, Parser, Subcommand};
+use ringbus_consumers::StoreError;
 use ringbus_events::{topic_sets, verify, DumpError, EventLogReader, EventTopic, LogError};
 use ringbus_remote::{
     Batching, ForwarderOptions, JetStreamForwarder, PgOptions, PgStore, RemoteError, ServiceUrl,
@@ -289,10 +290,14 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// The process exit code: 2 bad data (a damaged log), 3 consumers failed, 1 otherwise.
+    /// The process exit code: 2 bad data (a damaged log, or a log of another stream than a
+    /// store holds), 3 consumers failed, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Log { .. } | CliError::Pipeline(PipelineError::Log { .. }) => 2,
+            CliError::Log { .. }
+            | CliError::Pipeline(PipelineError::Log { .. })
+            | CliError::Pipeline(PipelineError::Store(StoreError::ForeignStream(_)))
+            | CliError::Pipeline(PipelineError::Remote(RemoteError::ForeignStream(_))) => 2,
             CliError::ConsumersFailed(..) => 3,
             _ => 1,
         }
