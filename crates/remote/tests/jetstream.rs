@@ -905,3 +905,106 @@ fn a_corrupt_batch_is_a_typed_error() {
         }
     });
 }
+
+fn identity(seed: u64) -> ringbus_events::StreamIdentity {
+    ringbus_sim::SimConfig {
+        blocks: 60,
+        seed,
+        ..ringbus_sim::SimConfig::default()
+    }
+    .identity()
+}
+
+/// A stored message: subject, `Nats-Msg-Id`, body.
+type Stored = (String, Option<String>, Vec<u8>);
+
+/// The stream's description and every message.
+fn stream_state(stream: &str) -> (Option<String>, Vec<Stored>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let description = rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats_connect().await);
+        let mut s = js.get_stream(stream).await.unwrap();
+        s.info().await.unwrap().config.description.clone()
+    });
+    let messages = stream_raw(stream)
+        .into_iter()
+        .map(|m| {
+            let id = m.header("Nats-Msg-Id").map(str::to_string);
+            (m.subject, id, m.payload)
+        })
+        .collect();
+    (description, messages)
+}
+
+/// The forwarder that creates the stream records its event stream in the description; a
+/// forwarder of another event stream, or of one of unknown identity, is refused at connect
+/// and the stream is unchanged; its own resumes.
+#[test]
+fn the_stream_records_its_event_stream_and_refuses_another() {
+    let _servers = use_servers();
+    with_deadline(
+        "JetStream: stream identity",
+        Duration::from_secs(60),
+        || {
+            let options = fresh_stream("identity");
+            let events = simulate(20, 42);
+            let (fwd, status) =
+                JetStreamForwarder::connect(url(), options.clone(), Some(&identity(42))).unwrap();
+            run_bus(&events, fwd, topic_sets::ALL_EVENTS);
+            assert_clean(&status, events.last().map(|e| e.sequence));
+            let before = stream_state(&options.stream);
+            assert_eq!(before.0, Some(format!("ringbus stream {}", identity(42))));
+
+            for other in [Some(identity(43)), None] {
+                let err = JetStreamForwarder::connect(url(), options.clone(), other.as_ref())
+                    .unwrap_err();
+                let RemoteError::ForeignStream(f) = &err else {
+                    panic!("{err}")
+                };
+                assert_eq!(f.incoming, other);
+                assert!(err.to_string().contains(&options.stream), "{err}");
+                assert_eq!(stream_state(&options.stream), before);
+            }
+            let (fwd, _) =
+                JetStreamForwarder::connect(url(), options.clone(), Some(&identity(42))).unwrap();
+            assert_eq!(fwd.resume_after(), events.last().map(|e| e.sequence));
+        },
+    );
+}
+
+/// A stream that holds events without an identity (written before identities) refuses an
+/// identified event stream; an empty stream without one takes the first forwarder's.
+#[test]
+fn a_stream_without_an_identity_is_adopted_only_when_empty() {
+    let _servers = use_servers();
+    with_deadline("JetStream: old streams", Duration::from_secs(60), || {
+        let options = fresh_stream("identity_old");
+        let events = simulate(10, 42);
+        let (fwd, _) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
+        run_bus(&events, fwd, topic_sets::ALL_EVENTS);
+        let before = stream_state(&options.stream);
+        assert_eq!(before.0, None);
+        let err =
+            JetStreamForwarder::connect(url(), options.clone(), Some(&identity(42))).unwrap_err();
+        assert!(
+            matches!(&err, RemoteError::ForeignStream(f) if f.held == ringbus_consumers::HeldStream::Unidentified),
+            "{err}"
+        );
+        assert_eq!(stream_state(&options.stream), before);
+
+        let empty = fresh_stream("identity_empty");
+        let (fwd, _) = JetStreamForwarder::connect(url(), empty.clone(), None).unwrap();
+        drop(fwd);
+        assert_eq!(stream_state(&empty.stream), (None, Vec::new()));
+        let (fwd, _) =
+            JetStreamForwarder::connect(url(), empty.clone(), Some(&identity(43))).unwrap();
+        drop(fwd);
+        assert_eq!(
+            stream_state(&empty.stream).0,
+            Some(format!("ringbus stream {}", identity(43)))
+        );
+    });
+}

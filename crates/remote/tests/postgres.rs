@@ -366,3 +366,139 @@ fn a_foreign_ca_is_refused() {
         }
     });
 }
+
+fn identity(seed: u64) -> ringbus_events::StreamIdentity {
+    ringbus_sim::SimConfig {
+        blocks: 60,
+        seed,
+        ..ringbus_sim::SimConfig::default()
+    }
+    .identity()
+}
+
+/// The stores, the blocks and the recorded identity.
+fn pg_state(url: &ServiceUrl) -> (StoreTables, Vec<(i64, i64)>, Option<String>) {
+    let mut store = PgStore::connect(url.clone(), PgOptions::default()).unwrap();
+    let tables = store.load().unwrap();
+    let c = store.client_mut().unwrap();
+    let blocks = c
+        .query("SELECT height, hash FROM blocks ORDER BY height", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let id = c
+        .query_opt("SELECT identity FROM ringbus_stream", &[])
+        .unwrap()
+        .map(|r| r.get(0));
+    (tables, blocks, id)
+}
+
+fn write_blocks(w: &mut PostgresWriter, events: &[Event]) -> Result<(), RemoteError> {
+    events
+        .iter()
+        .filter(|e| PG_INPUTS.contains(e.ring_topic()))
+        .try_for_each(|e| w.write(e))
+}
+
+/// The identity is recorded with the first block; another stream (or one of unknown
+/// identity) is refused at connect, naming both, and the database is unchanged.
+#[test]
+fn the_database_records_its_stream_and_refuses_another() {
+    let _servers = use_servers();
+    with_deadline(
+        "PostgreSQL: stream identity",
+        Duration::from_secs(60),
+        || {
+            let url = fresh_database("identity");
+            let events = simulate(30, 42);
+            let mut w =
+                PostgresWriter::connect(url.clone(), PgOptions::default(), Some(&identity(42)))
+                    .unwrap();
+            write_blocks(&mut w, &events).unwrap();
+            drop(w);
+            let before = pg_state(&url);
+            assert_eq!(before.2, Some(identity(42).to_string()));
+
+            for other in [Some(identity(43)), None] {
+                let err =
+                    PostgresWriter::connect(url.clone(), PgOptions::default(), other.as_ref())
+                        .unwrap_err();
+                let RemoteError::ForeignStream(f) = &err else {
+                    panic!("{err}")
+                };
+                assert_eq!(f.incoming, other);
+                assert!(err.to_string().contains(&identity(42).to_string()), "{err}");
+                assert!(
+                    !err.to_string().contains("ringbus:ringbus"),
+                    "the password: {err}"
+                );
+                assert_eq!(pg_state(&url), before);
+            }
+            // Its own stream resumes after the cursor.
+            let w = PostgresWriter::connect(url.clone(), PgOptions::default(), Some(&identity(42)))
+                .unwrap();
+            assert_eq!(w.resume_after(), before.0.last_sequence);
+        },
+    );
+}
+
+/// Two writers of different streams open the same empty database: the first commit records
+/// its stream; the other's first commit is refused as another stream, writing nothing.
+#[test]
+fn a_first_commit_after_another_streams_is_refused() {
+    let _servers = use_servers();
+    with_deadline("PostgreSQL: first commits", Duration::from_secs(60), || {
+        let url = fresh_database("identity_race");
+        let (a_events, b_events) = (simulate(3, 42), simulate(3, 43));
+        let mut a = PostgresWriter::connect(url.clone(), PgOptions::default(), Some(&identity(42)))
+            .unwrap();
+        let mut b = PostgresWriter::connect(url.clone(), PgOptions::default(), Some(&identity(43)))
+            .unwrap();
+        write_blocks(&mut a, &a_events).unwrap();
+        let before = pg_state(&url);
+        let err = write_blocks(&mut b, &b_events).unwrap_err();
+        assert!(
+            matches!(&err, RemoteError::ForeignStream(f) if f.incoming == Some(identity(43))),
+            "{err}"
+        );
+        assert_eq!(pg_state(&url), before);
+    });
+}
+
+/// A database written before identities (schema version 2, blocks, no identity) refuses an
+/// identified stream after its migration, and still takes one of unknown identity.
+#[test]
+fn a_database_from_before_identities_refuses_identified_streams() {
+    let _servers = use_servers();
+    with_deadline("PostgreSQL: old database", Duration::from_secs(60), || {
+        let url = fresh_database("identity_old");
+        let events = simulate(20, 42);
+        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
+        write_blocks(&mut w, &events[..events.len() / 2]).unwrap();
+        // Back to schema version 2: as a build from before identities left it.
+        w.store_mut()
+            .client_mut()
+            .unwrap()
+            .batch_execute(
+                "DROP TABLE ringbus_stream; DELETE FROM ringbus_schema_version WHERE version = 3",
+            )
+            .unwrap();
+        drop(w);
+        let before = {
+            let (t, b, _) = pg_state(&url);
+            (t, b)
+        };
+        let err = PostgresWriter::connect(url.clone(), PgOptions::default(), Some(&identity(42)))
+            .unwrap_err();
+        assert!(
+            matches!(&err, RemoteError::ForeignStream(f) if f.held == ringbus_consumers::HeldStream::Unidentified),
+            "{err}"
+        );
+        let (t, b, id) = pg_state(&url);
+        assert_eq!(((t, b), id), (before, None));
+        let mut w = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
+        write_blocks(&mut w, &events).unwrap();
+        check(w.store_mut(), &events);
+    });
+}
