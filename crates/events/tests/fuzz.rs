@@ -10,8 +10,6 @@ use ringbus_events::*;
 /// Reads everything; returns the events before the first error and the error.
 fn drain(bytes: &[u8]) -> (Vec<Event>, Option<LogError>) {
     let r = recover(bytes);
-    // verify() reads as a whole stream: it sees what recover() sees, and possibly more
-    // (block framing, an incomplete last block), never less, and never later.
     if let Ok(reader) = EventLogReader::new(bytes) {
         match verify(reader) {
             Ok(s) => {
@@ -19,19 +17,13 @@ fn drain(bytes: &[u8]) -> (Vec<Event>, Option<LogError>) {
                 assert_eq!(s.records, r.events.len() as u64);
             }
             Err(e) => {
-                // Damage recover() sees too is named at the same place; the whole-stream
-                // rules (sequences from 0, block framing, a complete last block) may refuse
-                // the log earlier.
+                // The whole-stream rules (sequences from 0, block framing, a complete last
+                // block) may refuse the log before the damage recover() sees, never after;
+                // at the same record it is the same damage, at the same offset.
                 let intact = r.events.len() as u64;
                 assert!(e.record().is_none_or(|record| record <= intact), "{e}");
-                if e.record() == Some(intact) || e.record().is_none() {
-                    if let Some(re) = &r.error {
-                        if e.record() == re.record()
-                            && !matches!(e, LogError::IncompleteBlock { .. })
-                        {
-                            assert_eq!(e.offset(), re.offset());
-                        }
-                    }
+                if let Some(re) = r.error.as_ref().filter(|re| re.record() == e.record()) {
+                    assert_eq!(e.offset(), re.offset(), "{e} / {re}");
                 }
             }
         }

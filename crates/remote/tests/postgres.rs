@@ -130,7 +130,8 @@ fn postgres_restarted_mid_run() {
                 reconnect_timeout: Duration::from_secs(60),
                 ..PgOptions::default()
             };
-            let mut pg = PostgresWriter::connect(url.clone(), options.clone(), None).unwrap();
+            let mut pg =
+                PostgresWriter::connect(url.clone(), options.clone(), Some(&identity(23))).unwrap();
             let stats = Arc::new(Mutex::new(PgStats::default()));
             let seen = stats.clone();
             let handler = move |e: &Event, seq, eob| {
@@ -168,8 +169,9 @@ fn postgres_restarted_mid_run() {
             );
             assert_eq!(stats.blocks, 300 - stats.already_committed, "{stats:?}");
             eprintln!("after a PostgreSQL restart: {stats:?}");
-            let mut store = PgStore::connect(url, options).unwrap();
+            let mut store = PgStore::connect(url.clone(), options).unwrap();
             check(&mut store, &events);
+            assert_eq!(pg_state(&url).2, Some(identity(23).to_string()));
         },
     );
 }

@@ -320,6 +320,14 @@ impl PgStore {
             None if self.last_committed.is_some() => HeldStream::Unidentified,
             None => HeldStream::Empty,
         };
+        if self
+            .record
+            .as_ref()
+            .is_some_and(|id| self.held == HeldStream::Stream(id.clone()))
+        {
+            // The first commit reached the server before the connection was lost.
+            self.record = None;
+        }
         let conn = Conn {
             commit: client.prepare(schema::COMMIT_BLOCK)?,
             client,
