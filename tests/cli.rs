@@ -266,6 +266,52 @@ fn two_outputs_that_are_one_file_are_refused() {
     );
 }
 
+/// An existing output of another kind (the log given as the database, the database as the
+/// log), a directory or a read-only file is left alone.
+#[test]
+fn an_output_of_another_kind_is_left_alone() {
+    let ws = workspace();
+    let dir = ws.path();
+    assert_refused(
+        dir,
+        &["run", "--out", "o", "--db", "keep/events.rbl"],
+        "the database (--db) keep/events.rbl exists and is not a SQLite database",
+    );
+    assert_refused(
+        dir,
+        &["run", "--out", "o", "--event-log", "keep/ringbus.db"],
+        "the event log to write (--event-log) keep/ringbus.db exists and is not an event log",
+    );
+    assert_refused(
+        dir,
+        &["run", "--out", "o", "--event-log", "keep"],
+        "is a directory",
+    );
+    // A database to resume that is not one.
+    std::fs::copy(dir.join("keep/events.rbl"), dir.join("copy.rbl")).unwrap();
+    assert_refused(
+        dir,
+        &[
+            "replay",
+            "keep/events.rbl",
+            "--db",
+            "copy.rbl",
+            "--event-log",
+            "o.rbl",
+        ],
+        "the database (--db) copy.rbl exists and is not a SQLite database",
+    );
+    std::fs::copy(dir.join("keep/events.rbl"), dir.join("ro.rbl")).unwrap();
+    let mut permissions = std::fs::metadata(dir.join("ro.rbl")).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(dir.join("ro.rbl"), permissions).unwrap();
+    assert_refused(
+        dir,
+        &["run", "--out", "o", "--event-log", "ro.rbl"],
+        "is read-only",
+    );
+}
+
 /// A run killed mid-way leaves the previous run's outputs as they were.
 #[test]
 fn a_killed_run_leaves_the_previous_outputs() {

@@ -29,13 +29,16 @@ pub enum InvocationError {
         /// The file as given.
         path: PathBuf,
     },
-    /// A database to resume is not a SQLite database.
-    #[error("{role} {} is not a SQLite database", path.display())]
-    NotSqlite {
+    /// An existing output is a file of another kind than the one written (a database given
+    /// as the event log, a log as the database): it is neither replaced nor written into.
+    #[error("{role} {} exists and is not {expected}: it is left as it is", path.display())]
+    OtherKind {
         /// What the file is for.
         role: &'static str,
         /// The file as given.
         path: PathBuf,
+        /// What it would have to be (`a SQLite database`, `an event log`).
+        expected: &'static str,
     },
     /// An output names a directory.
     #[error("{role} {} is a directory, not a file", path.display())]

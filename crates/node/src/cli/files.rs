@@ -5,6 +5,7 @@
 use super::error::{CliError, InvocationError};
 use crate::atomic_file::{with_suffix, SQLITE_COMPANIONS};
 use crate::FileIdentity;
+use ringbus_events::log::format::MAGIC;
 use ringbus_events::EventLogReader;
 use std::fs::File;
 use std::io::Read;
@@ -33,6 +34,10 @@ enum Kind {
     EventLog,
     /// An output file, replaced whole.
     Output,
+    /// An event log, replaced whole: an existing file is replaced only if it is one.
+    LogOutput,
+    /// A SQLite database, replaced whole: an existing file is replaced only if it is one.
+    DbOutput,
     /// A SQLite database written in place (resumed): a SQLite file if it exists.
     ResumedDb,
 }
@@ -59,10 +64,19 @@ impl Files {
         self.files.push((role, path.to_path_buf(), Kind::Output));
     }
 
+    /// An event log to write, replaced whole when complete.
+    pub(super) fn log_output(&mut self, role: &'static str, path: &Path) {
+        self.files.push((role, path.to_path_buf(), Kind::LogOutput));
+    }
+
     /// A SQLite database: built anew and put in place (`fresh`), or resumed in place. Its
     /// companion files (`-wal`, `-shm`, `-journal`) are outputs too.
     pub(super) fn database(&mut self, role: &'static str, path: &Path, fresh: bool) {
-        let kind = if fresh { Kind::Output } else { Kind::ResumedDb };
+        let kind = if fresh {
+            Kind::DbOutput
+        } else {
+            Kind::ResumedDb
+        };
         self.files.push((role, path.to_path_buf(), kind));
         for suffix in SQLITE_COMPANIONS {
             self.files
@@ -75,19 +89,30 @@ impl Files {
         self.files.extend(other.files);
     }
 
-    /// Checks every file; then no two may be one file, unless both are inputs.
+    /// Checks the files: inputs exist and are readable files; no two are one file (unless
+    /// both are inputs); then each is of its kind (an event log's header, an existing
+    /// output's kind). The most telling error comes first.
     pub(super) fn check(&self) -> Result<(), CliError> {
+        for (role, path, kind) in &self.files {
+            if is_input(*kind) && !is_std(path) {
+                check_readable(role, path)?;
+            }
+        }
+        self.check_distinct()?;
+        for (role, path, kind) in &self.files {
+            if !is_std(path) {
+                check_kind(role, path, *kind)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_distinct(&self) -> Result<(), CliError> {
         let mut ids = Vec::with_capacity(self.files.len());
         for (role, path, kind) in &self.files {
-            let std = is_std(path);
-            match kind {
-                Kind::File | Kind::EventLog if !std => check_input(role, path, *kind)?,
-                Kind::Output | Kind::ResumedDb if !std => check_output(role, path, *kind)?,
-                _ => {}
-            }
-            let id = match (std, kind) {
-                (true, Kind::File | Kind::EventLog) => FileIdentity::stdin().ok(),
-                (true, _) => FileIdentity::stdout().ok(),
+            ids.push(match (is_std(path), is_input(*kind)) {
+                (true, true) => FileIdentity::stdin().ok(),
+                (true, false) => FileIdentity::stdout().ok(),
                 (false, _) => Some(FileIdentity::of(path).map_err(|source| {
                     InvocationError::Unresolvable {
                         role,
@@ -95,8 +120,7 @@ impl Files {
                         source,
                     }
                 })?),
-            };
-            ids.push(id);
+            });
         }
         for (i, (role, path, kind)) in self.files.iter().enumerate() {
             let Some(id) = &ids[i] else { continue };
@@ -138,7 +162,8 @@ fn is_input(kind: Kind) -> bool {
     matches!(kind, Kind::File | Kind::EventLog)
 }
 
-fn check_input(role: &'static str, path: &Path, kind: Kind) -> Result<(), CliError> {
+/// An input exists, is a file and opens for reading.
+fn check_readable(role: &'static str, path: &Path) -> Result<(), CliError> {
     let unreadable = |source| InvocationError::Unreadable {
         role,
         path: path.to_path_buf(),
@@ -152,17 +177,28 @@ fn check_input(role: &'static str, path: &Path, kind: Kind) -> Result<(), CliErr
         }
         .into());
     }
-    let file = File::open(path).map_err(unreadable)?;
+    File::open(path).map_err(unreadable)?;
+    Ok(())
+}
+
+/// A file is of the kind its role needs: an input event log has an event-log header; an
+/// existing output is no directory, is writable, and is of the kind written into it.
+fn check_kind(role: &'static str, path: &Path, kind: Kind) -> Result<(), CliError> {
+    if kind == Kind::File {
+        return Ok(());
+    }
     if kind == Kind::EventLog {
+        let file = File::open(path).map_err(|source| InvocationError::Unreadable {
+            role,
+            path: path.to_path_buf(),
+            source,
+        })?;
         EventLogReader::new(std::io::BufReader::new(file)).map_err(|source| CliError::Log {
             path: path.to_path_buf(),
             source,
         })?;
+        return Ok(());
     }
-    Ok(())
-}
-
-fn check_output(role: &'static str, path: &Path, kind: Kind) -> Result<(), CliError> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(()); // Created by the run.
     };
@@ -181,23 +217,33 @@ fn check_output(role: &'static str, path: &Path, kind: Kind) -> Result<(), CliEr
         }
         .into());
     }
-    if kind == Kind::ResumedDb && !is_sqlite(path) {
-        return Err(InvocationError::NotSqlite {
+    // A mistyped path must not replace or write into a file of another kind.
+    let expected = match kind {
+        Kind::ResumedDb | Kind::DbOutput if !starts_with(path, SQLITE_MAGIC) => {
+            Some("a SQLite database")
+        }
+        Kind::LogOutput if !starts_with(path, &MAGIC) => Some("an event log"),
+        _ => None,
+    };
+    match expected {
+        Some(expected) => Err(InvocationError::OtherKind {
             role,
             path: path_buf(),
+            expected,
         }
-        .into());
+        .into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Whether `path` is an empty file or starts with SQLite's header.
-fn is_sqlite(path: &Path) -> bool {
-    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-    let mut head = Vec::with_capacity(16);
-    match File::open(path).and_then(|f| f.take(16).read_to_end(&mut head)) {
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// Whether `path` is an empty file or starts with `magic`.
+fn starts_with(path: &Path, magic: &[u8]) -> bool {
+    let mut head = Vec::with_capacity(magic.len());
+    match File::open(path).and_then(|f| f.take(magic.len() as u64).read_to_end(&mut head)) {
         Ok(0) => true,
-        Ok(_) => head == MAGIC,
+        Ok(_) => head == magic,
         Err(_) => false,
     }
 }

@@ -106,7 +106,7 @@ fn outputs(p: &Pipeline, remotes: &Remotes, summary: Option<&Path>) -> Files {
         files.database(files::DB, &p.db, p.fresh_db);
     }
     if p.consumers.contains(&ConsumerKind::Log) {
-        files.output(files::EVENT_LOG, &p.event_log);
+        files.log_output(files::EVENT_LOG, &p.event_log);
     }
     if let Some(path) = summary {
         files.output(files::SUMMARY, path);
