@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The exit code for bad data (`ringbus --help`).
-const DATA: i32 = 2;
+const DATA: i32 = 4;
 
 fn ringbus(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ringbus"))

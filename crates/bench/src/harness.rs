@@ -198,6 +198,18 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// What a run produced and its consumers reported, timed from the producer's start to now
+    /// (call it once every consumer is done).
+    pub fn finished(produced: Produced, consumers: Vec<ConsumerReport>) -> Self {
+        RunResult {
+            elapsed: Instant::now() - produced.start,
+            published: produced.events,
+            timed_out: produced.timed_out,
+            producer_cpu: produced.cpu,
+            consumers,
+        }
+    }
+
     /// Published events per second.
     pub fn events_per_sec(&self) -> f64 {
         self.published as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -358,6 +370,30 @@ pub fn join<T>(h: thread::JoinHandle<T>, who: &str) -> Result<T, String> {
             .unwrap_or_default();
         format!("{who} panicked: {msg}")
     })
+}
+
+/// Joins consumer threads in layout order, each returning its report.
+pub fn join_consumers(
+    handles: Vec<thread::JoinHandle<ConsumerReport>>,
+) -> Result<Vec<ConsumerReport>, String> {
+    let mut reports = Vec::with_capacity(handles.len());
+    for (i, h) in handles.into_iter().enumerate() {
+        reports.push(join(h, &format!("consumer {i}"))?);
+    }
+    Ok(reports)
+}
+
+/// Where a consumer that runs inside another library's thread (a handler) leaves its report.
+pub type ReportSlot = std::sync::Arc<std::sync::Mutex<Option<ConsumerReport>>>;
+
+/// Takes the reports the consumers left, in layout order; a missing one is an error.
+pub fn take_reports(slots: &[ReportSlot]) -> Result<Vec<ConsumerReport>, String> {
+    let mut reports = Vec::with_capacity(slots.len());
+    for (i, s) in slots.iter().enumerate() {
+        let r = s.lock().map_err(|_| "poisoned")?.take();
+        reports.push(r.ok_or(format!("consumer {i} did not report"))?);
+    }
+    Ok(reports)
 }
 
 /// How a guarded run ended.

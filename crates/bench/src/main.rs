@@ -230,7 +230,8 @@ fn compare(
     let scen = scenario::select(scenario::all(Some(&trace)), scenarios);
     if scen.is_empty() {
         return Err(format!(
-            "no scenario matches {scenarios:?}; see `ringbus-bench list`"
+            "no scenario matches {}; see `ringbus-bench list`",
+            scenarios.join(", ")
         ));
     }
     let machine = Machine::detect();
@@ -401,7 +402,7 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{}", sweep::table(&rows));
             match rows.first().filter(|r| r.events_per_sec_median.is_some()) {
                 Some(best) => println!(
-                    "\nbest for {:?}: system {} (wait strategy in the name; ringbus-default: the builder's default), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
+                    "\nbest for {}: system {} (wait strategy in the name; ringbus-default: the builder's default), capacity {}, batch {}: {:.2} M events/s median ({:.2}..{:.2}){}",
                     objective,
                     best.system,
                     best.capacity,

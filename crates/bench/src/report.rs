@@ -563,10 +563,12 @@ impl Report {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "machine: {} cores, {}, load {:?}, {} build; capacity {}, {} runs of ~{} ms; threads {}; idle window {} ms\n",
+            "machine: {} cores, {}, load {}, {} build; capacity {}, {} runs of ~{} ms; threads {}; idle window {} ms\n",
             self.machine.cores,
             self.machine.cpu_model,
-            self.machine.loadavg_at_start,
+            self.machine
+                .loadavg_at_start
+                .map_or("?".into(), |l| format!("{l:.2}")),
             self.machine.profile,
             self.settings.capacity,
             self.settings.repeats,

@@ -223,6 +223,15 @@ pub enum Objective {
     P99,
 }
 
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Objective::Throughput => "throughput",
+            Objective::P99 => "p99 latency",
+        })
+    }
+}
+
 /// The tune grid: every capacity x system x batch (when `w.batch` is 0, every sweep batch).
 pub fn tune_grid(
     systems: &[Arc<dyn System>],

@@ -18,7 +18,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod atomic_file;
 pub mod cli;
+mod file_identity;
 mod pipeline;
 
+pub use atomic_file::AtomicFile;
+pub use file_identity::FileIdentity;
 pub use pipeline::{ConsumerKind, Input, Pipeline, PipelineError, RunReport};

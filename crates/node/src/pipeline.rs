@@ -1,6 +1,8 @@
 //! The pipeline: a source of events (the simulator, or an event log being replayed), the
 //! bus, and the consumers, wired together and measured.
 
+use crate::atomic_file::{AtomicFile, SQLITE_COMPANIONS};
+use crate::FileIdentity;
 use indicatif::{ProgressBar, ProgressStyle};
 use ringbus_consumers::{
     BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
@@ -16,7 +18,7 @@ use ringbus_ring::{
 };
 use ringbus_sim::{Counting, EventSink, SimConfig, SimStats, Simulator, SinkError};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -76,20 +78,21 @@ impl FromStr for ConsumerKind {
     }
 }
 
-/// What can stop a pipeline.
+/// What can stop a pipeline. Each variant's message says only its own part; the cause is
+/// its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// The bus configuration was refused.
-    #[error("bus configuration: {0}")]
+    #[error("the bus configuration was refused")]
     Config(#[from] ConfigError),
     /// A consumer could not be set up (database, log file).
-    #[error("setting up a consumer: {0}")]
+    #[error("setting up a consumer")]
     Store(#[from] StoreError),
     /// Publishing failed.
     #[error(transparent)]
     Sink(#[from] SinkError),
     /// The event log being replayed is damaged (record number and offset).
-    #[error("{path}: {source}")]
+    #[error("reading the event log {}", path.display())]
     Log {
         /// The log.
         path: PathBuf,
@@ -98,20 +101,41 @@ pub enum PipelineError {
         source: LogError,
     },
     /// A remote consumer (PostgreSQL, JetStream) could not be set up.
-    #[error("setting up a remote consumer: {0}")]
+    #[error("setting up a remote consumer")]
     Remote(#[from] RemoteError),
     /// A remote consumer was asked for without its URL.
     #[error("the {0} consumer needs a URL (--{0} URL)")]
     NoUrl(&'static str),
-    /// A file could not be opened or removed.
-    #[error("{path}: {source}")]
+    /// Two of the run's files are one file (by identity, not by spelling): an output is the
+    /// replayed log or another output.
+    #[error("{} and {} are the same file", first.display(), second.display())]
+    SameFile {
+        /// One spelling.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// A file could not be opened, created or put in place.
+    #[error("{action} {}", path.display())]
     Io {
+        /// What was being done (`opening`, `creating`, `putting in place`).
+        action: &'static str,
         /// The file.
         path: PathBuf,
         /// The error.
         #[source]
         source: std::io::Error,
     },
+}
+
+impl PipelineError {
+    fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Self + 'a {
+        move |source| PipelineError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Where the events come from.
@@ -121,6 +145,8 @@ pub enum Input {
     Simulate(SimConfig),
     /// Replay an event log (as a whole stream, with the rules of `verify`).
     Replay(PathBuf),
+    /// Replay an event log read from standard input.
+    ReplayStdin,
     /// Publish events already in memory (throughput measurements): a stream of unknown
     /// identity.
     Events(std::sync::Arc<Vec<Event>>),
@@ -132,8 +158,10 @@ pub enum Input {
 enum Source {
     Simulate(Simulator),
     Replay {
-        path: PathBuf,
-        reader: EventLogReader<BufReader<File>>,
+        /// The log as messages name it.
+        name: PathBuf,
+        reader: EventLogReader<BufReader<Box<dyn Read>>>,
+        /// The log's length, for the progress bar (0: unknown).
         len: u64,
     },
     Events(std::sync::Arc<Vec<Event>>),
@@ -141,24 +169,21 @@ enum Source {
 
 impl Source {
     fn open(input: Input) -> Result<Self, PipelineError> {
-        Ok(match input {
-            Input::Simulate(cfg) => Source::Simulate(Simulator::new(cfg)),
+        let (name, source, len): (PathBuf, Box<dyn Read>, u64) = match input {
+            Input::Simulate(cfg) => return Ok(Source::Simulate(Simulator::new(cfg))),
+            Input::Events(events) => return Ok(Source::Events(events)),
+            Input::ReplayStdin => (STDIN.into(), Box::new(std::io::stdin().lock()), 0),
             Input::Replay(path) => {
-                let file = File::open(&path).map_err(|source| PipelineError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+                let file = File::open(&path).map_err(PipelineError::io("opening", &path))?;
                 let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-                let reader = EventLogReader::new(BufReader::with_capacity(1 << 16, file))
-                    .map_err(|source| PipelineError::Log {
-                        path: path.clone(),
-                        source,
-                    })?
-                    .whole_stream();
-                Source::Replay { path, reader, len }
+                (path, Box::new(file), len)
             }
-            Input::Events(events) => Source::Events(events),
-        })
+        };
+        let reader = match EventLogReader::new(BufReader::with_capacity(1 << 16, source)) {
+            Ok(reader) => reader.whole_stream(),
+            Err(source) => return Err(PipelineError::Log { path: name, source }),
+        };
+        Ok(Source::Replay { name, reader, len })
     }
 
     /// The identity of the stream (`None`: unknown).
@@ -182,9 +207,11 @@ pub struct Pipeline {
     pub consumers: Vec<ConsumerKind>,
     /// The SQLite database (for [`ConsumerKind::Sqlite`]).
     pub db: PathBuf,
-    /// Remove the database first (a fresh run) instead of resuming after its cursor.
+    /// Build a new database under a temporary name and put it in place of `db` when its
+    /// consumer finished (a fresh run), instead of resuming after `db`'s cursor in place.
     pub fresh_db: bool,
-    /// The event log to write (for [`ConsumerKind::Log`]).
+    /// The event log to write (for [`ConsumerKind::Log`]), under a temporary name, put in
+    /// place when its consumer finished.
     pub event_log: PathBuf,
     /// SQLite commit and retry settings.
     pub sqlite: SqliteOptions,
@@ -249,6 +276,11 @@ pub struct RunReport {
     /// The JetStream forwarder's counters at the end, if it ran (its
     /// [`ForwarderStats::error`] says if its last acknowledgements failed).
     pub nats: Option<ForwarderStats>,
+    /// Output files put in place, complete (a fresh database, the event log).
+    pub written: Vec<PathBuf>,
+    /// Output files not put in place because their consumer failed: each is as it was
+    /// before the run (or still absent).
+    pub not_written: Vec<PathBuf>,
 }
 
 impl RunReport {
@@ -258,22 +290,43 @@ impl RunReport {
     }
 }
 
-fn remove_if_exists(path: &Path) -> Result<(), PipelineError> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PipelineError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
-}
+/// An output being written for a consumer, put in place if that consumer finishes.
+type PendingOutput = (ConsumerKind, AtomicFile);
 
 impl Pipeline {
+    /// The files this pipeline writes (by consumer) and reads: no two may be one file.
+    fn check_files(&self, input: &Input) -> Result<(), PipelineError> {
+        let mut files: Vec<&Path> = Vec::new();
+        if let Input::Replay(path) = input {
+            files.push(path);
+        }
+        if self.consumers.contains(&ConsumerKind::Sqlite) {
+            files.push(&self.db);
+        }
+        if self.consumers.contains(&ConsumerKind::Log) {
+            files.push(&self.event_log);
+        }
+        let ids = files
+            .iter()
+            .map(|p| FileIdentity::of(p).map_err(PipelineError::io("opening", p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, a) in ids.iter().enumerate() {
+            if let Some(j) = ids[..i].iter().position(|b| b.same_as(a)) {
+                return Err(PipelineError::SameFile {
+                    first: files[j].to_path_buf(),
+                    second: files[i].to_path_buf(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn wire(
         &self,
         mut b: Builder<Event>,
         busy: &mut Vec<(String, BusyTime)>,
         report: &mut Views,
+        outputs: &mut Vec<PendingOutput>,
         stream: Option<&StreamIdentity>,
     ) -> Result<Builder<Event>, PipelineError> {
         let mut kinds = self.consumers.clone();
@@ -297,21 +350,26 @@ impl Pipeline {
                     b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
                 }
                 ConsumerKind::Sqlite => {
-                    if self.fresh_db {
-                        for suffix in ["", "-wal", "-shm"] {
-                            let mut p = self.db.clone().into_os_string();
-                            p.push(suffix);
-                            remove_if_exists(Path::new(&p))?;
-                        }
-                    }
-                    let h = SqliteWriter::open(&self.db, self.sqlite, stream)?;
+                    let path = if self.fresh_db {
+                        let file = AtomicFile::with_companions(&self.db, SQLITE_COMPANIONS)
+                            .map_err(PipelineError::io("creating a file beside", &self.db))?;
+                        let path = file.path().to_path_buf();
+                        outputs.push((kind, file));
+                        path
+                    } else {
+                        self.db.clone()
+                    };
+                    let h = SqliteWriter::open(&path, self.sqlite, stream)?;
                     report.sqlite_resumed_after = Some(h.resume_after());
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
                 }
                 ConsumerKind::Log => {
-                    let h = EventLogConsumer::create(&self.event_log, stream)?;
+                    let file = AtomicFile::new(&self.event_log)
+                        .map_err(PipelineError::io("creating a file beside", &self.event_log))?;
+                    let h = EventLogConsumer::create(file.path(), stream)?;
+                    outputs.push((kind, file));
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::ALL_EVENTS), h)
@@ -345,14 +403,28 @@ impl Pipeline {
     /// Runs `input` through the bus into the consumers and reports. Every store is given
     /// the stream's identity (the simulator's, or the replayed log's) and refuses to take
     /// events of another stream than the one it holds.
+    ///
+    /// The output files (a fresh database, the event log) are written under temporary names
+    /// beside their destinations and put in place only when the whole input was published
+    /// and their consumer finished: an error, a failed consumer or a killed process leaves
+    /// the previous files as they were. A resumed database (`fresh_db: false`) is written in
+    /// place, a transaction per block.
     pub fn run(&self, input: Input) -> Result<RunReport, PipelineError> {
+        self.check_files(&input)?;
         let source = Source::open(input)?;
         let mut busy = Vec::new();
         let mut views = Views::default();
+        let mut outputs = Vec::new();
         let builder = RingBus::builder::<Event>()
             .capacity(self.capacity)
             .wait_strategy(self.wait_strategy);
-        let builder = self.wire(builder, &mut busy, &mut views, source.identity())?;
+        let builder = self.wire(
+            builder,
+            &mut busy,
+            &mut views,
+            &mut outputs,
+            source.identity(),
+        )?;
         let (producer, bus) = builder.build()?;
         let mut sink = Counting::new(producer);
         let start = Instant::now();
@@ -373,7 +445,7 @@ impl Pipeline {
                 sim_stats = Some(sim.stats());
                 r
             }
-            Source::Replay { path, reader, len } => self.replay(&path, reader, len, &mut sink),
+            Source::Replay { name, reader, len } => self.replay(&name, reader, len, &mut sink),
             Source::Events(events) => {
                 for chunk in events.chunks(64) {
                     sink.publish(chunk)?;
@@ -394,6 +466,18 @@ impl Pipeline {
         };
         let elapsed = start.elapsed();
         published?;
+        // Every event was published and every consumer has stopped (its files closed).
+        let (mut written, mut not_written) = (Vec::new(), Vec::new());
+        for (kind, file) in outputs {
+            if failures.iter().any(|f| f.name == kind.name()) {
+                not_written.push(file.dest().to_path_buf());
+            } else {
+                let dest = file.dest().to_path_buf();
+                file.commit()
+                    .map_err(PipelineError::io("putting in place", &dest))?;
+                written.push(dest);
+            }
+        }
         Ok(RunReport {
             events: metrics.producer.published,
             by_topic,
@@ -409,16 +493,18 @@ impl Pipeline {
             publish_elapsed,
             postgres_resumed_after: views.postgres_resumed_after,
             nats: views.nats.map(|s| s.snapshot()),
+            written,
+            not_written,
         })
     }
 
-    /// Publishes the events of `reader` up to the end of the log or its first damage (the
-    /// events before the damage are published too, so the stores commit every whole block
-    /// before it), then reports the damage.
+    /// Publishes the events of the log `name` up to its end or its first damage (the events
+    /// before the damage are published too, so the stores commit every whole block before
+    /// it), then reports the damage.
     fn replay(
         &self,
-        path: &Path,
-        mut reader: EventLogReader<BufReader<File>>,
+        name: &Path,
+        mut reader: EventLogReader<BufReader<Box<dyn Read>>>,
         len: u64,
         sink: &mut impl EventSink,
     ) -> Result<(), PipelineError> {
@@ -446,7 +532,7 @@ impl Pipeline {
             match damage {
                 None => Ok(()),
                 Some(source) => Err(PipelineError::Log {
-                    path: path.to_path_buf(),
+                    path: name.to_path_buf(),
                     source,
                 }),
             }
@@ -468,6 +554,9 @@ impl Pipeline {
         bar
     }
 }
+
+/// How standard input is named in messages.
+const STDIN: &str = "standard input";
 
 #[derive(Default)]
 struct Views {

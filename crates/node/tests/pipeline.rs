@@ -264,3 +264,115 @@ fn rusqlite_lock(db: &Path) -> rusqlite::Connection {
     c.execute_batch("BEGIN IMMEDIATE").unwrap();
     c
 }
+
+/// The names of the files in `dir`.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A failed consumer's output is not put in place (the previous file stays); the outputs of
+/// the consumers that finished are.
+#[test]
+fn a_failed_consumer_leaves_its_previous_output_and_the_others_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Pipeline::new(dir.path());
+    assert!(p
+        .run(Input::Simulate(SimConfig::small(3, 20)))
+        .unwrap()
+        .failures
+        .is_empty());
+    let (db, log) = (std::fs::read(&p.db).unwrap(), read_log(&p.event_log));
+    // Without its first BeginBlock the stream is not framed in blocks: the SQLite writer
+    // fails at the first event; the log writer takes every event.
+    let events: Vec<Event> = read_log(&p.event_log)
+        .into_iter()
+        .skip(1)
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.sequence = i as u64;
+            e
+        })
+        .collect();
+    let mut q = Pipeline::new(dir.path());
+    q.consumers = vec![ConsumerKind::Sqlite, ConsumerKind::Log];
+    let r = q
+        .run(Input::Events(std::sync::Arc::new(events.clone())))
+        .unwrap();
+    assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
+    assert_eq!(r.failures[0].name, "sqlite");
+    assert_eq!(r.not_written, [q.db.clone()]);
+    assert_eq!(r.written, [q.event_log.clone()]);
+    assert_eq!(
+        std::fs::read(&q.db).unwrap(),
+        db,
+        "the previous database stays"
+    );
+    assert_eq!(read_log(&q.event_log), events);
+    assert_ne!(read_log(&q.event_log), log);
+    assert_eq!(
+        listing(dir.path()),
+        ["events.rbl", "ringbus.db"],
+        "no file left over"
+    );
+}
+
+/// A replay that fails on a damaged log leaves the previous outputs as they were.
+#[test]
+fn a_failed_replay_leaves_the_previous_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Pipeline::new(dir.path());
+    p.run(Input::Simulate(SimConfig::small(5, 30))).unwrap();
+    let mut bytes = std::fs::read(&p.event_log).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let damaged = dir.path().join("damaged.rbl");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let before = [&p.db, &p.event_log].map(|f| std::fs::read(f).unwrap());
+    let err = p.run(Input::Replay(damaged)).unwrap_err();
+    assert!(
+        matches!(err, ringbus_node::PipelineError::Log { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        [&p.db, &p.event_log].map(|f| std::fs::read(f).unwrap()),
+        before
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["damaged.rbl", "events.rbl", "ringbus.db"],
+        "no file left over"
+    );
+}
+
+/// Outputs that are one file by another spelling, or the replayed log, are refused before
+/// anything is written.
+#[test]
+fn outputs_that_are_one_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::new(dir.path());
+    p.db = dir.path().join("x");
+    p.event_log = dir.path().join(".").join("x");
+    let err = p.run(Input::Simulate(SimConfig::small(5, 5))).unwrap_err();
+    assert!(
+        matches!(err, ringbus_node::PipelineError::SameFile { .. }),
+        "{err}"
+    );
+    assert!(listing(dir.path()).is_empty());
+
+    let q = Pipeline::new(dir.path());
+    q.run(Input::Simulate(SimConfig::small(5, 5))).unwrap();
+    let log = std::fs::read(&q.event_log).unwrap();
+    let again = dir.path().join("sub").join("..").join("events.rbl");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let err = q.run(Input::Replay(again)).unwrap_err();
+    assert!(
+        matches!(err, ringbus_node::PipelineError::SameFile { .. }),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&q.event_log).unwrap(), log);
+}

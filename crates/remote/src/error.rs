@@ -12,6 +12,11 @@ fn seq(s: &Option<u64>) -> String {
     s.map_or_else(|| "none".to_string(), |s| s.to_string())
 }
 
+/// A duration for people: `60.0 s`.
+fn secs(d: &Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
 /// `e` and its causes: the clients' TLS errors say only "TLS handshake" on top and name the
 /// certificate problem below.
 fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
@@ -39,6 +44,21 @@ pub enum RemoteError {
         /// What the client said.
         #[source]
         source: postgres::Error,
+    },
+    /// The PostgreSQL connection string parses but names no host to connect to.
+    #[error("the PostgreSQL URL {url} names no host")]
+    PgNoHost {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+    },
+    /// A NATS URL the client can never connect with: another scheme than nats, tls, ws or
+    /// wss, a host that is not a host name or address, a bad port.
+    #[error("invalid NATS URL {url}: {reason}")]
+    NatsUrl {
+        /// The URL (redacted when shown).
+        url: ServiceUrl,
+        /// What is wrong with it.
+        reason: String,
     },
     /// TLS with PostgreSQL failed: the server's certificate did not verify against the
     /// roots, the handshake broke off, or `sslmode=require` met a server without TLS. Not
@@ -69,7 +89,10 @@ pub enum RemoteError {
     #[error("setting up TLS: {0}")]
     TlsSetup(String),
     /// No connection to PostgreSQL could be made within the reconnect timeout.
-    #[error("cannot connect to PostgreSQL at {url} (gave up after {waited:?}): {source}")]
+    #[error(
+        "cannot connect to PostgreSQL at {url} (gave up after {}): {source}",
+        secs(waited)
+    )]
     PgConnect {
         /// The URL (redacted when shown).
         url: ServiceUrl,
@@ -130,7 +153,10 @@ pub enum RemoteError {
     #[error(transparent)]
     Framing(#[from] FramingError),
     /// No connection to NATS could be made within the reconnect timeout.
-    #[error("cannot connect to NATS at {url} (gave up after {waited:?}): {source}")]
+    #[error(
+        "cannot connect to NATS at {url} (gave up after {}): {source}",
+        secs(waited)
+    )]
     NatsConnect {
         /// The URL (redacted when shown).
         url: ServiceUrl,
@@ -164,7 +190,7 @@ pub enum RemoteError {
         source: BoxError,
     },
     /// Publishing did not get acknowledged within the reconnect timeout.
-    #[error("JetStream did not acknowledge sequences after {acked_through} within {waited:?} (last acknowledged: {acked_through}): {source}", acked_through = seq(acked_through))]
+    #[error("JetStream did not acknowledge sequences after {acked_through} within {} (last acknowledged: {acked_through}): {source}", secs(waited), acked_through = seq(acked_through))]
     NatsStalled {
         /// The last event sequence the stream acknowledged.
         acked_through: Option<u64>,

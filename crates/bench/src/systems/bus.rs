@@ -3,13 +3,12 @@
 
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::Instant;
 
 use bus::{Bus, BusReader};
 
 use crate::check::{Checker, ConsumerReport};
 use crate::event::{Clock, Event};
-use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
+use crate::harness::{join, join_consumers, produce, Publish, RunResult, RunSpec, System};
 use crate::scenario::Shape;
 
 /// The bus crate.
@@ -100,17 +99,6 @@ impl System for BusCrate {
             produced
         });
         let produced = join(producer, "producer")?;
-        let mut consumers = Vec::with_capacity(n);
-        for (i, h) in handles.into_iter().enumerate() {
-            consumers.push(join(h, &format!("consumer {i}"))?);
-        }
-        let elapsed = Instant::now() - produced.start;
-        Ok(RunResult {
-            elapsed,
-            published: produced.events,
-            timed_out: produced.timed_out,
-            producer_cpu: produced.cpu,
-            consumers,
-        })
+        Ok(RunResult::finished(produced, join_consumers(handles)?))
     }
 }

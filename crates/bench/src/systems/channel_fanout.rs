@@ -6,11 +6,10 @@
 use std::marker::PhantomData;
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
-use std::time::Instant;
 
 use crate::check::{Checker, ConsumerReport};
 use crate::event::{Clock, Event};
-use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
+use crate::harness::{join, join_consumers, produce, Publish, RunResult, RunSpec, System};
 use crate::scenario::Shape;
 use crate::topics::TopicMask;
 
@@ -189,16 +188,5 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
         produced
     });
     let produced = join(producer, "producer")?;
-    let mut consumers = Vec::with_capacity(n);
-    for (i, h) in handles.into_iter().enumerate() {
-        consumers.push(join(h, &format!("consumer {i}"))?);
-    }
-    let elapsed = Instant::now() - produced.start;
-    Ok(RunResult {
-        elapsed,
-        published: produced.events,
-        timed_out: produced.timed_out,
-        producer_cpu: produced.cpu,
-        consumers,
-    })
+    Ok(RunResult::finished(produced, join_consumers(handles)?))
 }

@@ -3,14 +3,16 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use disruptor::wait_strategies::WaitStrategy;
 use disruptor::{build_single_producer, BusySpin, ProcessorSettings, Producer, Sequence, Sleep};
 
-use crate::check::{Checker, ConsumerReport};
+use crate::check::Checker;
 use crate::event::{Clock, Event};
-use crate::harness::{join, produce, Produced, Publish, RunResult, RunSpec, System};
+use crate::harness::{
+    join, produce, take_reports, Produced, Publish, ReportSlot, RunResult, RunSpec, System,
+};
 use crate::scenario::Shape;
 
 /// Which wait strategy the consumers use.
@@ -35,7 +37,7 @@ impl Disruptor {
     }
 }
 
-type Slot = Arc<Mutex<Option<ConsumerReport>>>;
+type Slot = ReportSlot;
 
 /// Owns a consumer's checker inside the disruptor's handler closure and hands its report over
 /// when the consumer thread ends (the closure is dropped then, before the producer's drop
@@ -147,19 +149,7 @@ fn run_with<W: WaitStrategy + 'static>(wait: W, spec: &RunSpec) -> Result<RunRes
         }
     };
     let produced = join(handle, "producer")?;
-    let elapsed = Instant::now() - produced.start;
-    let mut consumers = Vec::new();
-    for (i, s) in slots.iter().enumerate() {
-        let r = s.lock().map_err(|_| "poisoned")?.take();
-        consumers.push(r.ok_or(format!("consumer {i} did not report"))?);
-    }
-    Ok(RunResult {
-        elapsed,
-        published: produced.events,
-        timed_out: produced.timed_out,
-        producer_cpu: produced.cpu,
-        consumers,
-    })
+    Ok(RunResult::finished(produced, take_reports(&slots)?))
 }
 
 impl System for Disruptor {

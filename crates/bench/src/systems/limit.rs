@@ -1,8 +1,6 @@
 //! The ceiling: one thread writes a batch into a plain ring, then reads it back once per
 //! consumer. No cross-thread traffic at all.
 
-use std::time::Instant;
-
 use crate::check::Checker;
 use crate::event::{Clock, Event};
 use crate::harness::{produce, Publish, RunResult, RunSpec, System};
@@ -55,13 +53,7 @@ impl System for Limit {
             readers: spec.checkers(clock, true),
         };
         let produced = produce(&mut ring, spec, clock);
-        let elapsed = Instant::now() - produced.start;
-        Ok(RunResult {
-            elapsed,
-            published: produced.events,
-            timed_out: produced.timed_out,
-            producer_cpu: produced.cpu,
-            consumers: ring.readers.iter_mut().map(Checker::finish).collect(),
-        })
+        let consumers = ring.readers.iter_mut().map(Checker::finish).collect();
+        Ok(RunResult::finished(produced, consumers))
     }
 }

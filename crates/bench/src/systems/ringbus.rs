@@ -6,16 +6,17 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use std::time::Instant;
 
 use ringbus_ring::{
     EventHandler, HandlerError, Producer, RingBus, ShutdownReason, Subscription, Topic, TopicSet,
     WaitStrategy,
 };
 
-use crate::check::{Checker, ConsumerReport};
+use crate::check::Checker;
 use crate::event::{Clock, Event};
-use crate::harness::{join, produce, Publish, RunResult, RunSpec, System};
+use crate::harness::{
+    join, produce, take_reports, Publish, ReportSlot, RunResult, RunSpec, System,
+};
 use crate::scenario::Shape;
 use crate::topics::TopicMask;
 
@@ -62,7 +63,7 @@ impl Ringbus {
     }
 }
 
-type Slot = Arc<Mutex<Option<ConsumerReport>>>;
+type Slot = ReportSlot;
 
 /// A checking handler; hands its report over in `on_shutdown`. With `--pin` it pins its
 /// consumer thread in `on_start` (which runs on that thread): the engine has no affinity
@@ -183,18 +184,6 @@ impl System for Ringbus {
         });
         let produced = join(handle, "producer")?;
         bus.join().map_err(|e| format!("consumer failed: {e}"))?;
-        let elapsed = Instant::now() - produced.start;
-        let mut consumers = Vec::new();
-        for (i, s) in slots.iter().enumerate() {
-            let r = s.lock().map_err(|_| "poisoned")?.take();
-            consumers.push(r.ok_or(format!("consumer {i} did not report"))?);
-        }
-        Ok(RunResult {
-            elapsed,
-            published: produced.events,
-            timed_out: produced.timed_out,
-            producer_cpu: produced.cpu,
-            consumers,
-        })
+        Ok(RunResult::finished(produced, take_reports(&slots)?))
     }
 }

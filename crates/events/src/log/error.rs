@@ -29,7 +29,7 @@ pub enum LogError {
         source: io::Error,
     },
     /// The file does not start with the event-log magic.
-    #[error("not an event log: the first bytes are {found:02x?}")]
+    #[error("not an event log: the first bytes are {}", hex(found))]
     BadMagic {
         /// The first eight bytes found.
         found: [u8; 8],
@@ -233,6 +233,15 @@ pub enum LogError {
         /// Offset of the record whose write failed.
         offset: u64,
     },
+}
+
+/// Bytes as people read them: `7b 22 73 65`.
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl LogError {

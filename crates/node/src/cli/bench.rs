@@ -81,20 +81,21 @@ pub fn run(base: &Pipeline, cfg: SimConfig) -> Result<Vec<BenchLine>, PipelineEr
             publish_secs: r.publish_elapsed.as_secs_f64(),
             producer_waits: r.metrics.producer.waits,
         };
+        let names: Vec<_> = layout.iter().map(|k| k.name()).collect();
+        let name = if names.is_empty() {
+            "(no consumer)".to_string()
+        } else {
+            names.join("+")
+        };
         if let Some(e) = r.failures.first() {
-            println!("  {:?}: a consumer failed: {e}", layout);
+            println!("  {name}: a consumer failed: {e}");
         }
         if let Some(e) = r.nats.as_ref().and_then(|n| n.error.as_ref()) {
-            println!("  {:?}: the JetStream forwarder failed: {e}", layout);
+            println!("  {name}: the JetStream forwarder failed: {e}");
         }
-        let names: Vec<_> = layout.iter().map(|k| k.name()).collect();
         println!(
             "  {:<40} {:>10} events {:>8.3} s {:>8.3} M events/s  (producer done in {:.3} s, {} waits)",
-            if names.is_empty() {
-                "(no consumer)".to_string()
-            } else {
-                names.join("+")
-            },
+            name,
             line.events,
             line.secs,
             line.events_per_sec / 1e6,

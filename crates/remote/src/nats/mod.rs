@@ -46,16 +46,16 @@ pub(crate) async fn connect(
         // async-nats reads the file only once connected; a bad one is reported up front.
         crate::tls::ca_roots(path)?;
     }
+    // A URL that can never work fails now rather than after the reconnect timeout.
+    let (addresses, credentials) = server_addresses(url)?;
     let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
     loop {
-        // Credentials go to the client apart from the address, which it may log.
-        let (address, credentials) = url.split_credentials();
         let mut options = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(2))
             .ping_interval(Duration::from_secs(2))
             .client_capacity(16 * 1024)
             .name("ringbus");
-        options = match credentials {
+        options = match credentials.clone() {
             Some((user, Some(password))) => options.user_and_password(user, password),
             Some((token, None)) => options.token(token),
             None => options,
@@ -65,7 +65,7 @@ pub(crate) async fn connect(
                 .add_root_certificates(path.to_path_buf())
                 .require_tls(true);
         }
-        match options.connect(address.as_str()).await {
+        match options.connect(addresses.as_slice()).await {
             Ok(client) => return Ok(client),
             Err(e)
                 if e.kind() == async_nats::ConnectErrorKind::Tls
@@ -88,6 +88,70 @@ pub(crate) async fn connect(
             }
         }
         tokio::time::sleep(backoff.next_pause()).await;
+    }
+}
+
+/// The servers of a NATS URL (a comma-separated list of them), without user-info, and the
+/// first user-info found: credentials go to the client apart from the addresses, which it
+/// may log.
+type Credentials = Option<(String, Option<String>)>;
+
+fn server_addresses(
+    url: &ServiceUrl,
+) -> Result<(Vec<async_nats::ServerAddr>, Credentials), RemoteError> {
+    let invalid = |reason: String| RemoteError::NatsUrl {
+        url: url.clone(),
+        reason,
+    };
+    let (stripped, credentials) = url.split_credentials();
+    let addresses = stripped
+        .split(',')
+        .map(|part| {
+            let address: async_nats::ServerAddr =
+                part.trim().parse().map_err(|e: std::io::Error| {
+                    // The client's message for a URL that does not parse names the URL
+                    // crate's reason after a prefix of its own.
+                    let reason = e.to_string();
+                    invalid(
+                        reason
+                            .strip_prefix("NATS server URL is invalid: ")
+                            .unwrap_or(&reason)
+                            .to_string(),
+                    )
+                })?;
+            if address.is_websocket() {
+                // Without the client's websockets feature it would speak plain NATS to a
+                // WebSocket endpoint.
+                return Err(invalid(format!(
+                    "{}:// (WebSocket) is not supported by this build; use nats:// or tls://",
+                    address.scheme()
+                )));
+            }
+            if address.host().is_empty() {
+                return Err(invalid("no host".into()));
+            }
+            Ok(address)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((addresses, credentials))
+}
+
+impl ServiceUrl {
+    /// Checks, without connecting, that this is a NATS URL the client can connect with
+    /// (`nats://` or `tls://`, or a bare `host:port`; a comma-separated list of them): a
+    /// scheme or host that can never work is refused at once.
+    ///
+    /// ```
+    /// use ringbus_remote::{RemoteError, ServiceUrl};
+    /// assert!(ServiceUrl::new("nats://127.0.0.1:4222").check_nats().is_ok());
+    /// assert!(ServiceUrl::new("127.0.0.1:4222,nats://other:4222").check_nats().is_ok());
+    /// let err = ServiceUrl::new("http://nowhere").check_nats().unwrap_err();
+    /// assert!(matches!(err, RemoteError::NatsUrl { .. }), "{err}");
+    /// assert!(ServiceUrl::new("nats://no where:4222").check_nats().is_err());
+    /// assert!(ServiceUrl::new("ws://127.0.0.1:8080").check_nats().is_err());
+    /// ```
+    pub fn check_nats(&self) -> Result<(), RemoteError> {
+        server_addresses(self).map(drop)
     }
 }
 

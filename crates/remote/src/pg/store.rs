@@ -698,15 +698,44 @@ impl BlockStore for PgStore {
     }
 }
 
+/// The parsed connection string: it names at least one host (a string without one would
+/// otherwise be retried until the reconnect timeout).
+fn parse_config(url: &ServiceUrl) -> Result<Config, RemoteError> {
+    let config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
+        url: url.clone(),
+        source,
+    })?;
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        return Err(RemoteError::PgNoHost { url: url.clone() });
+    }
+    Ok(config)
+}
+
+impl ServiceUrl {
+    /// Checks, without connecting, that this is a PostgreSQL connection string the client
+    /// accepts (a `postgres://` or `postgresql://` URL, or `key=value` pairs) and that it
+    /// names a host: one that can never work is refused at once.
+    ///
+    /// ```
+    /// use ringbus_remote::{RemoteError, ServiceUrl};
+    /// assert!(ServiceUrl::new("postgres://u:pw@db:5432/x").check_postgres().is_ok());
+    /// assert!(ServiceUrl::new("host=db user=u dbname=x").check_postgres().is_ok());
+    /// let err = ServiceUrl::new("http://nowhere").check_postgres().unwrap_err();
+    /// assert!(matches!(err, RemoteError::PgUrl { .. }), "{err}");
+    /// let err = ServiceUrl::new("user=u dbname=x").check_postgres().unwrap_err();
+    /// assert!(matches!(err, RemoteError::PgNoHost { .. }), "{err}");
+    /// ```
+    pub fn check_postgres(&self) -> Result<(), RemoteError> {
+        parse_config(self).map(drop)
+    }
+}
+
 /// The parsed URL with the connect timeout, and the TLS connector for `options.ca_file`.
 fn pg_config(
     url: &ServiceUrl,
     options: &PgOptions,
 ) -> Result<(Config, MakeRustlsConnect), RemoteError> {
-    let mut config = Config::from_str(url.expose()).map_err(|source| RemoteError::PgUrl {
-        url: url.clone(),
-        source,
-    })?;
+    let mut config = parse_config(url)?;
     config.connect_timeout(options.connect_timeout);
     let tls = MakeRustlsConnect::new(tls::client_config(options.ca_file.as_deref())?);
     Ok((config, tls))

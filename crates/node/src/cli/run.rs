@@ -1,0 +1,236 @@
+//! `run` and `replay`: check the invocation whole, then connect, run and put the complete
+//! outputs in place.
+
+use super::args::{BusArgs, Remotes, ReplayArgs, RunArgs};
+use super::bench;
+use super::error::CliError;
+use super::files::{self, is_std, Files};
+use super::summary::Summary;
+use crate::{AtomicFile, ConsumerKind, Input, Pipeline, RunReport};
+use ringbus_sim::SimConfig;
+use std::io::Write;
+use std::path::Path;
+
+/// Where `replay` writes by default.
+const REPLAY_DIR: &str = "target/ringbus-replay";
+
+/// The consumers asked for, each once.
+fn consumers(bus: &BusArgs) -> Vec<ConsumerKind> {
+    let mut kinds = bus.consumers.clone();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+fn pipeline(bus: &BusArgs, consumers: Vec<ConsumerKind>, quiet: bool) -> Pipeline {
+    let mut p = Pipeline::new(Path::new("."));
+    p.capacity = bus.capacity;
+    p.wait_strategy = bus.wait_strategy;
+    p.consumers = consumers;
+    p.progress = !quiet;
+    p
+}
+
+pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
+    let mut kinds = consumers(&args.bus);
+    let remotes = args.remote.resolve(&mut kinds)?;
+    let cfg = SimConfig {
+        seed: args.seed,
+        blocks: args.blocks,
+        markets: args.markets,
+        parties: args.parties,
+        ..SimConfig::default()
+    };
+    if args.bench {
+        return run_bench(args, kinds, remotes, cfg);
+    }
+    let mut p = pipeline(&args.bus, kinds, quiet);
+    p.db = args.db.unwrap_or_else(|| args.out.join("ringbus.db"));
+    p.event_log = args
+        .event_log
+        .unwrap_or_else(|| args.out.join("events.rbl"));
+    p.fresh_db = true;
+    let files = outputs(&p, &remotes, args.bus.summary_json.as_deref());
+    files.check()?;
+    // The invocation holds together: from here on files and servers are touched.
+    files.create_output_dirs()?;
+    if !quiet {
+        println!(
+            "ringbus run: {} blocks, {} markets, {} parties, seed {}; ring {} slots, {} wait",
+            cfg.blocks,
+            cfg.markets,
+            cfg.parties,
+            cfg.seed,
+            p.capacity,
+            p.wait_strategy.name()
+        );
+        print_files(&p, &remotes);
+    }
+    connect(remotes, args.remote.reset_remote, &mut p)?;
+    let report = p.run(Input::Simulate(cfg))?;
+    finish("run", report, args.bus.summary_json.as_deref(), quiet)
+}
+
+pub(super) fn replay(args: ReplayArgs, quiet: bool) -> Result<(), CliError> {
+    let mut kinds = consumers(&args.bus);
+    let remotes = args.remote.resolve(&mut kinds)?;
+    let dir = Path::new(REPLAY_DIR);
+    let mut p = pipeline(&args.bus, kinds, quiet);
+    p.fresh_db = args.db.is_none();
+    p.db = args.db.unwrap_or_else(|| dir.join("replay.db"));
+    p.event_log = args.event_log.unwrap_or_else(|| dir.join("events.rbl"));
+    let mut files = Files::default();
+    files.event_log(files::REPLAYED_LOG, &args.log);
+    files.extend(outputs(&p, &remotes, args.bus.summary_json.as_deref()));
+    files.check()?;
+    files.create_output_dirs()?;
+    if !quiet {
+        println!("ringbus replay {}", args.log.display());
+        print_files(&p, &remotes);
+    }
+    connect(remotes, args.remote.reset_remote, &mut p)?;
+    let input = if is_std(&args.log) {
+        Input::ReplayStdin
+    } else {
+        Input::Replay(args.log.clone())
+    };
+    let report = p.run(input)?;
+    finish("replay", report, args.bus.summary_json.as_deref(), quiet)
+}
+
+/// The files the pipeline `p` and the summary write, and the CA files it reads.
+fn outputs(p: &Pipeline, remotes: &Remotes, summary: Option<&Path>) -> Files {
+    let mut files = Files::default();
+    remotes.inputs(&mut files);
+    if p.consumers.contains(&ConsumerKind::Sqlite) {
+        files.database(files::DB, &p.db, p.fresh_db);
+    }
+    if p.consumers.contains(&ConsumerKind::Log) {
+        files.log_output(files::EVENT_LOG, &p.event_log);
+    }
+    if let Some(path) = summary {
+        files.output(files::SUMMARY, path);
+    }
+    files
+}
+
+fn print_files(p: &Pipeline, remotes: &Remotes) {
+    if p.consumers.contains(&ConsumerKind::Sqlite) {
+        let how = if p.fresh_db {
+            "built anew, put in place when complete"
+        } else {
+            "resumed after its cursor"
+        };
+        println!("  database:  {} ({how})", p.db.display());
+    }
+    if p.consumers.contains(&ConsumerKind::Log) {
+        println!("  event log: {}", p.event_log.display());
+    }
+    if let Some((url, _)) = &remotes.postgres {
+        println!("  postgres:  {url}");
+    }
+    if let Some((url, o)) = &remotes.nats {
+        println!(
+            "  nats:      {url} stream {} subjects {}.<Topic>, one message per {}",
+            o.stream, o.subject_prefix, o.batching
+        );
+    }
+    for (env, kind) in &remotes.ignored_env {
+        let name = kind.name();
+        eprintln!(
+            "note: {env} is set but not used: --consumers does not name {name} (name it \
+             there, or give --{name} URL)"
+        );
+    }
+}
+
+/// Announces the servers, resets them if asked, and hands them to the pipeline.
+/// The announcement is shown even under `--quiet`: a connection may wait a minute.
+fn connect(remotes: Remotes, reset: bool, p: &mut Pipeline) -> Result<(), CliError> {
+    remotes.announce();
+    if reset {
+        remotes.reset()?;
+    }
+    remotes.apply(p);
+    Ok(())
+}
+
+fn run_bench(
+    args: RunArgs,
+    kinds: Vec<ConsumerKind>,
+    remotes: Remotes,
+    cfg: SimConfig,
+) -> Result<(), CliError> {
+    let mut files = Files::default();
+    remotes.inputs(&mut files);
+    files.check()?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(CliError::io("creating the directory", &args.out))?;
+    // The layouts' database and log are scratch files: never the ones a run left in OUT.
+    let scratch = tempfile::Builder::new()
+        .prefix(".ringbus-bench.")
+        .tempdir_in(&args.out)
+        .map_err(CliError::io("creating a directory in", &args.out))?;
+    let mut p = pipeline(&args.bus, kinds, true);
+    p.db = scratch.path().join("ringbus.db");
+    p.event_log = scratch.path().join("events.rbl");
+    p.consumers.retain(|k| ConsumerKind::ALL.contains(k));
+    println!(
+        "ringbus run --bench: capacity {}, {} wait",
+        p.capacity,
+        p.wait_strategy.name()
+    );
+    connect(remotes, false, &mut p)?;
+    bench::run(&p, cfg)?;
+    Ok(())
+}
+
+fn finish(
+    mode: &str,
+    report: RunReport,
+    summary_json: Option<&Path>,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let summary = Summary::new(mode, &report);
+    if !quiet {
+        summary.print();
+    }
+    if let Some(path) = summary_json {
+        write_summary(path, &summary)?;
+    }
+    let mut failures: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
+    if let Some(e) = report.nats.as_ref().and_then(|n| n.error.as_ref()) {
+        if report.failures.iter().all(|f| f.name != "nats") {
+            failures.push(format!("consumer \"nats\" at shutdown: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::ConsumersFailed {
+            failures,
+            not_written: report.not_written,
+        })
+    }
+}
+
+/// The summary as JSON, to standard output (`-`) or put in place whole.
+fn write_summary(path: &Path, summary: &Summary) -> Result<(), CliError> {
+    let mut json = serde_json::to_vec_pretty(summary).map_err(|e| CliError::Io {
+        action: "encoding",
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    json.push(b'\n');
+    if is_std(path) {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(&json)
+            .and_then(|()| out.flush())
+            .map_err(CliError::io("writing", Path::new("standard output")));
+    }
+    let file = AtomicFile::new(path).map_err(CliError::io("creating a file beside", path))?;
+    std::fs::write(file.path(), &json).map_err(CliError::io("writing", path))?;
+    file.commit()
+        .map_err(CliError::io("putting in place", path))
+}
