@@ -89,9 +89,10 @@ fn logs() -> Logs {
     }
 }
 
-/// The pipeline's error names both streams (seed, genesis hash) readably.
+/// The pipeline's error (with its causes, as the command line prints them) names both
+/// streams (seed, genesis hash) readably.
 fn assert_names_both(err: &PipelineError) {
-    let text = err.to_string();
+    let text = ringbus_node::cli::error_lines(err).join("\n");
     assert!(
         text.contains("seed=42")
             && text.contains("seed=43")

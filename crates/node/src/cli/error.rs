@@ -177,9 +177,7 @@ impl CliError {
             CliError::Log { .. }
             | CliError::Pipeline(PipelineError::Log { .. })
             | CliError::Pipeline(PipelineError::Store(StoreError::ForeignStream(_)))
-            | CliError::Pipeline(PipelineError::Remote(RemoteError::ForeignStream(_))) => {
-                EXIT_DATA
-            }
+            | CliError::Pipeline(PipelineError::Remote(RemoteError::ForeignStream(_))) => EXIT_DATA,
             CliError::ConsumersFailed { .. } => EXIT_CONSUMERS,
             CliError::Pipeline(_) | CliError::Io { .. } | CliError::Remote(_) => EXIT_RUNTIME,
         }

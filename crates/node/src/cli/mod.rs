@@ -39,7 +39,8 @@ Exit status:
      another output, a URL that can never work); nothing was written
   3  a consumer failed during the run; the outputs of the others were written, the failed
      ones' files are as they were
-  4  an event log is damaged or is not an event log
+  4  an event log is damaged (records missing, repeated, out of order, a block cut short) or
+     is not an event log, or it holds another stream than a store it is replayed into
 
 A file argument `-` is standard input (the log of replay, dump and verify) or standard output
 (dump --output, --summary-json).";
