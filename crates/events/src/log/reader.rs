@@ -228,42 +228,60 @@ impl<R: Read> EventLogReader<R> {
     /// of the log.
     fn read_record(&mut self) -> Result<Option<Event>, LogError> {
         let (record, offset) = (self.records, self.offset);
-        let Some((event, len)) = self.read_raw(record, offset)? else {
-            let open = self.framing.as_ref().and_then(BlockFraming::open);
-            return match (open, self.sequence.last) {
-                (Some(height), Some(last_sequence)) => Err(LogError::IncompleteBlock {
-                    record,
-                    offset,
-                    height,
-                    last_sequence,
-                }),
-                _ => Ok(None),
-            };
-        };
-        if let Err(e) = self.sequence.check(event.sequence, record, offset) {
-            return Err(match e {
-                LogError::MissingRecords {
-                    expected, found, ..
-                } => self.look_ahead(record, offset, offset + len, expected, found),
-                e => e,
-            });
+        if !self.read_body(record, offset)? {
+            return self.at_end(record, offset);
         }
-        if record == 0 && self.framing.is_some() && event.sequence != 0 {
-            // A whole stream starts at the bus's first sequence.
-            let found = event.sequence;
-            return Err(self.look_ahead(record, offset, offset + len, 0, found));
+        let event = self.decode(record, offset)?;
+        let len = self.record_len();
+        // A whole stream starts at the bus's first sequence.
+        let first_missing = record == 0 && self.framing.is_some() && event.sequence != 0;
+        if !self.sequence.accepts(event.sequence) || first_missing {
+            return Err(self.out_of_sequence(event.sequence, record, offset, len));
         }
         if let Some(framing) = &mut self.framing {
-            framing.push(&event).map_err(|source| LogError::Framing {
-                record,
-                offset,
-                source,
-            })?;
+            if let Err(source) = framing.push(&event) {
+                return Err(LogError::Framing {
+                    record,
+                    offset,
+                    source,
+                });
+            }
         }
         self.sequence.last = Some(event.sequence);
         self.records += 1;
         self.offset += len;
         Ok(Some(event))
+    }
+
+    /// The end of the input, at record `record` and `offset`: clean, or (read as a whole
+    /// stream) inside a block.
+    #[cold]
+    fn at_end(&self, record: u64, offset: u64) -> Result<Option<Event>, LogError> {
+        let open = self.framing.as_ref().and_then(BlockFraming::open);
+        match (open, self.sequence.last) {
+            (Some(height), Some(last_sequence)) => Err(LogError::IncompleteBlock {
+                record,
+                offset,
+                height,
+                last_sequence,
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    /// Record `record` (`len` bytes at `offset`) has the sequence `found`, which does not
+    /// follow: names the damage.
+    #[cold]
+    #[inline(never)]
+    fn out_of_sequence(&mut self, found: u64, record: u64, offset: u64, len: u64) -> LogError {
+        match self.sequence.check(found, record, offset) {
+            Err(LogError::MissingRecords { expected, .. }) => {
+                self.look_ahead(record, offset, offset + len, expected, found)
+            }
+            Err(e) => e,
+            // The first record of a whole stream, past sequence 0.
+            Ok(()) => self.look_ahead(record, offset, offset + len, 0, found),
+        }
     }
 
     /// Record `record` at `offset` jumped from `expected - 1` to `found`: reads on (the log
@@ -279,8 +297,15 @@ impl<R: Read> EventLogReader<R> {
     ) -> LogError {
         let mut expected_at = None;
         let mut r = record + 1;
-        while let Ok(Some((event, len))) = self.read_raw(r, next) {
-            if event.sequence == found {
+        // Only the sequences of the records whose checksum holds: a body starts with its
+        // event's sequence (a varint), and decoding only that keeps the hot path's event
+        // decoder, with its one call site, inlined there.
+        while let Ok(true) = self.read_body(r, next) {
+            let Ok((sequence, _)) = postcard::take_from_bytes::<u64>(&self.buf) else {
+                break;
+            };
+            let len = self.record_len();
+            if sequence == found {
                 return LogError::DuplicateRecord {
                     record,
                     offset,
@@ -288,7 +313,7 @@ impl<R: Read> EventLogReader<R> {
                     copy_of: Some(r),
                 };
             }
-            if event.sequence == expected && expected_at.is_none() {
+            if sequence == expected && expected_at.is_none() {
                 expected_at = Some(r);
             }
             r += 1;
@@ -311,15 +336,22 @@ impl<R: Read> EventLogReader<R> {
         }
     }
 
-    /// Reads record `record` at `offset`: its frame, checksum and body. The event and the
-    /// record's length in bytes; `Ok(None)` at the end of the input.
-    fn read_raw(&mut self, record: u64, offset: u64) -> Result<Option<(Event, u64)>, LogError> {
+    /// Bytes of the record [`read_body`](Self::read_body) read last: its frame and body.
+    #[inline]
+    fn record_len(&self) -> u64 {
+        (FRAME_LEN + self.buf.len()) as u64
+    }
+
+    /// Reads record `record` at `offset` into `buf` and checks its checksum: `Ok(false)` at
+    /// the end of the input.
+    #[inline(always)]
+    fn read_body(&mut self, record: u64, offset: u64) -> Result<bool, LogError> {
         let io_err = |source| LogError::Io { offset, source };
 
         let mut frame = [0u8; FRAME_LEN];
         let got = read_full(&mut self.inner, &mut frame).map_err(io_err)?;
         if got == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         if got < FRAME_LEN {
             let (needed, available) = (FRAME_LEN as u64, got as u64);
@@ -364,6 +396,13 @@ impl<R: Read> EventLogReader<R> {
                 computed,
             });
         }
+        Ok(true)
+    }
+
+    /// Decodes the body in `buf` (record `record` at `offset`). Inlined into the one caller,
+    /// the hot path: an event returned through a call is copied once more (measured).
+    #[inline(always)]
+    fn decode(&self, record: u64, offset: u64) -> Result<Event, LogError> {
         let (event, rest) = postcard::take_from_bytes::<Event>(&self.buf).map_err(|reason| {
             LogError::Undecodable {
                 record,
@@ -378,7 +417,7 @@ impl<R: Read> EventLogReader<R> {
                 extra: rest.len(),
             });
         }
-        Ok(Some((event, (FRAME_LEN + len) as u64)))
+        Ok(event)
     }
 }
 

@@ -26,6 +26,19 @@ pub(crate) struct SequenceCheck {
 }
 
 impl SequenceCheck {
+    /// Whether `found` may follow: [`check`](Self::check) without naming the damage, for
+    /// the reader's hot path.
+    #[inline]
+    pub(crate) fn accepts(&self, found: u64) -> bool {
+        match (self.last, self.policy) {
+            (None, _) => true,
+            (Some(previous), SequencePolicy::Contiguous) => {
+                previous != u64::MAX && found == previous + 1
+            }
+            (Some(previous), SequencePolicy::Increasing) => found > previous,
+        }
+    }
+
     /// Checks `found` as the sequence of record `record` (so `record` records precede it) at
     /// `offset`; does not record it.
     ///
