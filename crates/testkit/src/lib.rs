@@ -1,7 +1,7 @@
 //! Shared by the workspace's integration tests: the real servers (PostgreSQL, nats-server with
 //! JetStream, a second nats-server that requires TLS), each started by the first test of a
-//! process that asks for it, on free ports, and stopped when the process ends (see
-//! [`servers`]); a lock that keeps fault tests (which restart a server) apart from the others;
+//! process that asks for it, on free ports, and stopped when the process ends however it
+//! ends (see [`servers`]); a lock that keeps fault tests (which restart a server) apart from the others;
 //! a fresh database or stream per test; simulated events; deadlines.
 
 mod databases;

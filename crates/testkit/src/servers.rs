@@ -1,13 +1,21 @@
 //! The servers of the integration tests: PostgreSQL, nats-server with JetStream, and a second
 //! nats-server that requires TLS.
 //!
-//! Each is started by the first test of a process that asks for it, on free ports, in the
-//! process's run directory ([`run_dir`]), and stopped with the directory removed when the
-//! process ends, however it ends (see `run_dir.rs`). Missing programs are installed first by
-//! `scripts/services.sh install`. A server named by the environment is used instead and never
-//! stopped or restarted:
+//! Each is started by the first test of a process that asks for it ([`postgres`], [`nats`],
+//! [`nats_tls`]), on free ports, with its data and log in the process's run directory
+//! ([`run_dir()`]). When the process ends, however it ends (its tests done, a panic that
+//! aborts, SIGKILL), the servers stop and the directory goes: Rust's test harness has no hook
+//! after the last test, so a watchdog, a bash process of its own, waits on a pipe that only the
+//! test process holds and that the kernel closes when that process ends. Missing programs are
+//! installed first by `scripts/services.sh install`.
 //!
-//! | variable | the server |
+//! Fault tests get a server's control from [`fault_postgres`] or [`fault_nats`] (restart,
+//! kill, start again), with the lock that keeps them apart from the other tests.
+//!
+//! A server named by the environment is used instead, and never stopped or restarted (the
+//! fault tests then skip, saying why):
+//!
+//! | variables | the server |
 //! | --- | --- |
 //! | `RINGBUS_TEST_POSTGRES_URL`, `RINGBUS_TEST_POSTGRES_CA` | PostgreSQL: an admin URL (a role that may create databases), plain connections and TLS accepted, its certificate signed by that CA |
 //! | `RINGBUS_TEST_NATS_URL` | nats-server with JetStream |
