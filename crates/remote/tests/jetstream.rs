@@ -1,5 +1,5 @@
-//! The JetStream forwarder and the stream reader against a real nats-server (this test
-//! process's own, see `ringbus_testkit::servers`).
+//! The JetStream forwarder and the stream reader against a real nats-server: one this test
+//! process starts, or one named by the environment (`ringbus_testkit::servers`).
 
 use ringbus_events::{topic_sets, Event, EventTopic};
 use ringbus_remote::{

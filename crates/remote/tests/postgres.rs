@@ -1,5 +1,5 @@
-//! The PostgreSQL writer against a real server (this test process's own, see
-//! `ringbus_testkit::servers`).
+//! The PostgreSQL writer against a real server: one this test process starts, or one named by
+//! the environment (`ringbus_testkit::servers`).
 
 use ringbus_consumers::{FxHashMap, SqliteOptions, SqliteWriter, StoreTables};
 use ringbus_events::{topic_sets, Event, MarketId, PartyId, Payload, Position};

@@ -17,7 +17,7 @@
 //!
 //! | variables | the server |
 //! | --- | --- |
-//! | `RINGBUS_TEST_POSTGRES_URL`, `RINGBUS_TEST_POSTGRES_CA` | PostgreSQL: an admin URL (a role that may create databases), plain connections and TLS accepted, its certificate signed by that CA |
+//! | `RINGBUS_TEST_POSTGRES_URL`, `RINGBUS_TEST_POSTGRES_CA` | PostgreSQL: a `postgres://` URL of a role that may create databases; plain connections and TLS accepted, with password authentication; its certificate signed by that CA |
 //! | `RINGBUS_TEST_NATS_URL` | nats-server with JetStream |
 //! | `RINGBUS_TEST_NATS_TLS_URL`, `RINGBUS_TEST_NATS_TLS_CA` | nats-server with JetStream and TLS required, its certificate signed by that CA |
 
@@ -188,10 +188,15 @@ pub fn fault_nats() -> Option<(ServerLock, &'static NatsControl)> {
 fn skip<T>(variable: &str) -> Option<T> {
     // Straight to the standard error: the test harness shows what `eprintln!` prints only
     // for failed tests.
+    // The test harness names each test's thread after the test.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a fault test")
+        .to_string();
     let _ = writeln!(
         std::io::stderr(),
-        "skipped: this test restarts its server, and the server named by {variable} is never \
-         restarted; unset {variable} to run it against a server of the tests' own"
+        "{test}: skipped: it restarts its server, which the tests never do to the one named \
+         by {variable}; unset {variable} to run it against a server of the tests' own"
     );
     None
 }
