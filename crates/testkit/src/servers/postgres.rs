@@ -3,6 +3,7 @@
 
 use super::programs::Programs;
 use super::run_dir::RunDir;
+use super::tls::TlsFiles;
 use super::{execute, free_port, log_tail, StartError};
 use ringbus_remote::ServiceUrl;
 use std::io::Write;
@@ -60,62 +61,15 @@ impl Postgres {
     pub(crate) fn start(run: &RunDir, programs: &Programs) -> Result<Self, StartError> {
         let tls = run.tls(&programs.openssl)?;
         let dir = run.path().join("pg");
-        let io = |what: &str| {
-            let what = what.to_string();
-            move |source| StartError::Io { what, source }
-        };
         std::fs::create_dir(&dir).map_err(io("creating the PostgreSQL directory"))?;
-        let server_user = server_user()?;
-        if let Some((uid, gid)) = server_user {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(io("chown"))?;
-        }
         let control = PgControl {
             pg_ctl: programs.pg_bin.join("pg_ctl"),
             data: dir.join("data"),
             log: dir.join("server.log"),
-            server_user,
+            server_user: server_user()?,
         };
-
-        let password = dir.join("password");
-        std::fs::write(&password, format!("{ROLE}\n")).map_err(io("writing the password"))?;
-        if let Some((uid, gid)) = server_user {
-            std::os::unix::fs::chown(&password, Some(uid), Some(gid)).map_err(io("chown"))?;
-        }
-        execute(
-            control
-                .command(&programs.pg_bin.join("initdb"))
-                .arg("-D")
-                .arg(&control.data)
-                .args(["-U", ROLE, "--no-sync"])
-                .arg(format!("--pwfile={}", password.display()))
-                .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
-                .args(["-E", "UTF8", "--locale=C.UTF-8"]),
-        )?;
-
-        // PostgreSQL wants its key owned by its user, mode 600: copies in the data directory.
-        for (from, to) in [
-            (&tls.cert, "ringbus-server.crt"),
-            (&tls.key, "ringbus-server.key"),
-        ] {
-            let to = control.data.join(to);
-            std::fs::copy(from, &to).map_err(io("copying the server's certificate"))?;
-            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
-                .map_err(io("chmod"))?;
-            if let Some((uid, gid)) = server_user {
-                std::os::unix::fs::chown(&to, Some(uid), Some(gid)).map_err(io("chown"))?;
-            }
-        }
-        let settings = "\n# ringbus-testkit\n\
-            listen_addresses = '127.0.0.1'\n\
-            unix_socket_directories = ''\n\
-            ssl = on\n\
-            ssl_cert_file = 'ringbus-server.crt'\n\
-            ssl_key_file = 'ringbus-server.key'\n";
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(control.data.join("postgresql.conf"))
-            .and_then(|mut f| f.write_all(settings.as_bytes()))
-            .map_err(io("writing postgresql.conf"))?;
+        control.give_to_server(&dir)?;
+        control.init(&programs.pg_bin.join("initdb"), &tls)?;
 
         // A free port can be taken by another process before PostgreSQL binds it: try again.
         let mut failure = None;
@@ -123,10 +77,10 @@ impl Postgres {
             let port = free_port()?;
             match control.start(port) {
                 Ok(()) => {
+                    create_database(port)?;
                     let admin =
                         Url::parse(&format!("postgres://{ROLE}:{ROLE}@127.0.0.1:{port}/{ROLE}"))
                             .expect("a valid URL");
-                    create_database(port)?;
                     return Ok(Postgres {
                         admin,
                         ca: tls.ca,
@@ -202,6 +156,55 @@ impl PgControl {
         }
     }
 
+    /// As root, makes `path` the server user's.
+    fn give_to_server(&self, path: &Path) -> Result<(), StartError> {
+        match self.server_user {
+            Some((uid, gid)) => {
+                std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io("chown"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A new cluster in `data`: superuser `ringbus` (password authentication over TCP), TLS
+    /// with the run's certificate, loopback only, no Unix socket.
+    fn init(&self, initdb: &Path, tls: &TlsFiles) -> Result<(), StartError> {
+        let password = self.data.with_file_name("password");
+        std::fs::write(&password, format!("{ROLE}\n")).map_err(io("writing the password"))?;
+        self.give_to_server(&password)?;
+        execute(
+            self.command(initdb)
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-U", ROLE, "--no-sync"])
+                .arg(format!("--pwfile={}", password.display()))
+                .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+                .args(["-E", "UTF8", "--locale=C.UTF-8"]),
+        )?;
+        // PostgreSQL wants its key owned by its user, mode 600: copies in the data directory.
+        for (from, to) in [
+            (&tls.cert, "ringbus-server.crt"),
+            (&tls.key, "ringbus-server.key"),
+        ] {
+            let to = self.data.join(to);
+            std::fs::copy(from, &to).map_err(io("copying the server's certificate"))?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+                .map_err(io("chmod"))?;
+            self.give_to_server(&to)?;
+        }
+        let settings = "\n# ringbus-testkit\n\
+            listen_addresses = '127.0.0.1'\n\
+            unix_socket_directories = ''\n\
+            ssl = on\n\
+            ssl_cert_file = 'ringbus-server.crt'\n\
+            ssl_key_file = 'ringbus-server.key'\n";
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data.join("postgresql.conf"))
+            .and_then(|mut f| f.write_all(settings.as_bytes()))
+            .map_err(io("writing postgresql.conf"))
+    }
+
     fn pg_ctl(&self) -> Command {
         let mut c = self.command(&self.pg_ctl);
         c.arg("-D")
@@ -249,6 +252,14 @@ fn server_user() -> Result<Option<(u32, u32)>, StartError> {
         })
     };
     Ok(Some((id("-u")?, id("-g")?)))
+}
+
+/// An I/O error's mapping, saying what was done.
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> StartError {
+    move |source| StartError::Io {
+        what: what.into(),
+        source,
+    }
 }
 
 /// The database `ringbus`, which the admin URL names.
