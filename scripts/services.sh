@@ -74,6 +74,15 @@ install_missing() {
     local wait_lock=(-o DPkg::Lock::Timeout=600)
     apt-get "${wait_lock[@]}" update -qq
     apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+    # Where services may start (no policy-rc.d), the packages start servers of their own: the
+    # system's cluster 15/main on 5432 and nats-server's unit. Neither the tests nor this script
+    # use them, so what this install started is stopped again.
+    if [[ " ${want[*]} " == *" postgresql-15 "* ]]; then
+        pg_ctlcluster 15 main stop 2>/dev/null || true
+    fi
+    if [[ " ${want[*]} " == *" nats-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+        systemctl stop nats-server 2>/dev/null || true
+    fi
     [ -x "$PG_BIN/postgres" ] || die "postgresql-15 did not install $PG_BIN/postgres"
     command -v nats-server >/dev/null 2>&1 || die "nats-server did not install"
     command -v openssl >/dev/null 2>&1 || die "openssl did not install"
