@@ -167,7 +167,7 @@ impl PgControl {
     }
 
     /// A new cluster in `data`: superuser `ringbus` (password authentication over TCP), TLS
-    /// with the run's certificate, loopback only, no Unix socket.
+    /// with the run's certificate, loopback only, no Unix socket, no fsync.
     fn init(&self, initdb: &Path, tls: &TlsFiles) -> Result<(), StartError> {
         let password = self.data.with_file_name("password");
         std::fs::write(&password, format!("{ROLE}\n")).map_err(io("writing the password"))?;
@@ -192,9 +192,15 @@ impl PgControl {
                 .map_err(io("chmod"))?;
             self.give_to_server(&to)?;
         }
+        // fsync off: the cluster lives as long as its test process. A server that crashes (the
+        // fault test's immediate restart) still finds every write in the kernel's page cache;
+        // only a crash of the machine would lose them. With fsync on, the checkpoint that ends
+        // the recovery syncs every file written since initdb: most of the restart's time
+        // (docs/decisions/test-servers.md).
         let settings = "\n# ringbus-testkit\n\
             listen_addresses = '127.0.0.1'\n\
             unix_socket_directories = ''\n\
+            fsync = off\n\
             ssl = on\n\
             ssl_cert_file = 'ringbus-server.crt'\n\
             ssl_key_file = 'ringbus-server.key'\n";
