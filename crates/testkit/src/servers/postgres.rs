@@ -194,8 +194,8 @@ impl PgControl {
         }
         // fsync off: the cluster lives as long as its test process. A server that crashes (the
         // fault test's immediate restart) still finds every write in the kernel's page cache;
-        // only a crash of the machine would lose them. With fsync on, the checkpoint that ends
-        // the recovery syncs every file written since initdb: most of the restart's time
+        // only a crash of the machine would lose them. With fsync on, the restart syncs the data
+        // directory before recovery and every file since initdb after it: most of its time
         // (docs/decisions/test-servers.md).
         let settings = "\n# ringbus-testkit\n\
             listen_addresses = '127.0.0.1'\n\
