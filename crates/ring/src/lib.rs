@@ -141,6 +141,12 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "async")]
+mod async_poller;
+#[cfg(feature = "async")]
+mod async_tap;
+#[cfg(all(test, feature = "async", not(loom)))]
+mod async_tests;
 mod barrier;
 mod builder;
 mod bus;
@@ -161,9 +167,16 @@ mod slots;
 mod subscription;
 mod sync;
 mod tap;
+#[cfg(feature = "async")]
+mod task_wait;
+mod thread;
 mod topic;
 mod wait;
 
+#[cfg(feature = "async")]
+pub use async_poller::AsyncPoller;
+#[cfg(feature = "async")]
+pub use async_tap::AsyncTap;
 pub use builder::{Builder, BusEvent, RingBus};
 pub use bus::Bus;
 pub use error::{
@@ -176,5 +189,6 @@ pub use poller::{Batch, Poller};
 pub use producer::Producer;
 pub use subscription::{ConsumerId, ConsumerKind, Dependency, StartAt, Subscription, TapPolicy};
 pub use tap::Tap;
+pub use thread::ConsumerThread;
 pub use topic::{Topic, TopicOutOfRange, TopicSet};
 pub use wait::WaitStrategy;
