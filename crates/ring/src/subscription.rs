@@ -204,9 +204,10 @@ impl Subscription {
     ///
     /// ```
     /// use ringbus_ring::{RingBus, Subscription};
+    /// let core = core_affinity::get_core_ids().unwrap()[0].id; // a core this process may use
     /// let (producer, bus) = RingBus::builder::<u64>()
     ///     .handler(
-    ///         Subscription::new("risk").pin_to_core(0).thread_name("risk-engine"),
+    ///         Subscription::new("risk").pin_to_core(core).thread_name("risk-engine"),
     ///         |_: &u64, _: u64, _: bool| Ok(()),
     ///     )
     ///     .build()
