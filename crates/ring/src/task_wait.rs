@@ -1,82 +1,99 @@
 //! Waiting from async code: the counterpart of `wait_for_until` for a task, which must never
 //! block its executor's thread.
 //!
-//! Between two checks a thread spins, yields or parks; a task can only return `Pending`.
-//! Either it asks to be polled again at once (`wake_by_ref`: a yield to the executor, which
-//! runs other tasks first), or it registers its waker with the bus's `Waker`, in the same
-//! sleeper count and under the same lock as parking threads, so the side that advances pays
-//! for it only while it is registered (`Waker::register_task`). Which one follows the
-//! consumer's wait strategy: spinning strategies only yield, `Blocking` registers at once,
-//! `Adaptive` yields for `YIELD_FOR` and then registers.
+//! Between two checks a thread spins, yields or parks. A task spins and yields the same way,
+//! for as long, but hands the thread back to its executor between yields (it wakes itself
+//! and returns `Pending`, so the executor runs its other tasks first), and instead of parking
+//! it registers its waker with the bus's `Waker`, in the same sleeper count and under the
+//! same lock as parking threads: the side that advances pays for it only while it is
+//! registered (`Waker::register_task`).
 
 use crate::reader::{Idle, Reader};
-use crate::sync::Arc;
-use crate::wait::WaitStrategy;
-#[cfg(not(loom))]
-use crate::wait::YIELD_FOR;
+use crate::sync::{self, Arc};
+use crate::wait::{still_yielding, WaitStrategy, SPINS, SPINS_BEFORE_YIELD};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-/// Where a task is in one wait: how long it yields before it registers.
+/// `BusySpin`: checks per poll before the task hands the thread back to its executor.
+const SPINS_PER_POLL: u32 = if cfg!(loom) { 1 } else { 64 };
+
+/// Where a task is in one wait.
 #[derive(Debug, Default)]
 pub(crate) struct TaskWait {
+    /// Checks that found nothing so far in the current wait.
+    step: u32,
     /// Adaptive: when the yield phase of the current wait ends (set by its first yield).
     yield_until: Option<Instant>,
-    /// Adaptive under loom (no clock): yields so far in the current wait.
-    #[cfg(loom)]
-    yields: u32,
+}
+
+/// What a task does after a check that found nothing.
+enum Then {
+    /// Check again at once.
+    Spin,
+    /// Let the executor run other tasks, then check again.
+    Requeue,
+    /// Yield the thread to the operating system too (as a waiting thread's `yield_now`).
+    Yield,
+    /// Register to be woken.
+    Register,
 }
 
 impl TaskWait {
-    /// The wait is over: the next one starts with its yield phase again.
+    /// The wait is over: the next one starts with its spins again.
     fn settle(&mut self) {
+        self.step = 0;
         self.yield_until = None;
-        #[cfg(loom)]
-        {
-            self.yields = 0;
-        }
     }
 
-    /// Whether to yield to the executor once more rather than register.
-    fn keeps_yielding(&mut self, strategy: WaitStrategy) -> bool {
+    /// The step after the current check, as `wait_for_until` takes it for a thread.
+    fn then(&mut self, strategy: WaitStrategy) -> Then {
+        let step = self.step;
+        self.step = step.saturating_add(1);
         match strategy {
-            WaitStrategy::BusySpin | WaitStrategy::SpinThenYield => true,
-            WaitStrategy::Blocking => false,
-            WaitStrategy::Adaptive => self.still_yielding(),
+            WaitStrategy::BusySpin if step % SPINS_PER_POLL == SPINS_PER_POLL - 1 => Then::Requeue,
+            WaitStrategy::BusySpin => Then::Spin,
+            WaitStrategy::SpinThenYield if step < SPINS_BEFORE_YIELD => Then::Spin,
+            WaitStrategy::SpinThenYield => Then::Yield,
+            WaitStrategy::Adaptive if step < SPINS => Then::Spin,
+            WaitStrategy::Adaptive if still_yielding(&mut self.yield_until, step) => Then::Yield,
+            WaitStrategy::Adaptive | WaitStrategy::Blocking => Then::Register,
         }
-    }
-
-    #[cfg(not(loom))]
-    fn still_yielding(&mut self) -> bool {
-        let now = Instant::now();
-        now < *self.yield_until.get_or_insert(now + YIELD_FOR)
-    }
-
-    /// Loom has no clock: one yield, then register.
-    #[cfg(loom)]
-    fn still_yielding(&mut self) -> bool {
-        self.yields += 1;
-        self.yields == 1
     }
 }
 
 impl<T> Reader<T> {
     /// [`Reader::wait_available`] for a task: `Ready` with the readable end (or why nothing
-    /// will be readable), or `Pending` with the task either woken at once (a yield) or
-    /// registered to be woken when the producer, or an upstream, moves.
+    /// will be readable), or `Pending` with the task either woken at once (to be polled again
+    /// after the executor's other tasks) or registered to be woken when the producer, or an
+    /// upstream, moves.
     pub(crate) fn poll_available(
         &mut self,
         cx: &mut Context<'_>,
         wait: &mut TaskWait,
     ) -> Poll<Result<u64, Idle>> {
-        if let Some(ready) = self.try_available().transpose() {
-            wait.settle();
-            return Poll::Ready(ready);
+        loop {
+            if let Some(ready) = self.try_available().transpose() {
+                wait.settle();
+                return Poll::Ready(ready);
+            }
+            match wait.then(self.strategy()) {
+                Then::Spin => sync::spin_loop(),
+                Then::Requeue => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Then::Yield => {
+                    sync::thread::yield_now();
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Then::Register => return self.register(cx, wait),
+            }
         }
-        if wait.keeps_yielding(self.strategy()) {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
+    }
+
+    #[cold]
+    fn register(&mut self, cx: &mut Context<'_>, wait: &mut TaskWait) -> Poll<Result<u64, Idle>> {
         let shared = Arc::clone(&self.shared);
         let key = self.id;
         let mut outcome = None;

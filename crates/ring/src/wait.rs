@@ -90,7 +90,7 @@ impl std::fmt::Display for WaitStrategy {
 }
 
 /// Spins before yielding. Short: on two cores the thread we wait for may need our core.
-const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
+pub(crate) const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
 /// Adaptive: how long a wait yields before it parks. While nobody is parked the advancing
 /// side pays nothing for parking (asymmetric barriers, `barrier.rs`), so parking should be
 /// for a bus gone quiet, not for the gaps of a busy one: a park costs the sleeper a
@@ -99,9 +99,9 @@ const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
 /// on 2 cores (docs/decisions/adaptive-yield-phase.md), 100 µs to 1 ms were alike and 10 µs
 /// lost up to half the throughput with 4 and 8 consumers; 1 ms keeps the idle cost of a quiet
 /// bus at zero after that long.
-pub(crate) const YIELD_FOR: Duration = Duration::from_millis(1);
+const YIELD_FOR: Duration = Duration::from_millis(1);
 /// Spins before yielding under `SpinThenYield`.
-const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
+pub(crate) const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
 
 /// Where threads park (and async tasks register), and the signal that wakes them.
 #[derive(Debug)]
@@ -317,7 +317,7 @@ pub(crate) fn wait_for_until<R>(
 
 /// Whether an adaptive wait is still in its yield phase (`YIELD_FOR` from its first yield).
 #[inline]
-fn still_yielding(until: &mut Option<Instant>, step: u32) -> bool {
+pub(crate) fn still_yielding(until: &mut Option<Instant>, step: u32) -> bool {
     if cfg!(loom) {
         // Loom has no clock: one yield, then park.
         return step == SPINS;

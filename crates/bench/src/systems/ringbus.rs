@@ -118,7 +118,7 @@ impl Publish for Pub {
     }
 }
 
-fn topic_set(mask: &TopicMask) -> TopicSet {
+pub(crate) fn topic_set(mask: &TopicMask) -> TopicSet {
     if mask.is_all() {
         return TopicSet::all();
     }
