@@ -1,5 +1,6 @@
 //! Loom models of the cursor protocols, run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p ringbus-ring --release --lib loom_models`.
+//! `RUSTFLAGS="--cfg loom" cargo test -p ringbus-ring --features async --release --lib loom_models`
+//! (without `--features async` the models of the async consumers are left out).
 //!
 //! Each model drives the real `Producer`, `Poller` and `Tap` code (the `sync` shim swaps in
 //! loom's atomics, cells, lock and condition variable), so loom explores every interleaving
