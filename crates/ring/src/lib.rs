@@ -84,49 +84,58 @@
 //!
 //! # Async
 //!
-//! With the `async` feature (off by default: the engine's default build has no async
-//! dependency), [`Bus::subscribe_async`] and [`Bus::tap_async`] (or [`Poller::into_async`],
-//! [`Tap::into_async`]) give consumers for async code: [`AsyncPoller`] and [`AsyncTap`] are
-//! [`futures_core::Stream`]s of `(sequence, event)` copies, and [`AsyncPoller::batch`] lends
-//! a batch from the ring without a copy, from any executor. They keep every guarantee of the
-//! blocking ones: order, topic filter, gating (or, for a tap, `Lagged` with the number
-//! missed), and the end of the stream: a clean shutdown ends the stream (`None`); a producer
-//! failure, a stop or a departed upstream is yielded once as an `Err` first.
-//!
-//! A waiting task never blocks its executor's thread: it spins and yields as its wait
-//! strategy says, then registers its waker with the bus's wake-up protocol, exactly where a
-//! thread would park, so publishing pays for it only while it is registered. Dropping the
-//! stream (or cancelling its task) leaves the bus at once.
-//!
-//! ```
-//! # #[cfg(feature = "async")] {
-//! use futures_util::StreamExt;
-//! use ringbus_ring::{PollError, RingBus, Subscription, Topic, TopicSet};
-//!
-//! const TRADE: Topic = Topic::new(2);
-//! let (mut producer, bus) = RingBus::builder::<u64>().capacity(1024).build().unwrap();
-//! let mut trades = bus
-//!     .subscribe_async(Subscription::new("api").topics(TopicSet::of(&[TRADE])))
-//!     .unwrap();
-//! let runtime = tokio::runtime::Runtime::new().unwrap();
-//! let api = runtime.spawn(async move {
-//!     let mut sizes = Vec::new();
-//!     while let Some(trade) = trades.next().await {
-//!         match trade {
-//!             Ok((_sequence, size)) => sizes.push(size),
-//!             Err(PollError::ProducerFailed) => break, // the producer crashed
-//!             Err(other) => panic!("{other}"),
-//!         }
-//!     }
-//!     sizes // `None`: the producer closed the bus and every trade was seen
-//! });
-//! producer.publish(TRADE, |e| *e = 5);
-//! producer.publish(Topic::new(1), |e| *e = 0); // another topic: not delivered
-//! producer.publish(TRADE, |e| *e = 7);
-//! drop(producer);
-//! assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
-//! # }
-//! ```
+#![cfg_attr(
+    feature = "async",
+    doc = r#"With the `async` feature (off by default: the engine's default build has no async
+dependency), [`Bus::subscribe_async`] and [`Bus::tap_async`] (or [`Poller::into_async`],
+[`Tap::into_async`]) give consumers for async code: [`AsyncPoller`] and [`AsyncTap`] are
+[`futures_core::Stream`]s of `(sequence, event)` copies, and [`AsyncPoller::batch`] lends
+a batch from the ring without a copy, from any executor. They keep every guarantee of the
+blocking ones: order, topic filter, gating (or, for a tap, `Lagged` with the number
+missed), and the end of the stream: a clean shutdown ends the stream (`None`); a producer
+failure, a stop or a departed upstream is yielded once as an `Err` first.
+
+A waiting task never blocks its executor's thread: it spins and yields as its wait
+strategy says, then registers its waker with the bus's wake-up protocol, exactly where a
+thread would park, so publishing pays for it only while it is registered. Dropping the
+stream (or cancelling its task) leaves the bus at once.
+
+```
+use futures_util::StreamExt;
+use ringbus_ring::{PollError, RingBus, Subscription, Topic, TopicSet};
+
+const TRADE: Topic = Topic::new(2);
+let (mut producer, bus) = RingBus::builder::<u64>().capacity(1024).build().unwrap();
+let mut trades = bus
+    .subscribe_async(Subscription::new("api").topics(TopicSet::of(&[TRADE])))
+    .unwrap();
+let runtime = tokio::runtime::Runtime::new().unwrap();
+let api = runtime.spawn(async move {
+    let mut sizes = Vec::new();
+    while let Some(trade) = trades.next().await {
+        match trade {
+            Ok((_sequence, size)) => sizes.push(size),
+            Err(PollError::ProducerFailed) => break, // the producer crashed
+            Err(other) => panic!("{other}"),
+        }
+    }
+    sizes // `None`: the producer closed the bus and every trade was seen
+});
+producer.publish(TRADE, |e| *e = 5);
+producer.publish(Topic::new(1), |e| *e = 0); // another topic: not delivered
+producer.publish(TRADE, |e| *e = 7);
+drop(producer);
+assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
+```
+"#
+)]
+#![cfg_attr(
+    not(feature = "async"),
+    doc = "With the `async` feature (off by default: the engine's default build has no async \
+           dependency), `Bus::subscribe_async` and `Bus::tap_async` give consumers for async \
+           code: `Stream`s usable from any executor, registered with the bus's wake-up protocol \
+           while they wait.\n"
+)]
 //!
 //! # Backpressure
 //!
