@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# The servers ringbus's remote consumers talk to, for tests, benchmarks and local runs:
-# PostgreSQL 15 and nats-server (with JetStream), both from Debian's packages, both on
-# loopback only, both owned by this script (their data lives under $RINGBUS_SERVICES_DIR,
-# default /tmp/ringbus-services; nothing of the system's own PostgreSQL cluster is touched).
+# PostgreSQL 15 and nats-server (with JetStream) from Debian's packages, for local runs and
+# benchmarks of ringbus's remote consumers (`ringbus run --postgres/--nats`): both on loopback
+# only, both owned by this script (their data lives under $RINGBUS_SERVICES_DIR, default
+# /tmp/ringbus-services; nothing of the system's own PostgreSQL cluster is touched).
+#
+# The tests do not use these servers: each test process starts its own on free ports
+# (crates/testkit) and calls `install` here when a program is missing.
 #
 # TLS: a throwaway CA and a server certificate for 127.0.0.1 and localhost are made once with
 # openssl in $RINGBUS_SERVICES_DIR/tls (the CA: tls/ca.crt). PostgreSQL runs with ssl = on
 # (plain connections still work); a second nats-server, TLS required, listens beside the
 # plain one (nats-server 2.9 has no allow_non_tls).
 #
+#   scripts/services.sh install            install what is missing (PostgreSQL 15, nats-server,
+#                                          openssl), nothing else (idempotent)
 #   scripts/services.sh start              install what is missing, start both, wait until
 #                                          both accept connections (idempotent)
 #   scripts/services.sh stop               stop both (idempotent)
 #   scripts/services.sh status             say what runs; exit 0 only if all do
 #   scripts/services.sh env                print the URLs and the CA file as shell exports
 #   scripts/services.sh restart-postgres [fast|immediate]
-#                                          restart PostgreSQL (fault tests; immediate = crash)
-#   scripts/services.sh kill-nats          SIGKILL nats-server (fault tests)
+#                                          restart PostgreSQL (immediate = as in a crash)
+#   scripts/services.sh kill-nats          SIGKILL the plain nats-server
 #   scripts/services.sh start-nats         start the plain nats-server only
 #
 # Ports (fixed, not the defaults, so a system PostgreSQL or NATS on 5432/4222 does not
@@ -24,7 +29,7 @@
 # NATS over TLS 127.0.0.1:54223 (monitoring 127.0.0.1:58223). Override with RINGBUS_PG_PORT,
 # RINGBUS_NATS_PORT, RINGBUS_NATS_MONITOR_PORT, RINGBUS_NATS_TLS_PORT,
 # RINGBUS_NATS_TLS_MONITOR_PORT.
-# The test role is ringbus / ringbus (CREATEDB), its database ringbus: test credentials for a
+# The role is ringbus / ringbus (CREATEDB), its database ringbus: credentials for a
 # loopback-only server, not a secret. Must run as root on a fresh machine (it installs with
 # apt-get); as another user it works once the packages are there.
 set -euo pipefail
@@ -65,8 +70,19 @@ install_missing() {
     [ "$(id -u)" = 0 ] || die "missing ${want[*]}; run this script as root once to install them"
     log "installing ${want[*]} (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+    # Another apt-get may hold dpkg's lock (a package install beside the tests): wait for it.
+    local wait_lock=(-o DPkg::Lock::Timeout=600)
+    apt-get "${wait_lock[@]}" update -qq
+    apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+    # Where services may start (no policy-rc.d), the packages start servers of their own: the
+    # system's cluster 15/main on 5432 and nats-server's unit. Neither the tests nor this script
+    # use them, so what this install started is stopped again.
+    if [[ " ${want[*]} " == *" postgresql-15 "* ]]; then
+        pg_ctlcluster 15 main stop 2>/dev/null || true
+    fi
+    if [[ " ${want[*]} " == *" nats-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+        systemctl stop nats-server 2>/dev/null || true
+    fi
     [ -x "$PG_BIN/postgres" ] || die "postgresql-15 did not install $PG_BIN/postgres"
     command -v nats-server >/dev/null 2>&1 || die "nats-server did not install"
     command -v openssl >/dev/null 2>&1 || die "openssl did not install"
@@ -256,9 +272,18 @@ status() {
     return $rc
 }
 
+if [ "${1:-}" = install ]; then
+    # Test processes may call this at the same time; it makes no directory, so the lock is
+    # the script file itself.
+    exec 9<"${BASH_SOURCE[0]}"
+    flock -w 600 9 || die "could not lock ${BASH_SOURCE[0]}"
+    install_missing
+    exit 0
+fi
+
 mkdir -p "$DIR"
 chmod 755 "$DIR"
-# One caller at a time (test binaries may call this concurrently). The servers started below
+# One caller at a time. The servers started below
 # must not inherit fd 9, or they would hold the lock for as long as they run.
 exec 9>"$DIR/.lock"
 flock -w 600 9 || die "could not take $DIR/.lock"
@@ -288,7 +313,7 @@ restart-postgres)
 kill-nats) nats_kill KILL ;;
 start-nats) nats_start ;;
 *)
-    echo "usage: $0 start|stop|status|env|restart-postgres [fast|immediate]|kill-nats|start-nats" >&2
+    echo "usage: $0 install|start|stop|status|env|restart-postgres [fast|immediate]|kill-nats|start-nats" >&2
     exit 2
     ;;
 esac

@@ -23,9 +23,9 @@
 //!   every consumer has drained, publishes nothing for 100 ms (`--idle-ms`) while the process
 //!   CPU is measured, reported as % of one core per consumer ([`harness::IdleProbe`]).
 //! - **`--pin`** ([`pin`]): producer on the first core, consumer *i* on core *i + 1*, round
-//!   robin; ringbus handlers pin themselves in `on_start`, the disruptor's threads through its
-//!   own `pin_at_core`, the channel and bus consumers on their threads. Recorded as
-//!   `settings.pinned` and in the report header.
+//!   robin; ringbus handlers through `Subscription::pin_to_core`, the disruptor's threads
+//!   through its own `pin_at_core`, the other consumers (channels, bus, ringbus pollers and
+//!   tokio workers) on their threads. Recorded as `settings.pinned` and in the report header.
 
 pub mod charts;
 pub mod check;

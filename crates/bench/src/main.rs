@@ -60,8 +60,8 @@ struct Common {
     #[arg(long)]
     run_ms: Option<u64>,
     /// Pin the producer to the first core and consumer i to core i+1, round robin over the
-    /// available cores (ringbus handlers pin themselves in on_start, the disruptor through its
-    /// pin_at_core; recorded as "pinned" in the report).
+    /// available cores (ringbus handlers through Subscription::pin_to_core, the disruptor
+    /// through its pin_at_core; recorded as "pinned" in the report).
     #[arg(long)]
     pin: bool,
     /// Idle window per system and scenario, ms: consumers started and drained, nothing

@@ -8,6 +8,7 @@ use ringbus_node::cli::{execute, Cli};
 use ringbus_remote::{tail, PgOptions, PgStore, ServiceUrl, TailOptions, HEADER_BLOCK_END};
 use ringbus_testkit::*;
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[test]
@@ -18,6 +19,8 @@ fn run_with_postgres_and_nats() {
         Duration::from_secs(120),
         || {
             let pg = fresh_database("cli");
+            sweep_streams(nats());
+            let (stream, prefix) = (per_process("TEST_CLI"), per_process("t_cli"));
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().to_str().unwrap().to_string();
             let args = [
@@ -31,11 +34,11 @@ fn run_with_postgres_and_nats() {
                 "--postgres",
                 pg.expose(),
                 "--nats",
-                NATS_URL,
+                nats().url(),
                 "--nats-stream",
-                "TEST_CLI",
+                stream.as_str(),
                 "--nats-prefix",
-                "t_cli",
+                prefix.as_str(),
                 "--reset-remote",
             ];
             execute(Cli::parse_from(args)).unwrap();
@@ -49,10 +52,10 @@ fn run_with_postgres_and_nats() {
 
             let mut streamed = Vec::new();
             tail(
-                &ServiceUrl::new(NATS_URL),
+                &ServiceUrl::new(nats().url()),
                 &TailOptions {
-                    stream: "TEST_CLI".into(),
-                    subject_prefix: "t_cli".into(),
+                    stream: stream.clone(),
+                    subject_prefix: prefix.clone(),
                     idle_exit: Some(Duration::from_millis(1500)),
                     ..TailOptions::default()
                 },
@@ -78,10 +81,10 @@ fn run_with_postgres_and_nats() {
             assert_eq!(store.load().unwrap(), sqlite.load().unwrap());
             let mut count = 0;
             tail(
-                &ServiceUrl::new(NATS_URL),
+                &ServiceUrl::new(nats().url()),
                 &TailOptions {
-                    stream: "TEST_CLI".into(),
-                    subject_prefix: "t_cli".into(),
+                    stream: stream.clone(),
+                    subject_prefix: prefix.clone(),
                     idle_exit: Some(Duration::from_millis(1500)),
                     ..TailOptions::default()
                 },
@@ -106,10 +109,12 @@ fn run_and_tail_over_tls() {
         Duration::from_secs(120),
         || {
             let pg = fresh_database_ssl("cli_tls", "require");
+            sweep_streams(nats_tls());
+            let (stream, prefix) = (per_process("TEST_CLI_TLS"), per_process("t_cli_tls"));
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().to_str().unwrap().to_string();
-            let ca = test_ca();
-            let ca = ca.to_str().unwrap();
+            let pg_ca = postgres().ca().to_str().unwrap();
+            let nats_ca = nats_tls().ca().unwrap().to_str().unwrap();
             execute(Cli::parse_from([
                 "ringbus",
                 "run",
@@ -121,15 +126,15 @@ fn run_and_tail_over_tls() {
                 "--postgres",
                 pg.expose(),
                 "--postgres-ca",
-                ca,
+                pg_ca,
                 "--nats",
-                NATS_TLS_URL,
+                nats_tls().url(),
                 "--nats-ca",
-                ca,
+                nats_ca,
                 "--nats-stream",
-                "TEST_CLI_TLS",
+                stream.as_str(),
                 "--nats-prefix",
-                "t_cli_tls",
+                prefix.as_str(),
                 "--reset-remote",
             ]))
             .unwrap();
@@ -138,19 +143,19 @@ fn run_and_tail_over_tls() {
             let sqlite =
                 SqliteStore::open(dir.path().join("ringbus.db"), SqliteOptions::default()).unwrap();
             let options = PgOptions {
-                ca_file: Some(test_ca()),
+                ca_file: Some(postgres().ca().to_path_buf()),
                 ..PgOptions::default()
             };
             let mut store = PgStore::connect(pg, options).unwrap();
             assert_eq!(store.load().unwrap(), sqlite.load().unwrap());
             let mut streamed = Vec::new();
             tail(
-                &ServiceUrl::new(NATS_TLS_URL),
+                &ServiceUrl::new(nats_tls().url()),
                 &TailOptions {
-                    stream: "TEST_CLI_TLS".into(),
-                    subject_prefix: "t_cli_tls".into(),
+                    stream: stream.clone(),
+                    subject_prefix: prefix.clone(),
                     idle_exit: Some(Duration::from_millis(1500)),
-                    ca_file: Some(test_ca()),
+                    ca_file: nats_tls().ca().map(PathBuf::from),
                     ..TailOptions::default()
                 },
                 |item| {
@@ -166,11 +171,11 @@ fn run_and_tail_over_tls() {
                     "ringbus",
                     "tail",
                     "--nats",
-                    NATS_TLS_URL,
+                    nats_tls().url(),
                     "--stream",
-                    "TEST_CLI_TLS",
+                    stream.as_str(),
                     "--prefix",
-                    "t_cli_tls",
+                    prefix.as_str(),
                     "--topic",
                     "EndBlock",
                     "--limit",
@@ -183,7 +188,7 @@ fn run_and_tail_over_tls() {
                 }
                 Cli::parse_from(args)
             };
-            execute(tail_args(Some(ca))).unwrap();
+            execute(tail_args(Some(nats_ca))).unwrap();
             let err = execute(tail_args(None)).unwrap_err().to_string();
             assert!(err.contains("TLS"), "{err}");
         },
@@ -194,7 +199,7 @@ fn run_and_tail_over_tls() {
 fn streamed(stream: &str, prefix: &str) -> Vec<Event> {
     let mut out = Vec::new();
     tail(
-        &ServiceUrl::new(NATS_URL),
+        &ServiceUrl::new(nats().url()),
         &TailOptions {
             stream: stream.into(),
             subject_prefix: prefix.into(),
@@ -220,7 +225,7 @@ fn run_and_replay_per_block() {
         "ringbus run/replay --nats-batch block",
         Duration::from_secs(120),
         || {
-            sweep_streams(NATS_URL, None);
+            sweep_streams(nats());
             let (stream, prefix) = (per_process("TEST_CLI_BLOCK"), per_process("t_cli_block"));
             let (replay_stream, replay_prefix) = (
                 per_process("TEST_CLI_BLOCK_REPLAY"),
@@ -237,7 +242,7 @@ fn run_and_replay_per_block() {
                 &out,
                 "--quiet",
                 "--nats",
-                NATS_URL,
+                nats().url(),
                 "--nats-stream",
                 stream.as_str(),
                 "--nats-prefix",
@@ -274,7 +279,7 @@ fn run_and_replay_per_block() {
                 replay_out.join("events.rbl").to_str().unwrap(),
                 "--quiet",
                 "--nats",
-                NATS_URL,
+                nats().url(),
                 "--nats-stream",
                 replay_stream.as_str(),
                 "--nats-prefix",
@@ -309,7 +314,7 @@ fn run_per_block_with_a_topic_subset_closes_every_block() {
         "ringbus run --nats-batch block --nats-topics Trade",
         Duration::from_secs(120),
         || {
-            sweep_streams(NATS_URL, None);
+            sweep_streams(nats());
             let (stream, prefix) = (per_process("TEST_CLI_SUBSET"), per_process("t_cli_subset"));
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().to_str().unwrap().to_string();
@@ -322,7 +327,7 @@ fn run_per_block_with_a_topic_subset_closes_every_block() {
                 &out,
                 "--quiet",
                 "--nats",
-                NATS_URL,
+                nats().url(),
                 "--nats-stream",
                 stream.as_str(),
                 "--nats-prefix",

@@ -225,7 +225,7 @@ fn pg_contents(url: &ServiceUrl) -> PgContents {
 #[test]
 fn jetstream_refuses_another_streams_log_and_stays_unchanged() {
     let _servers = use_servers();
-    sweep_streams(NATS_URL, None);
+    sweep_streams(nats());
     with_deadline(
         "JetStream: another stream",
         Duration::from_secs(180),
@@ -237,7 +237,7 @@ fn jetstream_refuses_another_streams_log_and_stays_unchanged() {
                     subject_prefix: per_process(&format!("t_identity_{name}")),
                     ..ForwarderOptions::default()
                 };
-                let url = ServiceUrl::new(NATS_URL);
+                let url = ServiceUrl::new(nats().url());
                 ringbus_remote::JetStreamForwarder::delete_stream(&url, &options).unwrap();
                 let mut p = Pipeline::new(&logs.dir);
                 p.consumers = vec![ConsumerKind::Nats];

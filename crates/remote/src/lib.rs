@@ -14,7 +14,9 @@
 //! # Quick start
 //!
 //! Servers for a try (PostgreSQL 15 and nats-server with JetStream on loopback):
-//! `scripts/services.sh start`, then `eval "$(scripts/services.sh env)"`.
+//! `scripts/services.sh start`, then `eval "$(scripts/services.sh env)"`; they run until
+//! `scripts/services.sh stop`. The crate's tests do not use them: each test process starts
+//! servers of its own on free ports and stops them when it ends (`ringbus-testkit`).
 //!
 //! ```no_run
 //! use ringbus_events::{topic_sets, Event};

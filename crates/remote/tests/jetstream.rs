@@ -1,5 +1,5 @@
-//! The JetStream forwarder and the stream reader against a real nats-server (started by
-//! `scripts/services.sh start`).
+//! The JetStream forwarder and the stream reader against a real nats-server: one this test
+//! process starts, or one named by the environment (`ringbus_testkit::servers`).
 
 use ringbus_events::{topic_sets, Event, EventTopic};
 use ringbus_remote::{
@@ -15,31 +15,29 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn url() -> ServiceUrl {
-    ServiceUrl::new(NATS_URL)
+    ServiceUrl::new(nats().url())
 }
 
 /// The server a test's options point at: the TLS one when they carry a CA file.
 fn server_of(options: &ForwarderOptions) -> ServiceUrl {
     ServiceUrl::new(if options.ca_file.is_some() {
-        NATS_TLS_URL
+        nats_tls().url()
     } else {
-        NATS_URL
+        nats().url()
     })
 }
 
 /// Options for a stream of this test's own (deleted first), subjects
 /// `t_<name>_<pid>.<Topic>`.
 fn fresh_stream(name: &str) -> ForwarderOptions {
-    fresh_stream_on(name, None)
+    fresh_stream_on(name, nats())
 }
 
-/// [`fresh_stream`] on the plain server (`ca_file: None`) or the TLS one with that CA.
-/// Names carry the process id ([`per_process`]).
-fn fresh_stream_on(name: &str, ca_file: Option<PathBuf>) -> ForwarderOptions {
-    match &ca_file {
-        None => sweep_streams(NATS_URL, None),
-        Some(ca) => sweep_streams(NATS_TLS_URL, Some(ca.clone())),
-    }
+/// [`fresh_stream`] on `server`: the plain one, or the TLS one (`ca_file` its CA). Names
+/// carry the process id ([`per_process`]).
+fn fresh_stream_on(name: &str, server: &'static Nats) -> ForwarderOptions {
+    sweep_streams(server);
+    let ca_file = server.ca().map(PathBuf::from);
     let stream = per_process(&format!("TEST_{}", name.to_uppercase()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -51,7 +49,7 @@ fn fresh_stream_on(name: &str, ca_file: Option<PathBuf>) -> ForwarderOptions {
             Some(ca) => async_nats::ConnectOptions::new()
                 .add_root_certificates(ca.clone())
                 .require_tls(true)
-                .connect(NATS_TLS_URL)
+                .connect(server.url())
                 .await
                 .unwrap(),
         };
@@ -67,7 +65,7 @@ fn fresh_stream_on(name: &str, ca_file: Option<PathBuf>) -> ForwarderOptions {
 }
 
 async fn async_nats_connect() -> async_nats::Client {
-    async_nats::connect(NATS_URL).await.unwrap()
+    async_nats::connect(nats().url()).await.unwrap()
 }
 
 /// Everything in the stream (in stream order), or one topic of it.
@@ -215,7 +213,8 @@ fn resumes_after_the_streams_last_event() {
 
 /// nats-server is killed (SIGKILL) and started again in the middle of a run: the forwarder
 /// reconnects, finds the stream's last event, re-sends what follows; the stream holds every
-/// event once, in order (checked event by event).
+/// event once, in order (checked event by event). Skipped against a server named by the
+/// environment.
 #[test]
 fn nats_killed_and_restarted_mid_run() {
     killed_mid_run("kill", Batching::PerEvent);
@@ -229,7 +228,9 @@ fn nats_killed_and_restarted_mid_run_per_block() {
 }
 
 fn killed_mid_run(name: &'static str, batching: Batching) {
-    let _servers = fault_servers();
+    let Some((_servers, server)) = fault_nats() else {
+        return;
+    };
     with_deadline("NATS killed mid-run", Duration::from_secs(120), move || {
         let options = ForwarderOptions {
             reconnect_timeout: Duration::from_secs(60),
@@ -258,11 +259,11 @@ fn killed_mid_run(name: &'static str, batching: Batching) {
             while watch.snapshot().acked_through.is_none_or(|a| a < third) {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            services(&["kill-nats"]);
+            server.kill();
             let at_kill = watch.snapshot().acked_through;
             let _ = killed_tx.send(());
             std::thread::sleep(Duration::from_millis(300));
-            services(&["start-nats"]);
+            server.start_again();
             at_kill
         });
         let (first_half, second_half) = events.split_at(events.len() / 2);
@@ -311,10 +312,10 @@ fn passwords_are_never_shown() {
 fn every_event_once_in_order_over_tls() {
     let _servers = use_servers();
     with_deadline("forward a run over TLS", Duration::from_secs(90), || {
-        let options = fresh_stream_on("tls", Some(test_ca()));
+        let options = fresh_stream_on("tls", nats_tls());
         let events = simulate(150, 9);
         let (fwd, status) =
-            JetStreamForwarder::connect(ServiceUrl::new(NATS_TLS_URL), options.clone(), None)
+            JetStreamForwarder::connect(ServiceUrl::new(nats_tls().url()), options.clone(), None)
                 .unwrap();
         run_bus(&events, fwd, topic_sets::ALL_EVENTS);
         assert_clean(&status, events.last().map(|e| e.sequence));
@@ -324,7 +325,7 @@ fn every_event_once_in_order_over_tls() {
         check_stream(&options, &events);
 
         // A CA file on a nats:// URL asks for TLS too: the same server, the same stream.
-        let plain_scheme = ServiceUrl::new(NATS_TLS_URL.replace("tls://", "nats://"));
+        let plain_scheme = ServiceUrl::new(nats_tls().url().replace("tls://", "nats://"));
         let (fwd, status) =
             JetStreamForwarder::connect(plain_scheme, options.clone(), None).unwrap();
         assert_eq!(fwd.resume_after(), events.last().map(|e| e.sequence));
@@ -343,7 +344,7 @@ fn a_foreign_ca_is_refused_over_tls() {
         Duration::from_secs(30),
         || {
             let (_dir, other) = other_ca();
-            let url = ServiceUrl::new("tls://user:s3cret@127.0.0.1:54223");
+            let url = ServiceUrl::new(nats_tls().url_with_credentials("user", "s3cret"));
             for ca_file in [Some(other.clone()), None] {
                 let options = ForwarderOptions {
                     ca_file: ca_file.clone(),

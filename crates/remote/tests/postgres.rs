@@ -1,4 +1,5 @@
-//! The PostgreSQL writer against a real server (started by `scripts/services.sh start`).
+//! The PostgreSQL writer against a real server: one this test process starts, or one named by
+//! the environment (`ringbus_testkit::servers`).
 
 use ringbus_consumers::{FxHashMap, SqliteOptions, SqliteWriter, StoreTables};
 use ringbus_events::{topic_sets, Event, MarketId, PartyId, Payload, Position};
@@ -116,10 +117,12 @@ fn crash_mid_block_then_resume_from_the_log() {
 
 /// PostgreSQL is restarted (crash-style, `pg_ctl restart -m immediate`) while the writer
 /// runs behind the bus: it reconnects, re-reads its cursor and goes on; checked event by
-/// event against the log.
+/// event against the log. Skipped against a server named by the environment.
 #[test]
 fn postgres_restarted_mid_run() {
-    let _servers = fault_servers();
+    let Some((_servers, server)) = fault_postgres() else {
+        return;
+    };
     with_deadline(
         "PostgreSQL restart mid-run",
         Duration::from_secs(120),
@@ -155,7 +158,7 @@ fn postgres_restarted_mid_run() {
                     // Paced like a live node, so the restart lands mid-run, not after it.
                     std::thread::sleep(Duration::from_millis(2));
                     if block == 100 && !restarted {
-                        services(&["restart-postgres", "immediate"]);
+                        server.restart_immediate();
                         restarted = true;
                     }
                 }
@@ -258,8 +261,8 @@ fn passwords_are_never_shown() {
 fn a_wrong_password_fails_at_once() {
     let _servers = use_servers();
     with_deadline("wrong password", Duration::from_secs(20), || {
-        let url =
-            ServiceUrl::new("postgres://ringbus:wrong-pw@127.0.0.1:55432/ringbus?sslmode=disable");
+        let server = postgres();
+        let url = server.url_with_password(server.admin_database(), "wrong-pw", "disable");
         let start = std::time::Instant::now();
         let err = PgStore::connect(url, PgOptions::default()).unwrap_err();
         assert!(
@@ -296,7 +299,7 @@ fn full_run_over_tls_with_the_ca() {
         || {
             let url = fresh_database_ssl("tls_run", "require");
             let options = PgOptions {
-                ca_file: Some(test_ca()),
+                ca_file: Some(postgres().ca().to_path_buf()),
                 ..PgOptions::default()
             };
             let events = simulate(200, 5);
@@ -333,10 +336,9 @@ fn a_foreign_ca_is_refused() {
             ca_file: Some(other.clone()),
             ..PgOptions::default()
         };
+        let server = postgres();
         for sslmode in ["require", "prefer"] {
-            let url = ServiceUrl::new(format!(
-                "postgres://ringbus:ringbus-pw@127.0.0.1:55432/ringbus?sslmode={sslmode}"
-            ));
+            let url = server.url_with_password(server.admin_database(), "ringbus-pw", sslmode);
             let start = std::time::Instant::now();
             let err = PgStore::connect(url, options.clone()).unwrap_err();
             assert!(start.elapsed() < Duration::from_secs(10), "retried: {err}");
@@ -357,9 +359,7 @@ fn a_foreign_ca_is_refused() {
                 ..PgOptions::default()
             };
             // The CA file is read before any connection, so no database is needed.
-            let url = ServiceUrl::new(
-                "postgres://ringbus:ringbus@127.0.0.1:55432/ringbus?sslmode=require",
-            );
+            let url = server.url(server.admin_database(), "require");
             let err = PgStore::connect(url, options).unwrap_err();
             assert!(
                 matches!(&err, RemoteError::CaFile { path: p, .. } if *p == path),

@@ -9,6 +9,7 @@ use crate::shared::{Config, Shared};
 use crate::slots::Slots;
 use crate::subscription::{ConsumerKind, Dependency, Subscription};
 use crate::sync::Arc;
+use crate::thread::{ConsumerThread, SpawnHook};
 use crate::wait::WaitStrategy;
 use std::collections::HashMap;
 
@@ -47,6 +48,7 @@ impl RingBus {
             replay_window: None,
             dynamic: true,
             declared: Vec::new(),
+            spawn_hook: None,
         }
     }
 }
@@ -87,6 +89,7 @@ pub struct Builder<T> {
     replay_window: Option<usize>,
     dynamic: bool,
     declared: Vec<Declared<T>>,
+    spawn_hook: Option<SpawnHook>,
 }
 
 impl<T> std::fmt::Debug for Builder<T> {
@@ -97,6 +100,7 @@ impl<T> std::fmt::Debug for Builder<T> {
             .field("max_consumers", &self.max_consumers)
             .field("replay_window", &self.replay_window)
             .field("dynamic", &self.dynamic)
+            .field("spawn_hook", &self.spawn_hook.is_some())
             .field(
                 "consumers",
                 &self
@@ -142,6 +146,23 @@ impl<T: Send + Sync + 'static> Builder<T> {
     /// slow path.
     pub fn dynamic_membership(mut self, dynamic: bool) -> Self {
         self.dynamic = dynamic;
+        self
+    }
+
+    /// Starts the threads of managed consumers (handlers and managed taps, declared here or
+    /// spawned later) with `hook` instead of `std::thread::spawn`: a thread factory, for
+    /// priorities, stack sizes or a runtime's own threads. The hook must start a thread that
+    /// calls [`ConsumerThread::run`] and return its handle (or the error that kept it from
+    /// starting one: the consumer is then refused with [`ConfigError::Spawn`]). See
+    /// [`ConsumerThread`].
+    pub fn spawn_hook(
+        mut self,
+        hook: impl Fn(ConsumerThread) -> std::io::Result<std::thread::JoinHandle<()>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.spawn_hook = Some(SpawnHook(std::sync::Arc::new(hook)));
         self
     }
 
@@ -207,7 +228,7 @@ impl<T: Send + Sync + 'static> Builder<T> {
             bus_id: next_bus_id(),
         };
         let shared = Arc::new(Shared::new(slots, self.max_consumers, config));
-        let mut bus = Bus::new(Arc::clone(&shared));
+        let mut bus = Bus::new(Arc::clone(&shared), self.spawn_hook);
         let mut declared: Vec<Option<Declared<T>>> = self.declared.into_iter().map(Some).collect();
         let added = order
             .into_iter()
@@ -238,6 +259,9 @@ impl<T: Send + Sync + 'static> Builder<T> {
             }
             if matches!(sub.kind, ConsumerKind::Tap(_)) {
                 return Err(ConfigError::WrongKind(sub.name.clone()));
+            }
+            if matches!(d, Declared::Poller(_)) && sub.has_thread_settings() {
+                return Err(ConfigError::NotManaged(sub.name.clone()));
             }
             if sub.topics.is_empty() {
                 return Err(ConfigError::EmptyTopicSet(sub.name.clone()));

@@ -11,6 +11,7 @@ use crate::shared::Shared;
 use crate::subscription::{ConsumerId, ConsumerKind, Subscription};
 use crate::sync::{self, Arc};
 use crate::tap::Tap;
+use crate::thread::{ConsumerThread, SpawnHook};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// The handle that manages a bus's consumers: subscribe, stop, snapshot, join.
@@ -38,20 +39,26 @@ use std::sync::atomic::Ordering::Relaxed;
 /// ```
 #[derive(Debug)]
 pub struct Bus<T> {
-    shared: Arc<Shared<T>>,
+    pub(crate) shared: Arc<Shared<T>>,
     /// Pollers declared on the builder, until taken.
     declared_pollers: Vec<Poller<T>>,
+    /// How managed consumers' threads are started (`None`: `std::thread`).
+    spawn_hook: Option<SpawnHook>,
 }
 
 impl<T: Send + Sync + 'static> Bus<T> {
-    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared<T>>, spawn_hook: Option<SpawnHook>) -> Self {
         Bus {
             shared,
             declared_pollers: Vec::new(),
+            spawn_hook,
         }
     }
 
     fn reader(&self, sub: &Subscription, managed: bool) -> Result<Reader<T>, ConfigError> {
+        if !managed && sub.has_thread_settings() {
+            return Err(ConfigError::NotManaged(sub.name.clone()));
+        }
         let joined: Joined = self.shared.join(sub, managed)?;
         Ok(Reader::new(
             Arc::clone(&self.shared),
@@ -101,8 +108,23 @@ impl<T: Send + Sync + 'static> Bus<T> {
         handler: H,
     ) -> Result<ConsumerId, ConfigError> {
         Self::check_gating(&sub)?;
+        let thread_name = Self::thread_name(&sub)?;
         let reader = self.reader(&sub, true)?;
-        self.start_thread(reader, move |reader| run_gating(reader, handler))
+        self.start_thread(reader, thread_name, sub.core, move |reader| {
+            run_gating(reader, handler)
+        })
+    }
+
+    /// The name of a managed consumer's thread, checked before the consumer joins.
+    fn thread_name(sub: &Subscription) -> Result<String, ConfigError> {
+        let name = sub.thread_name.clone().unwrap_or_else(|| sub.name.clone());
+        if name.contains('\0') {
+            return Err(ConfigError::InvalidThreadName {
+                name: sub.name.clone(),
+                thread_name: name,
+            });
+        }
+        Ok(name)
     }
 
     /// Starts a lossy tap on a thread of its own: its handler gets copies of the events,
@@ -119,28 +141,58 @@ impl<T: Send + Sync + 'static> Bus<T> {
         if !matches!(subscription.kind, ConsumerKind::Tap(_)) {
             return Err(ConfigError::WrongKind(subscription.name.clone()));
         }
+        let thread_name = Self::thread_name(&subscription)?;
         let reader = self.reader(&subscription, true)?;
-        self.start_thread(reader, move |reader| run_tap(reader, handler))
+        self.start_thread(reader, thread_name, subscription.core, move |reader| {
+            run_tap(reader, handler)
+        })
     }
 
+    /// Starts a managed consumer's thread (through the spawn hook, if the bus has one) and
+    /// waits until it runs, named and pinned.
     fn start_thread(
         &self,
         reader: Reader<T>,
+        thread_name: String,
+        core: Option<usize>,
         body: impl FnOnce(Reader<T>) + Send + 'static,
     ) -> Result<ConsumerId, ConfigError> {
         let id = reader.id;
         let name = reader.name.clone();
-        // Registering the thread under the lock before it runs means `join` and `stop`
-        // always find it.
-        let mut members = sync::lock(&self.shared.members);
-        let handle = std::thread::Builder::new()
-            .name(format!("ringbus:{name}"))
-            .spawn(move || body(reader))
-            .map_err(|e| ConfigError::Spawn {
-                name,
-                reason: e.to_string(),
-            })?;
-        members.threads.push((id, handle));
+        let (thread, started) = ConsumerThread::new(
+            name.clone(),
+            thread_name,
+            core,
+            Box::new(move || body(reader)),
+        );
+        let spawned = match &self.spawn_hook {
+            Some(hook) => (hook.0)(thread),
+            None => thread.spawn(),
+        };
+        // On every error below the consumer's reader has been dropped unrun: it has left.
+        let handle = spawned.map_err(|e| ConfigError::Spawn {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        match started.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(core)) => {
+                // It ends at once, without running the consumer.
+                let _ = handle.join();
+                return Err(ConfigError::NoSuchCore { name, core });
+            }
+            // The hook dropped the thread's `ConsumerThread` without running it; what its
+            // own thread does is none of ours to wait for.
+            Err(_) => {
+                return Err(ConfigError::Spawn {
+                    name,
+                    reason: "the spawn hook did not run the consumer".to_owned(),
+                })
+            }
+        }
+        // `join` and `stop` find the thread from here on. Neither can be waiting for it
+        // already: `join` takes the bus by value, and `stop` needs the id returned below.
+        sync::lock(&self.shared.members).threads.push((id, handle));
         Ok(id)
     }
 
@@ -161,6 +213,25 @@ impl<T: Send + Sync + 'static> Bus<T> {
             return Err(ConfigError::WrongKind(subscription.name.clone()));
         }
         Ok(Tap::new(self.reader(&subscription, false)?))
+    }
+
+    /// Adds a gating consumer that async code drives ([`AsyncPoller`](crate::AsyncPoller)).
+    /// A poller declared on the builder becomes one with [`Poller::into_async`].
+    #[cfg(feature = "async")]
+    pub fn subscribe_async(
+        &self,
+        subscription: Subscription,
+    ) -> Result<crate::AsyncPoller<T>, ConfigError> {
+        self.subscribe(subscription).map(Poller::into_async)
+    }
+
+    /// Adds a lossy tap that async code drives ([`AsyncTap`](crate::AsyncTap)).
+    #[cfg(feature = "async")]
+    pub fn tap_async(&self, subscription: Subscription) -> Result<crate::AsyncTap<T>, ConfigError>
+    where
+        T: Clone,
+    {
+        self.tap(subscription).map(Tap::into_async)
     }
 
     pub(crate) fn add_declared_poller(&mut self, sub: Subscription) -> Result<(), ConfigError> {

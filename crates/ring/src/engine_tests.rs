@@ -1,7 +1,7 @@
 //! End-to-end tests of the engine inside the crate, small enough for Miri
-//! (`cargo +nightly miri test -p ringbus-ring --lib`), which checks every slot access of
-//! `slots.rs` against the threads that race on it: the producer writing in place, pollers
-//! and handlers borrowing, taps copying out while the producer may detach them.
+//! (`cargo +nightly miri test -p ringbus-ring --features async --lib`), which checks every
+//! slot access of `slots.rs` against the threads that race on it: the producer writing in
+//! place, pollers and handlers borrowing, taps copying out while the producer may detach them.
 
 use crate::{
     PollError, Poller, RingBus, StartAt, Subscription, TapPolicy, Topic, TopicSet, WaitStrategy,

@@ -108,14 +108,37 @@ pub enum ConfigError {
     /// No present consumer has this id.
     #[error("no present consumer has this id")]
     UnknownConsumer,
-    /// The operating system refused a thread for a managed consumer.
+    /// The operating system (or the bus's spawn hook) refused a thread for a managed
+    /// consumer, or the hook did not run it.
     #[error("could not start a thread for consumer {name:?}: {reason}")]
     Spawn {
         /// The consumer.
         name: String,
-        /// The operating system's reason.
+        /// The operating system's (or the hook's) reason.
         reason: String,
     },
+    /// A managed consumer's thread could not be pinned to this core: the system has no such
+    /// core, or this process may not run on it.
+    #[error("consumer {name:?}: cannot pin its thread to core {core}: no such core, or this process may not run on it")]
+    NoSuchCore {
+        /// The consumer.
+        name: String,
+        /// The core asked for.
+        core: usize,
+    },
+    /// A thread name the operating system cannot take: it contains a NUL byte.
+    #[error("consumer {name:?}: thread name {thread_name:?} contains a NUL byte")]
+    InvalidThreadName {
+        /// The consumer.
+        name: String,
+        /// The thread name asked for.
+        thread_name: String,
+    },
+    /// A core or thread name was given to a consumer that runs on its caller's thread (a
+    /// poller, a tap the caller drives, an async consumer): only managed consumers have
+    /// threads of their own.
+    #[error("consumer {0:?} runs on its caller's thread: a core or thread name is for managed consumers (handler, spawn, spawn_tap)")]
+    NotManaged(String),
     /// A consumer asked to park on a bus whose advancing sides do not signal (a bus built with
     /// a spinning strategy where the kernel offers no asymmetric barriers): it could sleep
     /// forever.

@@ -64,11 +64,78 @@
 //! * A **poller** ([`Poller`]) is driven by your thread: [`Poller::poll`] returns the
 //!   available batch; dropping the batch releases it.
 //! * A **lossy tap** ([`Tap`], or [`Bus::spawn_tap`]) never slows the producer (below).
+//! * With the `async` feature, an **async poller** or **async tap** is driven by a task of
+//!   any executor (below).
 //!
 //! A consumer's [`TopicSet`] is checked against a per-slot tag: events of other topics cost
 //! it no handler call and no read of the payload. `Subscription::after` makes a consumer see
 //! an event only after another has processed it (pipelines, diamonds); the producer is held
 //! back only by the consumers at the ends of the chains.
+//!
+//! # Managed threads
+//!
+//! A handler's (or managed tap's) thread is named after its consumer, or as
+//! [`Subscription::thread_name`] says, so `top`, `perf` and a crash dump say which consumer is
+//! which (Linux keeps the first 15 bytes, cut at a character boundary);
+//! [`Subscription::pin_to_core`] pins it to a core before it runs; and
+//! [`Builder::spawn_hook`] starts every managed thread of the bus the user's way (priorities,
+//! stack sizes: see [`ConsumerThread`]). A core the system lacks is
+//! [`ConfigError::NoSuchCore`], when the consumer is started.
+//!
+//! # Async
+//!
+#![cfg_attr(
+    feature = "async",
+    doc = r#"With the `async` feature (off by default: the engine's default build has no async
+dependency), [`Bus::subscribe_async`] and [`Bus::tap_async`] (or [`Poller::into_async`],
+[`Tap::into_async`]) give consumers for async code: [`AsyncPoller`] and [`AsyncTap`] are
+[`futures_core::Stream`]s of `(sequence, event)` copies, and [`AsyncPoller::batch`] lends
+a batch from the ring without a copy, from any executor. They keep every guarantee of the
+blocking ones: order, topic filter, gating (or, for a tap, `Lagged` with the number
+missed), and the end of the stream: a clean shutdown ends the stream (`None`); a producer
+failure, a stop or a departed upstream is yielded once as an `Err` first.
+
+A waiting task never blocks its executor's thread: it spins and yields as its wait
+strategy says, then registers its waker with the bus's wake-up protocol, exactly where a
+thread would park, so publishing pays for it only while it is registered. Dropping the
+stream (or cancelling its task) leaves the bus at once.
+
+```
+use futures_util::StreamExt;
+use ringbus_ring::{PollError, RingBus, Subscription, Topic, TopicSet};
+
+const TRADE: Topic = Topic::new(2);
+let (mut producer, bus) = RingBus::builder::<u64>().capacity(1024).build().unwrap();
+let mut trades = bus
+    .subscribe_async(Subscription::new("api").topics(TopicSet::of(&[TRADE])))
+    .unwrap();
+let runtime = tokio::runtime::Runtime::new().unwrap();
+let api = runtime.spawn(async move {
+    let mut sizes = Vec::new();
+    while let Some(trade) = trades.next().await {
+        match trade {
+            Ok((_sequence, size)) => sizes.push(size),
+            Err(PollError::ProducerFailed) => break, // the producer crashed
+            Err(other) => panic!("{other}"),
+        }
+    }
+    sizes // `None`: the producer closed the bus and every trade was seen
+});
+producer.publish(TRADE, |e| *e = 5);
+producer.publish(Topic::new(1), |e| *e = 0); // another topic: not delivered
+producer.publish(TRADE, |e| *e = 7);
+drop(producer);
+assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
+```
+"#
+)]
+#![cfg_attr(
+    not(feature = "async"),
+    doc = "With the `async` feature (off by default: the engine's default build has no async \
+           dependency), `Bus::subscribe_async` and `Bus::tap_async` give consumers for async \
+           code: `Stream`s usable from any executor, registered with the bus's wake-up protocol \
+           while they wait.\n"
+)]
 //!
 //! # Backpressure
 //!
@@ -141,6 +208,12 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "async")]
+mod async_poller;
+#[cfg(feature = "async")]
+mod async_tap;
+#[cfg(all(test, feature = "async", not(loom)))]
+mod async_tests;
 mod barrier;
 mod builder;
 mod bus;
@@ -161,9 +234,16 @@ mod slots;
 mod subscription;
 mod sync;
 mod tap;
+#[cfg(feature = "async")]
+mod task_wait;
+mod thread;
 mod topic;
 mod wait;
 
+#[cfg(feature = "async")]
+pub use async_poller::AsyncPoller;
+#[cfg(feature = "async")]
+pub use async_tap::AsyncTap;
 pub use builder::{Builder, BusEvent, RingBus};
 pub use bus::Bus;
 pub use error::{
@@ -176,5 +256,6 @@ pub use poller::{Batch, Poller};
 pub use producer::Producer;
 pub use subscription::{ConsumerId, ConsumerKind, Dependency, StartAt, Subscription, TapPolicy};
 pub use tap::Tap;
+pub use thread::ConsumerThread;
 pub use topic::{Topic, TopicOutOfRange, TopicSet};
 pub use wait::WaitStrategy;

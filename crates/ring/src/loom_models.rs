@@ -1,5 +1,6 @@
 //! Loom models of the cursor protocols, run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p ringbus-ring --release --lib loom_models`.
+//! `RUSTFLAGS="--cfg loom" cargo test -p ringbus-ring --features async --release --lib loom_models`
+//! (without `--features async` the models of the async consumers are left out).
 //!
 //! Each model drives the real `Producer`, `Poller` and `Tap` code (the `sync` shim swaps in
 //! loom's atomics, cells, lock and condition variable), so loom explores every interleaving
@@ -513,5 +514,156 @@ fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
         for w in waiters {
             w.join().unwrap();
         }
+    });
+}
+
+/// Drains an async poller's stream to its end on loom's executor, which parks the thread
+/// until the task's waker is woken: a lost wake-up is a deadlock, which loom reports.
+#[cfg(feature = "async")]
+fn drain_async(poller: crate::AsyncPoller<Pair>) -> Vec<(u64, Pair)> {
+    use futures_core::Stream;
+    let mut poller = poller;
+    loom::future::block_on(async move {
+        let mut seen = Vec::new();
+        while let Some(item) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut poller).poll_next(cx)).await
+        {
+            seen.push(item.unwrap());
+        }
+        seen
+    })
+}
+
+#[test]
+#[cfg(feature = "async")]
+fn loom_models_an_async_poller_never_loses_a_wake_up() {
+    // The async twin of `blocking_never_loses_a_wake_up`: capacity 1, so the task registers
+    // on an empty ring while the producer parks on a full one; with Adaptive, after one yield.
+    for strategy in [WaitStrategy::Blocking, WaitStrategy::Adaptive] {
+        model(move || {
+            let (mut producer, bus) = RingBus::builder::<Pair>()
+                .capacity(1)
+                .wait_strategy(strategy)
+                .build()
+                .unwrap();
+            let poller = bus.subscribe_async(Subscription::new("c")).unwrap();
+            let consumer = thread::spawn(move || drain_async(poller));
+            producer.publish(Topic::new(0), |e| *e = pair(0));
+            producer.publish(Topic::new(0), |e| *e = pair(1));
+            drop(producer);
+            assert_eq!(consumer.join().unwrap(), vec![(0, pair(0)), (1, pair(1))]);
+        });
+    }
+}
+
+#[test]
+#[cfg(feature = "async")]
+fn loom_models_an_async_dependent_is_woken_by_its_upstream() {
+    // B (async) runs after A (a thread): B registers with the releases' waker and must be
+    // woken by A's release, never by the producer alone, and never overtake A.
+    model(|| {
+        let (mut producer, mut bus) = RingBus::builder::<Pair>()
+            .capacity(2)
+            .wait_strategy(WaitStrategy::Blocking)
+            .poller(Subscription::new("a"))
+            .poller(Subscription::new("b").after("a"))
+            .build()
+            .unwrap();
+        let mut a = bus.take_poller("a").unwrap();
+        let b = bus.take_poller("b").unwrap().into_async();
+        let processed = Arc::new(AtomicU64::new(0));
+        let seen_by_b = Arc::clone(&processed);
+        let tb = thread::spawn(move || {
+            let seen = drain_async(b);
+            for (s, _) in &seen {
+                // Acquire: pairs with A's Release store.
+                assert!(
+                    seen_by_b.load(Acquire) > *s,
+                    "B saw {s} before A processed it"
+                );
+            }
+            seen.len()
+        });
+        producer.publish(Topic::new(0), |e| *e = pair(0));
+        producer.publish(Topic::new(0), |e| *e = pair(1));
+        drop(producer);
+        while let Ok(batch) = a.poll() {
+            // Release: pairs with B's Acquire load.
+            processed.store(batch.sequences().end, Release);
+        }
+        drop(a);
+        assert_eq!(tb.join().unwrap(), 2);
+    });
+}
+
+#[test]
+#[cfg(feature = "async")]
+fn loom_models_an_async_tap_never_sees_a_torn_event() {
+    model(|| {
+        let (mut producer, bus) = RingBus::builder::<Pair>()
+            .capacity(2)
+            .wait_strategy(WaitStrategy::Blocking)
+            .build()
+            .unwrap();
+        let mut tap = bus
+            .tap_async(Subscription::new("tap").lossy(TapPolicy::default()))
+            .unwrap();
+        let reader = thread::spawn(move || {
+            use futures_core::Stream;
+            loom::future::block_on(async move {
+                let (mut received, mut missed) = (0, 0);
+                while let Some(item) =
+                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut tap).poll_next(cx)).await
+                {
+                    match item {
+                        Ok((s, e)) => {
+                            assert_eq!(e, pair(s), "torn or stale event");
+                            received += 1;
+                        }
+                        Err(PollError::Lagged { missed: m }) => missed += m,
+                        Err(other) => panic!("{other:?}"),
+                    }
+                }
+                (received, missed)
+            })
+        });
+        for i in 0..3 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        drop(producer);
+        let (received, missed) = reader.join().unwrap();
+        assert_eq!(received + missed, 3);
+    });
+}
+
+#[test]
+#[cfg(feature = "async")]
+fn loom_models_a_cancelled_async_waiter_leaves_nothing_behind() {
+    // A task registers, then is cancelled (its poller dropped) while the producer publishes
+    // into a ring of 1 and notifies: the producer must never wait on it (it left), and the
+    // registration must be taken back exactly once (by the drop or by the producer's wake),
+    // so no count is left over.
+    model(|| {
+        let (mut producer, bus) = RingBus::builder::<Pair>()
+            .capacity(1)
+            .wait_strategy(WaitStrategy::Blocking)
+            .build()
+            .unwrap();
+        let shared = Arc::clone(&bus.shared);
+        let mut poller = bus.subscribe_async(Subscription::new("c")).unwrap();
+        let canceller = thread::spawn(move || {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let _ = poller.poll_batch(&mut cx).is_pending();
+            drop(poller);
+        });
+        for i in 0..2 {
+            producer.publish(Topic::new(0), |e| *e = pair(i));
+        }
+        canceller.join().unwrap();
+        assert!(
+            !shared.data_waker.has_sleepers(),
+            "a registration outlived its task"
+        );
+        drop(producer);
     });
 }

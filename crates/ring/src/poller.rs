@@ -115,12 +115,13 @@ impl<T> Poller<T> {
     }
 
     fn batch(&mut self, end: u64) -> Batch<'_, T> {
-        let start = self.reader.next;
-        Batch {
-            reader: &mut self.reader,
-            start,
-            end,
-        }
+        Batch::new(&mut self.reader, end)
+    }
+
+    /// The same consumer, waited on from async code: see [`AsyncPoller`](crate::AsyncPoller).
+    #[cfg(feature = "async")]
+    pub fn into_async(self) -> crate::AsyncPoller<T> {
+        crate::AsyncPoller::new(self.reader, self.ended)
     }
 
     /// The error that ended this poller, if it has ended (or been told to stop).
@@ -157,6 +158,12 @@ pub struct Batch<'a, T> {
 }
 
 impl<'a, T> Batch<'a, T> {
+    /// The batch from the reader's next sequence to `end`, an end it observed readable.
+    pub(crate) fn new(reader: &'a mut Reader<T>, end: u64) -> Self {
+        let start = reader.next;
+        Batch { reader, start, end }
+    }
+
     /// The events of the poller's topics in this batch, in sequence order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> + '_ {
         let reader = &*self.reader;

@@ -7,7 +7,7 @@ use crate::shared::Shared;
 use crate::subscription::ConsumerId;
 use crate::sync::Arc;
 use crate::topic::{Topic, TopicSet};
-use crate::wait::{wait_for_until, WaitStrategy};
+use crate::wait::{wait_for_until, WaitStrategy, Waker};
 use std::cell::Cell;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -209,11 +209,7 @@ impl<T> Reader<T> {
             return Ok(end);
         }
         let shared = Arc::clone(&self.shared);
-        let waker = if self.upstream.is_empty() {
-            &shared.data_waker
-        } else {
-            &shared.upstream_waker
-        };
+        let waker = self.waker(&shared);
         wait_for_until(self.strategy, waker, &Cell::new(deadline), || {
             match self.try_available() {
                 Ok(None) if deadline.is_some_and(|at| Instant::now() >= at) => {
@@ -222,6 +218,22 @@ impl<T> Reader<T> {
                 other => other.transpose(),
             }
         })
+    }
+
+    /// Where this reader waits: on the producer's signal if it has no upstream, else on the
+    /// releases' (a dependent cannot move before an upstream does).
+    pub(crate) fn waker<'a>(&self, shared: &'a Shared<T>) -> &'a Waker {
+        if self.upstream.is_empty() {
+            &shared.data_waker
+        } else {
+            &shared.upstream_waker
+        }
+    }
+
+    /// How this reader waits.
+    #[cfg(feature = "async")]
+    pub(crate) fn strategy(&self) -> WaitStrategy {
+        self.strategy
     }
 
     /// Releases every sequence below `end` to the producer, counting what was delivered.

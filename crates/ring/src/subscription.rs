@@ -124,6 +124,10 @@ pub struct Subscription {
     pub(crate) start: StartAt,
     /// How this consumer waits (`None`: the bus's strategy).
     pub(crate) wait: Option<WaitStrategy>,
+    /// A managed consumer's thread name (`None`: the consumer's name).
+    pub(crate) thread_name: Option<String>,
+    /// The core a managed consumer's thread is pinned to.
+    pub(crate) core: Option<usize>,
 }
 
 impl Subscription {
@@ -136,6 +140,8 @@ impl Subscription {
             kind: ConsumerKind::Gating,
             start: StartAt::Next,
             wait: None,
+            thread_name: None,
+            core: None,
         }
     }
 
@@ -181,8 +187,50 @@ impl Subscription {
         self
     }
 
+    /// Names a managed consumer's thread (a handler's, a managed tap's): by default it has
+    /// the consumer's name. Linux keeps the first 15 bytes (cut at a character boundary) for
+    /// `top`, `perf` and `/proc/<pid>/task/*/comm`; the full name stays the Rust thread's
+    /// (panic messages, debuggers). A name with a NUL byte is refused
+    /// ([`ConfigError::InvalidThreadName`](crate::ConfigError::InvalidThreadName)).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = Some(name.into());
+        self
+    }
+
+    /// Pins a managed consumer's thread to `core` (a number as the operating system counts
+    /// cores, as `core_affinity::get_core_ids` lists them) before it runs. A core the system
+    /// does not have, or this process may not use, is refused when the consumer is started
+    /// ([`ConfigError::NoSuchCore`](crate::ConfigError::NoSuchCore)).
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Subscription};
+    /// let core = core_affinity::get_core_ids().unwrap()[0].id; // a core this process may use
+    /// let (producer, bus) = RingBus::builder::<u64>()
+    ///     .handler(
+    ///         Subscription::new("risk").pin_to_core(core).thread_name("risk-engine"),
+    ///         |_: &u64, _: u64, _: bool| Ok(()),
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// drop(producer);
+    /// bus.join().unwrap();
+    /// ```
+    ///
+    /// A core or thread name on a consumer that runs on its caller's thread (a poller, a tap
+    /// the caller drives, an async consumer) is refused
+    /// ([`ConfigError::NotManaged`](crate::ConfigError::NotManaged)): pin the caller instead.
+    pub fn pin_to_core(mut self, core: usize) -> Self {
+        self.core = Some(core);
+        self
+    }
+
     /// The consumer's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether it asks for something only a managed consumer's thread can have.
+    pub(crate) fn has_thread_settings(&self) -> bool {
+        self.thread_name.is_some() || self.core.is_some()
     }
 }

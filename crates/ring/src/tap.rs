@@ -56,6 +56,39 @@ impl<T> Shared<T> {
     }
 }
 
+/// Where a tap copies events to: the blocking tap's buffer (lent out as a slice) or the async
+/// tap's queue (handed out one by one).
+pub(crate) trait TapBuffer<T> {
+    fn clear(&mut self);
+    fn push(&mut self, event: (u64, T));
+    fn len(&self) -> usize;
+}
+
+impl<T> TapBuffer<T> for Vec<(u64, T)> {
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+    fn push(&mut self, event: (u64, T)) {
+        Vec::push(self, event);
+    }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> TapBuffer<T> for std::collections::VecDeque<(u64, T)> {
+    fn clear(&mut self) {
+        std::collections::VecDeque::clear(self);
+    }
+    fn push(&mut self, event: (u64, T)) {
+        self.push_back(event);
+    }
+    fn len(&self) -> usize {
+        std::collections::VecDeque::len(self)
+    }
+}
+
 impl<T: Clone> Reader<T> {
     /// Copies the readable events of its topics (at most `TAP_BATCH` sequences) into `out`.
     ///
@@ -65,7 +98,7 @@ impl<T: Clone> Reader<T> {
     /// # Panics
     /// If `T::clone` panics: the tap then clears `COPYING` (a producer detaching it goes on),
     /// leaves the bus as failed, and the panic continues.
-    pub(crate) fn copy_out(&mut self, out: &mut Vec<(u64, T)>) -> Result<bool, Idle> {
+    pub(crate) fn copy_out(&mut self, out: &mut impl TapBuffer<T>) -> Result<bool, Idle> {
         out.clear();
         if self.stop_requested() {
             return Err(Idle::Stop);
@@ -240,6 +273,12 @@ impl<T: Clone> Tap<T> {
             Ok(false) => Ok(None),
             Err(idle) => Err(self.end(idle)),
         }
+    }
+
+    /// The same tap, waited on from async code: see [`AsyncTap`](crate::AsyncTap).
+    #[cfg(feature = "async")]
+    pub fn into_async(self) -> crate::AsyncTap<T> {
+        crate::AsyncTap::new(self.reader, self.ended)
     }
 
     /// This tap's id.

@@ -5,9 +5,13 @@
 //! advances a cursor calls [`Waker::notify`] after its store; that costs the light side of a
 //! barrier pair (`barrier.rs`: a compiler fence where the kernel offers asymmetric barriers)
 //! and one load of a counter, and takes the lock only when some thread is actually parked
-//! (the crossbeam `SyncWaker` design).
+//! (the crossbeam `SyncWaker` design). An async consumer that must wait registers its task's
+//! waker in the same count and under the same lock (`register_task`), so a notifier pays for
+//! it exactly as for a parked thread: only while it waits.
 
 use crate::barrier::Barriers;
+#[cfg(feature = "async")]
+use crate::subscription::ConsumerId;
 use crate::sync::{self, AtomicUsize, Condvar, Mutex};
 use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
@@ -86,7 +90,7 @@ impl std::fmt::Display for WaitStrategy {
 }
 
 /// Spins before yielding. Short: on two cores the thread we wait for may need our core.
-const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
+pub(crate) const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
 /// Adaptive: how long a wait yields before it parks. While nobody is parked the advancing
 /// side pays nothing for parking (asymmetric barriers, `barrier.rs`), so parking should be
 /// for a bus gone quiet, not for the gaps of a busy one: a park costs the sleeper a
@@ -97,20 +101,30 @@ const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
 /// bus at zero after that long.
 const YIELD_FOR: Duration = Duration::from_millis(1);
 /// Spins before yielding under `SpinThenYield`.
-const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
+pub(crate) const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
 
-/// Where threads park, and the signal that wakes them.
+/// Where threads park (and async tasks register), and the signal that wakes them.
 #[derive(Debug)]
 pub(crate) struct Waker {
-    /// Threads counted as parked or about to park. Read by `notify` after the light barrier;
-    /// see there. Changed only under `lock`.
+    /// Threads counted as parked or about to park, and tasks registered. Read by `notify`
+    /// after the light barrier; see there. Changed only under `parked`'s lock.
     sleepers: AtomicUsize,
     /// The barrier pair between notifiers and parking waiters.
     barriers: Barriers,
+    parked: Mutex<Parked>,
+    condvar: Condvar,
+}
+
+/// What `Waker`'s lock guards.
+#[derive(Debug, Default)]
+struct Parked {
     /// How many times `wake_all` ran: a parked thread that wakes to an unchanged count
     /// timed out or woke spuriously, and still counts itself in `sleepers`.
-    wakeups: Mutex<u64>,
-    condvar: Condvar,
+    wakeups: u64,
+    /// The wakers of registered async tasks, one per consumer; each is counted in
+    /// `sleepers` while it is here (`wake_all` takes them all as it clears the count).
+    #[cfg(feature = "async")]
+    tasks: Vec<(ConsumerId, std::task::Waker)>,
 }
 
 impl Waker {
@@ -118,7 +132,7 @@ impl Waker {
         Waker {
             sleepers: AtomicUsize::new(0),
             barriers,
-            wakeups: Mutex::new(0),
+            parked: Mutex::new(Parked::default()),
             condvar: Condvar::new(),
         }
     }
@@ -150,11 +164,73 @@ impl Waker {
     /// publish, while the woken threads are still being scheduled) cost no lock.
     #[cold]
     fn wake_all(&self) {
-        let mut wakeups = sync::lock(&self.wakeups);
-        *wakeups = wakeups.wrapping_add(1);
+        let mut parked = sync::lock(&self.parked);
+        parked.wakeups = parked.wakeups.wrapping_add(1);
         // Relaxed: under the lock, like every change of the count.
         self.sleepers.store(0, Relaxed);
         self.condvar.notify_all();
+        #[cfg(feature = "async")]
+        {
+            let tasks = std::mem::take(&mut parked.tasks);
+            // Woken outside the lock: a task's waker is the executor's code, which may poll
+            // the task (and so register it again) before returning.
+            drop(parked);
+            for (_, task) in tasks {
+                task.wake();
+            }
+        }
+    }
+
+    /// Registers an async consumer's task to be woken by the next notify, unless `ready`
+    /// (run under the lock, like `park_until`'s) says its condition holds already: then
+    /// returns true and registers nothing. A task that is registered already only has its
+    /// waker updated: it is still counted, so no notify has run since it registered (one would
+    /// have taken it), and whatever was stored since then will notify it.
+    ///
+    /// The same protocol as a parking thread (`park_until`): count in, heavy barrier,
+    /// re-check; a notifier's light barrier then either sees the count or the re-check sees
+    /// its store.
+    #[cfg(feature = "async")]
+    pub(crate) fn register_task(
+        &self,
+        key: ConsumerId,
+        task: &std::task::Waker,
+        ready: impl FnOnce() -> bool,
+    ) -> bool {
+        let mut parked = sync::lock(&self.parked);
+        if let Some((_, registered)) = parked.tasks.iter_mut().find(|(k, _)| *k == key) {
+            registered.clone_from(task);
+            return false;
+        }
+        // Relaxed: under the lock; the heavy barrier orders it before the re-check.
+        self.sleepers.fetch_add(1, Relaxed);
+        self.barriers.heavy();
+        if ready() {
+            // Relaxed: under the lock; no notifier cleared the count since we added to it.
+            self.sleepers.fetch_sub(1, Relaxed);
+            return true;
+        }
+        parked.tasks.push((key, task.clone()));
+        false
+    }
+
+    /// Takes back a task's registration, if it is still registered (a dropped async
+    /// consumer, or one whose stream ended): notifiers stop paying for it at once.
+    #[cfg(feature = "async")]
+    pub(crate) fn forget_task(&self, key: ConsumerId) {
+        let mut parked = sync::lock(&self.parked);
+        if let Some(i) = parked.tasks.iter().position(|(k, _)| *k == key) {
+            parked.tasks.swap_remove(i);
+            // Relaxed: under the lock. Still registered, so still counted: `wake_all` takes
+            // the registrations and clears the count together.
+            self.sleepers.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Whether some thread or task is counted as waiting (tests).
+    #[cfg(all(test, feature = "async"))]
+    pub(crate) fn has_sleepers(&self) -> bool {
+        self.sleepers.load(Relaxed) != 0
     }
 
     /// Parks until `ready` returns true, or until `deadline()` passes (then returns without
@@ -165,7 +241,7 @@ impl Waker {
         mut ready: impl FnMut() -> bool,
         deadline: impl Fn() -> Option<Instant>,
     ) {
-        let mut wakeups = sync::lock(&self.wakeups);
+        let mut parked = sync::lock(&self.parked);
         loop {
             // Count ourselves in, then re-check: the heavy barrier orders the increment before
             // the re-check against every notifier's light one (see `notify`). Relaxed: under
@@ -177,17 +253,17 @@ impl Waker {
                 self.sleepers.fetch_sub(1, Relaxed);
                 return;
             }
-            let seen = *wakeups;
-            wakeups = match deadline() {
-                None => self.condvar.wait(wakeups),
-                Some(at) if Instant::now() < at => self.condvar.wait_until(wakeups, at),
+            let seen = parked.wakeups;
+            parked = match deadline() {
+                None => self.condvar.wait(parked),
+                Some(at) if Instant::now() < at => self.condvar.wait_until(parked, at),
                 Some(_) => {
                     // Relaxed: under the lock.
                     self.sleepers.fetch_sub(1, Relaxed);
                     return;
                 }
             };
-            if *wakeups == seen {
+            if parked.wakeups == seen {
                 // Timed out or woken spuriously: nobody cleared our count, take it back.
                 // Relaxed: under the lock.
                 self.sleepers.fetch_sub(1, Relaxed);
@@ -241,7 +317,7 @@ pub(crate) fn wait_for_until<R>(
 
 /// Whether an adaptive wait is still in its yield phase (`YIELD_FOR` from its first yield).
 #[inline]
-fn still_yielding(until: &mut Option<Instant>, step: u32) -> bool {
+pub(crate) fn still_yielding(until: &mut Option<Instant>, step: u32) -> bool {
     if cfg!(loom) {
         // Loom has no clock: one yield, then park.
         return step == SPINS;

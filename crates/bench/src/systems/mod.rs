@@ -11,11 +11,15 @@ pub mod channel_fanout;
 pub mod disruptor;
 pub mod limit;
 pub mod ringbus;
+pub mod ringbus_driven;
 
 /// Every system, in report order.
 pub fn all() -> Vec<Arc<dyn System>> {
     let mut v: Vec<Arc<dyn System>> = vec![Arc::new(limit::Limit)];
     for r in ringbus::Ringbus::all() {
+        v.push(Arc::new(r));
+    }
+    for r in ringbus_driven::RingbusDriven::all() {
         v.push(Arc::new(r));
     }
     v.extend([
@@ -108,7 +112,7 @@ mod tests {
         let v = select(all(), &["disruptor".into(), "bus".into()]);
         let names: Vec<_> = v.iter().map(|s| s.name().to_string()).collect();
         assert_eq!(names, ["disruptor-spin", "disruptor-sleep", "bus"]);
-        assert_eq!(select(all(), &["ringbus".into()]).len(), 4);
+        assert_eq!(select(all(), &["ringbus".into()]).len(), 7);
         let d = select(all(), &["ringbus-default".into()]);
         assert_eq!(d.len(), 1);
         assert!(d[0].is_default());

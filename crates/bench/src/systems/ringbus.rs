@@ -1,8 +1,7 @@
 //! ringbus itself (`ringbus-ring`): managed handlers, one per consumer; the bus as
 //! `RingBus::builder()` gives it (`ringbus-default`, no wait strategy chosen) and with each
 //! other wait strategy; topic filtering and pipeline dependencies done by the bus. Under
-//! `--pin` each handler pins its consumer thread in `on_start` (the engine has no affinity
-//! setting).
+//! `--pin` each handler's thread is pinned by the bus (`Subscription::pin_to_core`).
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -65,22 +64,13 @@ impl Ringbus {
 
 type Slot = ReportSlot;
 
-/// A checking handler; hands its report over in `on_shutdown`. With `--pin` it pins its
-/// consumer thread in `on_start` (which runs on that thread): the engine has no affinity
-/// setting of its own.
+/// A checking handler; hands its report over in `on_shutdown`.
 struct Handler {
     checker: Checker,
     slot: Slot,
-    pin: Option<usize>,
 }
 
 impl EventHandler<Event> for Handler {
-    fn on_start(&mut self) {
-        if let Some(slot) = self.pin {
-            crate::pin::pin_current(slot);
-        }
-    }
-
     #[inline]
     fn on_event(
         &mut self,
@@ -118,7 +108,7 @@ impl Publish for Pub {
     }
 }
 
-fn topic_set(mask: &TopicMask) -> TopicSet {
+pub(crate) fn topic_set(mask: &TopicMask) -> TopicSet {
     if mask.is_all() {
         return TopicSet::all();
     }
@@ -163,12 +153,18 @@ impl System for Ringbus {
             if spec.layout.shape == Shape::Pipeline && i > 0 {
                 sub = sub.after(format!("c{}", i - 1).as_str());
             }
+            if let Some(core) = spec
+                .pin
+                .then(|| crate::pin::core_for(crate::pin::consumer_slot(i)))
+                .flatten()
+            {
+                sub = sub.pin_to_core(core.id);
+            }
             builder = builder.handler(
                 sub,
                 Handler {
                     checker: c,
                     slot: slot.clone(),
-                    pin: spec.pin.then(|| crate::pin::consumer_slot(i)),
                 },
             );
         }
