@@ -43,6 +43,18 @@
 //! payload's variant, so it cannot disagree with the payload. Every field is fixed-size:
 //! `Event` is `Copy`, 112 bytes, and writing one into a ring slot never allocates.
 //!
+//! # Interfaces
+//!
+//! Every payload answers [`MarketEvent::market`] and [`PartyEvent::parties`], and every
+//! event [`Event::tx`]: what it is about, asked the same way of every kind.
+//!
+//! ```
+//! use ringbus_events::{Event, MarketEvent, MarketId, PartyEvent, PartyId, Trade};
+//! let trade = Event::new(Trade { market: MarketId(3), buyer: PartyId(1), seller: PartyId(2), ..Trade::default() });
+//! assert_eq!(trade.market(), Some(MarketId(3)));
+//! assert!(trade.touches(PartyId(2)));
+//! ```
+//!
 //! # Topics and subscriptions
 //!
 //! Each [`EventTopic`] has a stable id, which is also the ring's tag
@@ -76,6 +88,7 @@ mod event;
 mod framing;
 mod identity;
 mod ids;
+mod interfaces;
 mod json;
 pub mod log;
 mod payload;
@@ -86,6 +99,7 @@ pub use event::{Event, Source, Trigger, TriggerType};
 pub use framing::{BlockFraming, FramingError};
 pub use identity::{IdentityError, StreamIdentity, MAX_CHAIN_ID_LEN, MAX_CONFIG_LEN};
 pub use ids::{AssetId, BlockHash, BlockTime, MarketId, OrderId, PartyId, TradeId, TxHash};
+pub use interfaces::{MarketEvent, PartyEvent};
 pub use json::{to_json_line, write_json_line, JsonLinesWriter};
 pub use log::{
     dump, recover, verify, DumpError, EventLogReader, EventLogWriter, LogError, Recovery,

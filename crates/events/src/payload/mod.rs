@@ -18,7 +18,7 @@ pub use position::{MarginLevels, Position};
 pub use risk::{Closeout, Distressed, LossSocialisation, SettlePosition};
 pub use trade::Trade;
 
-use crate::EventTopic;
+use crate::{EventTopic, MarketEvent, MarketId, PartyEvent};
 use serde::{Deserialize, Serialize};
 
 macro_rules! payload {
@@ -58,6 +58,26 @@ macro_rules! payload {
             pub(crate) fn serialize_body<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 match self {
                     $(Payload::$name(p) => p.serialize(s),)*
+                }
+            }
+        }
+
+        impl MarketEvent for Payload {
+            /// The variant's market.
+            #[inline]
+            fn market(&self) -> Option<MarketId> {
+                match self {
+                    $(Payload::$name(p) => p.market(),)*
+                }
+            }
+        }
+
+        impl PartyEvent for Payload {
+            /// The variant's parties.
+            #[inline]
+            fn parties(&self) -> PartyList {
+                match self {
+                    $(Payload::$name(p) => p.parties(),)*
                 }
             }
         }
