@@ -1,6 +1,7 @@
 //! A gating consumer waited on from async code.
 
 use crate::error::PollError;
+use crate::key::SlotKey;
 use crate::poller::Batch;
 use crate::reader::{Idle, Reader};
 use crate::subscription::ConsumerId;
@@ -61,8 +62,8 @@ use std::task::{Context, Poll};
 /// panics while it holds events (a batch, or a range the stream is going through), it leaves
 /// as failed at the first event it had not released, as a [`Poller`](crate::Poller) does.
 #[derive(Debug)]
-pub struct AsyncPoller<T> {
-    reader: Reader<T>,
+pub struct AsyncPoller<T, K: SlotKey = ()> {
+    reader: Reader<T, K>,
     ended: Option<PollError>,
     wait: TaskWait,
     /// The stream's range: it yields the events of `reader.next..held` one at a time and holds
@@ -76,8 +77,8 @@ pub struct AsyncPoller<T> {
     finished: bool,
 }
 
-impl<T> AsyncPoller<T> {
-    pub(crate) fn new(reader: Reader<T>, ended: Option<PollError>) -> Self {
+impl<T, K: SlotKey> AsyncPoller<T, K> {
+    pub(crate) fn new(reader: Reader<T, K>, ended: Option<PollError>) -> Self {
         let next = reader.next;
         AsyncPoller {
             reader,
@@ -98,13 +99,13 @@ impl<T> AsyncPoller<T> {
     /// [`Bus::stop`](crate::Bus::stop), [`PollError::Stopped`].
     ///
     /// [`Poller::poll`]: crate::Poller::poll
-    pub async fn batch(&mut self) -> Result<Batch<'_, T>, PollError> {
+    pub async fn batch(&mut self) -> Result<Batch<'_, T, K>, PollError> {
         let end = std::future::poll_fn(|cx| self.poll_ready(cx)).await?;
         Ok(Batch::new(&mut self.reader, end))
     }
 
     /// [`AsyncPoller::batch`] as a poll function, for hand-written futures and executors.
-    pub fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Result<Batch<'_, T>, PollError>> {
+    pub fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Result<Batch<'_, T, K>, PollError>> {
         match self.poll_ready(cx) {
             Poll::Ready(Ok(end)) => Poll::Ready(Ok(Batch::new(&mut self.reader, end))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -177,9 +178,9 @@ impl<T> AsyncPoller<T> {
 }
 
 // Nothing in it is pinned: the events it holds are plain values, moved out as they are yielded.
-impl<T> Unpin for AsyncPoller<T> {}
+impl<T, K: SlotKey> Unpin for AsyncPoller<T, K> {}
 
-impl<T: Clone> Stream for AsyncPoller<T> {
+impl<T: Clone, K: SlotKey> Stream for AsyncPoller<T, K> {
     type Item = Result<(u64, T), PollError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -220,13 +221,13 @@ impl<T: Clone> Stream for AsyncPoller<T> {
     }
 }
 
-impl<T: Clone> FusedStream for AsyncPoller<T> {
+impl<T: Clone, K: SlotKey> FusedStream for AsyncPoller<T, K> {
     fn is_terminated(&self) -> bool {
         self.finished
     }
 }
 
-impl<T> Drop for AsyncPoller<T> {
+impl<T, K: SlotKey> Drop for AsyncPoller<T, K> {
     fn drop(&mut self) {
         // Then the reader leaves (its own `Drop`): cancelled, or its task died.
         self.reader.forget_task();

@@ -1,6 +1,7 @@
 //! A lossy tap waited on from async code.
 
 use crate::error::PollError;
+use crate::key::SlotKey;
 use crate::reader::{Idle, Reader};
 use crate::subscription::ConsumerId;
 use crate::tap::TAP_BATCH;
@@ -46,8 +47,8 @@ use std::task::{Context, Poll};
 ///
 /// Dropping it (or the task that owns it) leaves the bus at once.
 #[derive(Debug)]
-pub struct AsyncTap<T> {
-    reader: Reader<T>,
+pub struct AsyncTap<T, K: SlotKey = ()> {
+    reader: Reader<T, K>,
     /// Copied out and not yet yielded.
     queue: VecDeque<(u64, T)>,
     ended: Option<PollError>,
@@ -56,8 +57,8 @@ pub struct AsyncTap<T> {
     finished: bool,
 }
 
-impl<T: Clone> AsyncTap<T> {
-    pub(crate) fn new(reader: Reader<T>, ended: Option<PollError>) -> Self {
+impl<T: Clone, K: SlotKey> AsyncTap<T, K> {
+    pub(crate) fn new(reader: Reader<T, K>, ended: Option<PollError>) -> Self {
         AsyncTap {
             reader,
             queue: VecDeque::with_capacity(TAP_BATCH as usize),
@@ -104,9 +105,9 @@ impl<T: Clone> AsyncTap<T> {
 }
 
 // Nothing in it is pinned: the events it holds are plain values, moved out as they are yielded.
-impl<T> Unpin for AsyncTap<T> {}
+impl<T, K: SlotKey> Unpin for AsyncTap<T, K> {}
 
-impl<T: Clone> Stream for AsyncTap<T> {
+impl<T: Clone, K: SlotKey> Stream for AsyncTap<T, K> {
     type Item = Result<(u64, T), PollError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -140,13 +141,13 @@ impl<T: Clone> Stream for AsyncTap<T> {
     }
 }
 
-impl<T: Clone> FusedStream for AsyncTap<T> {
+impl<T: Clone, K: SlotKey> FusedStream for AsyncTap<T, K> {
     fn is_terminated(&self) -> bool {
         self.finished && self.queue.is_empty()
     }
 }
 
-impl<T> Drop for AsyncTap<T> {
+impl<T, K: SlotKey> Drop for AsyncTap<T, K> {
     fn drop(&mut self) {
         // Then the reader leaves (its own `Drop`): cancelled, or its task died.
         self.reader.forget_task();

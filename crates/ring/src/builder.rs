@@ -4,8 +4,10 @@ use crate::barrier::Barriers;
 use crate::bus::Bus;
 use crate::error::ConfigError;
 use crate::handler::EventHandler;
+use crate::key::{Routed, SlotKey};
 use crate::producer::Producer;
-use crate::shared::{Config, Shared};
+use crate::reader::KeyFilter;
+use crate::shared::{Config, Confirm, Shared};
 use crate::slots::Slots;
 use crate::subscription::{ConsumerKind, Dependency, Subscription};
 use crate::sync::Arc;
@@ -41,26 +43,61 @@ impl RingBus {
     /// let builder = ringbus_ring::RingBus::builder::<std::rc::Rc<u64>>();
     /// ```
     pub fn builder<T: BusEvent>() -> Builder<T> {
-        Builder {
-            capacity: 1024,
-            strategy: WaitStrategy::default(),
-            max_consumers: 64,
-            replay_window: None,
-            dynamic: true,
-            declared: Vec::new(),
-            spawn_hook: None,
+        fn no_keys<T>(_: &T, _: &()) -> bool {
+            true
         }
+        Builder::new(no_keys::<T>)
+    }
+
+    /// A builder for a bus of [`Routed`] events, with the same defaults as
+    /// [`RingBus::builder`]: every slot also stores the event's key (`T::Key`) beside its
+    /// topic tag, [`Producer::publish_event`] takes both from the event, and subscriptions may
+    /// filter on keys ([`Subscription::keys`]).
+    ///
+    /// ```
+    /// use ringbus_ring::{KeyMatch, RingBus, Routed, SlotKey, Subscription, Topic};
+    ///
+    /// #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    /// struct Venue(u8);
+    /// impl SlotKey for Venue {
+    ///     type Filter = Venue;
+    ///     fn check(&self, wanted: &Venue) -> KeyMatch { KeyMatch::exact(self == wanted) }
+    /// }
+    /// #[derive(Default)]
+    /// struct Quote { venue: u8, px: u64 }
+    /// impl Routed for Quote {
+    ///     type Key = Venue;
+    ///     fn topic(&self) -> Topic { Topic::new(3) }
+    ///     fn key(&self) -> Venue { Venue(self.venue) }
+    ///     fn matches(&self, wanted: &Venue) -> bool { self.venue == wanted.0 }
+    /// }
+    ///
+    /// let (mut producer, bus) = RingBus::routed::<Quote>().capacity(64).build()?;
+    /// let mut one = bus.subscribe(Subscription::new("venue 1").keys(Venue(1)))?;
+    /// producer.publish_event(Quote { venue: 2, px: 99 });
+    /// producer.publish_event(Quote { venue: 1, px: 100 });
+    /// let batch = one.poll()?;
+    /// assert_eq!(batch.iter().map(|(_, q)| q.px).collect::<Vec<_>>(), [100]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Producer::publish_event`]: crate::Producer::publish_event
+    pub fn routed<T: BusEvent + Routed>() -> Builder<T, T::Key> {
+        Builder::new(T::matches)
     }
 }
 
-type Spawner<T> = Box<dyn FnOnce(&Bus<T>, Subscription) -> Result<(), ConfigError> + Send>;
+/// What [`Builder::build`] returns: the producer and the bus handle.
+pub type Built<T, K = ()> = (Producer<T, K>, Bus<T, K>);
 
-enum Declared<T> {
-    Handler(Subscription, Spawner<T>),
+type Spawner<T, K> = Box<dyn FnOnce(&Bus<T, K>, Subscription) -> Result<(), ConfigError> + Send>;
+
+enum Declared<T, K: SlotKey> {
+    Handler(Subscription, Spawner<T, K>),
     Poller(Subscription),
 }
 
-impl<T> Declared<T> {
+impl<T, K: SlotKey> Declared<T, K> {
     fn subscription(&self) -> &Subscription {
         match self {
             Declared::Handler(sub, _) | Declared::Poller(sub) => sub,
@@ -82,17 +119,18 @@ impl<T> Declared<T> {
 ///     .unwrap_err();
 /// assert!(matches!(err, ConfigError::DependencyCycle(_)));
 /// ```
-pub struct Builder<T> {
+pub struct Builder<T, K: SlotKey = ()> {
     capacity: usize,
     strategy: WaitStrategy,
     max_consumers: usize,
     replay_window: Option<usize>,
     dynamic: bool,
-    declared: Vec<Declared<T>>,
+    declared: Vec<Declared<T, K>>,
     spawn_hook: Option<SpawnHook>,
+    confirm: Confirm<T, K>,
 }
 
-impl<T> std::fmt::Debug for Builder<T> {
+impl<T, K: SlotKey> std::fmt::Debug for Builder<T, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("capacity", &self.capacity)
@@ -113,7 +151,20 @@ impl<T> std::fmt::Debug for Builder<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Builder<T> {
+impl<T: Send + Sync + 'static, K: SlotKey> Builder<T, K> {
+    fn new(confirm: Confirm<T, K>) -> Self {
+        Builder {
+            capacity: 1024,
+            strategy: WaitStrategy::default(),
+            max_consumers: 64,
+            replay_window: None,
+            dynamic: true,
+            declared: Vec::new(),
+            spawn_hook: None,
+            confirm,
+        }
+    }
+
     /// Ring capacity: a power of two, the only buffering there is. Default 1024.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
@@ -168,8 +219,8 @@ impl<T: Send + Sync + 'static> Builder<T> {
 
     /// Declares a gating consumer run by `handler` on a thread the bus manages.
     pub fn handler<H: EventHandler<T>>(mut self, subscription: Subscription, handler: H) -> Self {
-        let spawner: Spawner<T> =
-            Box::new(move |bus: &Bus<T>, sub: Subscription| bus.spawn_declared(sub, handler));
+        let spawner: Spawner<T, K> =
+            Box::new(move |bus: &Bus<T, K>, sub: Subscription| bus.spawn_declared(sub, handler));
         self.declared.push(Declared::Handler(subscription, spawner));
         self
     }
@@ -181,7 +232,7 @@ impl<T: Send + Sync + 'static> Builder<T> {
     }
 
     /// Builds the bus, its slots filled with `T::default()`.
-    pub fn build(self) -> Result<(Producer<T>, Bus<T>), ConfigError>
+    pub fn build(self) -> Result<Built<T, K>, ConfigError>
     where
         T: Default,
     {
@@ -190,10 +241,7 @@ impl<T: Send + Sync + 'static> Builder<T> {
 
     /// Builds the bus, its slots filled by `factory` (called `capacity` times, now: slots
     /// are never allocated again).
-    pub fn build_with(
-        self,
-        factory: impl FnMut() -> T,
-    ) -> Result<(Producer<T>, Bus<T>), ConfigError> {
+    pub fn build_with(self, factory: impl FnMut() -> T) -> Result<Built<T, K>, ConfigError> {
         if !(1..=4096).contains(&self.max_consumers) {
             return Err(ConfigError::InvalidMaxConsumers(self.max_consumers));
         }
@@ -227,9 +275,10 @@ impl<T: Send + Sync + 'static> Builder<T> {
             dynamic: self.dynamic,
             bus_id: next_bus_id(),
         };
-        let shared = Arc::new(Shared::new(slots, self.max_consumers, config));
+        let shared = Arc::new(Shared::new(slots, self.confirm, self.max_consumers, config));
         let mut bus = Bus::new(Arc::clone(&shared), self.spawn_hook);
-        let mut declared: Vec<Option<Declared<T>>> = self.declared.into_iter().map(Some).collect();
+        let mut declared: Vec<Option<Declared<T, K>>> =
+            self.declared.into_iter().map(Some).collect();
         let added = order
             .into_iter()
             .try_for_each(|i| match declared[i].take() {
@@ -263,9 +312,10 @@ impl<T: Send + Sync + 'static> Builder<T> {
             if matches!(d, Declared::Poller(_)) && sub.has_thread_settings() {
                 return Err(ConfigError::NotManaged(sub.name.clone()));
             }
-            if sub.topics.is_empty() {
+            if sub.all_topics().is_empty() {
                 return Err(ConfigError::EmptyTopicSet(sub.name.clone()));
             }
+            KeyFilter::<K>::of(sub)?;
         }
         let mut deps: Vec<Vec<usize>> = Vec::with_capacity(self.declared.len());
         for d in &self.declared {

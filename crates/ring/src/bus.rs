@@ -3,10 +3,11 @@
 use crate::cursor::StreamEnd;
 use crate::error::{ConfigError, ShutdownError};
 use crate::handler::{run_gating, run_tap, EventHandler};
+use crate::key::SlotKey;
 use crate::membership::Joined;
 use crate::metrics::{Metrics, ProducerMetrics};
 use crate::poller::Poller;
-use crate::reader::Reader;
+use crate::reader::{KeyFilter, Reader};
 use crate::shared::Shared;
 use crate::subscription::{ConsumerId, ConsumerKind, Subscription};
 use crate::sync::{self, Arc};
@@ -38,16 +39,16 @@ use std::sync::atomic::Ordering::Relaxed;
 /// assert_eq!(report.consumer("sum").unwrap().handled, 100);
 /// ```
 #[derive(Debug)]
-pub struct Bus<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+pub struct Bus<T, K: SlotKey = ()> {
+    pub(crate) shared: Arc<Shared<T, K>>,
     /// Pollers declared on the builder, until taken.
-    declared_pollers: Vec<Poller<T>>,
+    declared_pollers: Vec<Poller<T, K>>,
     /// How managed consumers' threads are started (`None`: `std::thread`).
     spawn_hook: Option<SpawnHook>,
 }
 
-impl<T: Send + Sync + 'static> Bus<T> {
-    pub(crate) fn new(shared: Arc<Shared<T>>, spawn_hook: Option<SpawnHook>) -> Self {
+impl<T: Send + Sync + 'static, K: SlotKey> Bus<T, K> {
+    pub(crate) fn new(shared: Arc<Shared<T, K>>, spawn_hook: Option<SpawnHook>) -> Self {
         Bus {
             shared,
             declared_pollers: Vec::new(),
@@ -55,16 +56,18 @@ impl<T: Send + Sync + 'static> Bus<T> {
         }
     }
 
-    fn reader(&self, sub: &Subscription, managed: bool) -> Result<Reader<T>, ConfigError> {
+    fn reader(&self, sub: &Subscription, managed: bool) -> Result<Reader<T, K>, ConfigError> {
         if !managed && sub.has_thread_settings() {
             return Err(ConfigError::NotManaged(sub.name.clone()));
         }
+        let keys = KeyFilter::of(sub)?;
         let joined: Joined = self.shared.join(sub, managed)?;
         Ok(Reader::new(
             Arc::clone(&self.shared),
             joined,
             sub.name.clone(),
-            sub.topics,
+            sub.all_topics(),
+            keys,
             sub.wait.unwrap_or(self.shared.config.strategy),
         ))
     }
@@ -152,10 +155,10 @@ impl<T: Send + Sync + 'static> Bus<T> {
     /// waits until it runs, named and pinned.
     fn start_thread(
         &self,
-        reader: Reader<T>,
+        reader: Reader<T, K>,
         thread_name: String,
         core: Option<usize>,
-        body: impl FnOnce(Reader<T>) + Send + 'static,
+        body: impl FnOnce(Reader<T, K>) + Send + 'static,
     ) -> Result<ConsumerId, ConfigError> {
         let id = reader.id;
         let name = reader.name.clone();
@@ -197,14 +200,14 @@ impl<T: Send + Sync + 'static> Bus<T> {
     }
 
     /// Adds a gating consumer that the calling code drives.
-    pub fn subscribe(&self, subscription: Subscription) -> Result<Poller<T>, ConfigError> {
+    pub fn subscribe(&self, subscription: Subscription) -> Result<Poller<T, K>, ConfigError> {
         self.check_dynamic()?;
         Self::check_gating(&subscription)?;
         Ok(Poller::new(self.reader(&subscription, false)?))
     }
 
     /// Adds a lossy tap that the calling code drives.
-    pub fn tap(&self, subscription: Subscription) -> Result<Tap<T>, ConfigError>
+    pub fn tap(&self, subscription: Subscription) -> Result<Tap<T, K>, ConfigError>
     where
         T: Clone,
     {
@@ -221,13 +224,16 @@ impl<T: Send + Sync + 'static> Bus<T> {
     pub fn subscribe_async(
         &self,
         subscription: Subscription,
-    ) -> Result<crate::AsyncPoller<T>, ConfigError> {
+    ) -> Result<crate::AsyncPoller<T, K>, ConfigError> {
         self.subscribe(subscription).map(Poller::into_async)
     }
 
     /// Adds a lossy tap that async code drives ([`AsyncTap`](crate::AsyncTap)).
     #[cfg(feature = "async")]
-    pub fn tap_async(&self, subscription: Subscription) -> Result<crate::AsyncTap<T>, ConfigError>
+    pub fn tap_async(
+        &self,
+        subscription: Subscription,
+    ) -> Result<crate::AsyncTap<T, K>, ConfigError>
     where
         T: Clone,
     {
@@ -241,7 +247,7 @@ impl<T: Send + Sync + 'static> Bus<T> {
     }
 
     /// Takes a poller declared on the builder. Until taken it gates the producer.
-    pub fn take_poller(&mut self, name: &str) -> Option<Poller<T>> {
+    pub fn take_poller(&mut self, name: &str) -> Option<Poller<T, K>> {
         let i = self
             .declared_pollers
             .iter()

@@ -22,7 +22,7 @@ pub enum ConfigError {
     TooLarge {
         /// The requested number of slots.
         capacity: usize,
-        /// Bytes per slot (event plus topic tag).
+        /// Bytes per slot (event, topic tag and key).
         slot_bytes: usize,
     },
     /// The consumer table holds at most this many consumers at once.
@@ -42,6 +42,18 @@ pub enum ConfigError {
     /// A subscription with no topic would never see an event.
     #[error("consumer {0:?} subscribes to no topic")]
     EmptyTopicSet(String),
+    /// A subscription's key filter is not the filter type of the bus's key.
+    #[error(
+        "consumer {consumer:?} filters keys with a {found}, but this bus's keys take a {expected}"
+    )]
+    KeyFilterType {
+        /// The subscribing consumer.
+        consumer: String,
+        /// The filter type the bus's key takes (`SlotKey::Filter`).
+        expected: &'static str,
+        /// The filter type the subscription gave.
+        found: &'static str,
+    },
     /// Consumer names identify consumers in dependencies and metrics.
     #[error("consumer name {0:?} is already in use")]
     DuplicateName(String),

@@ -2,6 +2,7 @@
 
 use crate::cursor::Done;
 use crate::error::{ConsumerFailure, FailureCause, HandlerError, PollError};
+use crate::key::SlotKey;
 use crate::reader::{Idle, Reader};
 use crate::tap::TAP_BATCH;
 use std::any::Any;
@@ -125,7 +126,10 @@ enum Stopped {
 }
 
 /// The life of a managed gating consumer.
-pub(crate) fn run_gating<T, H: EventHandler<T>>(mut reader: Reader<T>, mut handler: H) {
+pub(crate) fn run_gating<T, K: SlotKey, H: EventHandler<T>>(
+    mut reader: Reader<T, K>,
+    mut handler: H,
+) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
         {
             let at = reader.next;
@@ -159,8 +163,8 @@ pub(crate) fn run_gating<T, H: EventHandler<T>>(mut reader: Reader<T>, mut handl
 
 /// Calls the handler for the events of its topics in `start..end`. Returns how many it
 /// handled, or where and how it stopped (with how many it handled before).
-fn deliver<T, H: EventHandler<T>>(
-    reader: &Reader<T>,
+fn deliver<T, K: SlotKey, H: EventHandler<T>>(
+    reader: &Reader<T, K>,
     handler: &mut H,
     start: u64,
     end: u64,
@@ -192,7 +196,10 @@ fn deliver<T, H: EventHandler<T>>(
 }
 
 /// The life of a managed lossy tap.
-pub(crate) fn run_tap<T: Clone, H: EventHandler<T>>(mut reader: Reader<T>, mut handler: H) {
+pub(crate) fn run_tap<T: Clone, K: SlotKey, H: EventHandler<T>>(
+    mut reader: Reader<T, K>,
+    mut handler: H,
+) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
         {
             let at = reader.next;
@@ -258,7 +265,11 @@ pub(crate) fn run_tap<T: Clone, H: EventHandler<T>>(mut reader: Reader<T>, mut h
 }
 
 /// The stream ended for this consumer: say goodbye to the handler, then leave.
-fn finish<T, H: EventHandler<T>>(reader: &mut Reader<T>, idle: Idle, handler: &mut H) {
+fn finish<T, K: SlotKey, H: EventHandler<T>>(
+    reader: &mut Reader<T, K>,
+    idle: Idle,
+    handler: &mut H,
+) {
     let reason = ShutdownReason::of(&idle);
     let shutdown = catch_unwind(AssertUnwindSafe(|| handler.on_shutdown(&reason)));
     match shutdown {
@@ -275,7 +286,11 @@ fn finish<T, H: EventHandler<T>>(reader: &mut Reader<T>, idle: Idle, handler: &m
 }
 
 /// The handler failed at `sequence`: record why, then leave (it stops gating at once).
-fn fail<T, H: EventHandler<T>>(reader: &mut Reader<T>, stopped: Stopped, handler: Option<&mut H>) {
+fn fail<T, K: SlotKey, H: EventHandler<T>>(
+    reader: &mut Reader<T, K>,
+    stopped: Stopped,
+    handler: Option<&mut H>,
+) {
     // After a panic the handler's state is suspect: no on_shutdown (as documented).
     let (sequence, cause, handler) = match stopped {
         Stopped::Error(at, error) => (at, FailureCause::Error(Arc::from(error)), handler),
@@ -291,7 +306,11 @@ fn fail<T, H: EventHandler<T>>(reader: &mut Reader<T>, stopped: Stopped, handler
     reader.leave(Done::Failed, Some(failure));
 }
 
-fn failure<T>(reader: &Reader<T>, sequence: u64, cause: FailureCause) -> ConsumerFailure {
+fn failure<T, K: SlotKey>(
+    reader: &Reader<T, K>,
+    sequence: u64,
+    cause: FailureCause,
+) -> ConsumerFailure {
     ConsumerFailure {
         name: reader.name.clone(),
         sequence,

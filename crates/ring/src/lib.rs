@@ -68,7 +68,8 @@
 //!   any executor (below).
 //!
 //! A consumer's [`TopicSet`] is checked against a per-slot tag: events of other topics cost
-//! it no handler call and no read of the payload. `Subscription::after` makes a consumer see
+//! it no handler call and no read of the payload (and, on a bus with keys, its key filter
+//! against a per-slot key: see below). `Subscription::after` makes a consumer see
 //! an event only after another has processed it (pipelines, diamonds); the producer is held
 //! back only by the consumers at the ends of the chains.
 //!
@@ -136,6 +137,57 @@ assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
            code: `Stream`s usable from any executor, registered with the bus's wake-up protocol \
            while they wait.\n"
 )]
+//!
+//! # Keys: filtering beyond topics
+//!
+//! An event type that tells its own topic and a small key ([`Routed`], [`SlotKey`]) gets a
+//! bus that stores the key beside each topic tag ([`RingBus::routed`]).
+//! [`Producer::publish_event`] takes topic and key from the event, so neither can disagree
+//! with it, and a subscription may filter on keys ([`Subscription::keys`]): a consumer of
+//! one market or one party skips the others' events reading their tag and key only. A key
+//! may be a digest; when it cannot tell, the event decides ([`Routed::matches`]), so filtering
+//! stays exact. A bus without keys is `Bus<T, ()>`, the default, and pays nothing for them.
+//!
+//! ```
+//! use ringbus_ring::{KeyMatch, RingBus, Routed, SlotKey, Subscription, Topic, TopicSet};
+//!
+//! /// Which market an order book event is about.
+//! #[derive(Clone, Copy, Debug, Default, PartialEq)]
+//! struct Market(u16);
+//! impl SlotKey for Market {
+//!     type Filter = Market;
+//!     fn check(&self, wanted: &Market) -> KeyMatch { KeyMatch::exact(self == wanted) }
+//! }
+//!
+//! #[derive(Clone, Copy, Debug, Default)]
+//! enum Book { #[default] Open, Quote { market: u16, px: u64 } }
+//! impl Routed for Book {
+//!     type Key = Market;
+//!     fn topic(&self) -> Topic {
+//!         match self { Book::Open => Topic::new(0), Book::Quote { .. } => Topic::new(1) }
+//!     }
+//!     fn key(&self) -> Market {
+//!         match self { Book::Open => Market(0), Book::Quote { market, .. } => Market(*market) }
+//!     }
+//!     fn matches(&self, wanted: &Market) -> bool { self.key() == *wanted }
+//! }
+//!
+//! let (mut producer, bus) = RingBus::routed::<Book>().build()?;
+//! // Quotes of market 7, and every `Open` whatever its key.
+//! let mut seven = bus.subscribe(
+//!     Subscription::new("market 7")
+//!         .topics(TopicSet::of(&[Topic::new(1)]))
+//!         .keys(Market(7))
+//!         .always(TopicSet::of(&[Topic::new(0)])),
+//! )?;
+//! producer.publish_events([
+//!     Book::Open,
+//!     Book::Quote { market: 3, px: 99 },
+//!     Book::Quote { market: 7, px: 101 },
+//! ])?;
+//! assert_eq!(seven.poll()?.iter().map(|(seq, _)| seq).collect::<Vec<_>>(), [0, 2]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Backpressure
 //!
@@ -222,6 +274,9 @@ mod cursor;
 mod engine_tests;
 mod error;
 mod handler;
+mod key;
+#[cfg(all(test, not(loom)))]
+mod key_tests;
 #[cfg(all(test, loom))]
 mod loom_models;
 mod membership;
@@ -244,13 +299,14 @@ mod wait;
 pub use async_poller::AsyncPoller;
 #[cfg(feature = "async")]
 pub use async_tap::AsyncTap;
-pub use builder::{Builder, BusEvent, RingBus};
+pub use builder::{Builder, Built, BusEvent, RingBus};
 pub use bus::Bus;
 pub use error::{
     ConfigError, ConsumerFailure, FailureCause, HandlerError, OutOfBatch, PollError, PublishError,
     ShutdownError,
 };
 pub use handler::{EventHandler, ShutdownReason};
+pub use key::{KeyMatch, Routed, SlotKey};
 pub use metrics::{ConsumerMetrics, ConsumerState, Metrics, ProducerMetrics};
 pub use poller::{Batch, Poller};
 pub use producer::Producer;

@@ -97,14 +97,14 @@ pub(crate) struct Joined {
     pub(crate) upstream: Vec<(usize, String)>,
 }
 
-impl<T> Shared<T> {
+impl<T, K: crate::key::SlotKey> Shared<T, K> {
     fn cursor(&self, index: usize) -> &ConsumerCursor {
         &self.cursors[index]
     }
 
     /// Adds a consumer to the table; from the moment this returns it gates the producer.
     pub(crate) fn join(&self, sub: &Subscription, managed: bool) -> Result<Joined, ConfigError> {
-        if sub.topics.is_empty() {
+        if sub.all_topics().is_empty() {
             return Err(ConfigError::EmptyTopicSet(sub.name.clone()));
         }
         if let Some(strategy) = sub.wait.filter(|w| w.may_park() && !self.config.signals) {
@@ -229,7 +229,7 @@ impl<T> Shared<T> {
             name: sub.name.clone(),
             kind: sub.kind,
             managed,
-            topics: sub.topics,
+            topics: sub.all_topics(),
             upstream: upstream.iter().map(|(i, _)| *i).collect(),
             dependents: 0,
             present: true,
@@ -480,7 +480,12 @@ mod tests {
             dynamic: true,
             bus_id: 1,
         };
-        Shared::new(Slots::new(4, || 0u64).unwrap(), entries, config)
+        Shared::new(
+            Slots::<u64, ()>::new(4, || 0u64).unwrap(),
+            |_, _| true,
+            entries,
+            config,
+        )
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A consumer driven by the user's own thread.
 
 use crate::error::{OutOfBatch, PollError};
+use crate::key::SlotKey;
 use crate::reader::{Idle, Reader};
 use crate::subscription::ConsumerId;
 use std::time::{Duration, Instant};
@@ -42,13 +43,13 @@ use std::time::{Duration, Instant};
 ///
 /// [`Bus::join`]: crate::Bus::join
 #[derive(Debug)]
-pub struct Poller<T> {
-    reader: Reader<T>,
+pub struct Poller<T, K: SlotKey = ()> {
+    reader: Reader<T, K>,
     ended: Option<PollError>,
 }
 
-impl<T> Poller<T> {
-    pub(crate) fn new(reader: Reader<T>) -> Self {
+impl<T, K: SlotKey> Poller<T, K> {
+    pub(crate) fn new(reader: Reader<T, K>) -> Self {
         Poller {
             reader,
             ended: None,
@@ -62,7 +63,7 @@ impl<T> Poller<T> {
     /// consumer this one depends on stops, returns what it processed and then
     /// [`PollError::UpstreamGone`]; after [`Bus::stop`](crate::Bus::stop),
     /// [`PollError::Stopped`].
-    pub fn poll(&mut self) -> Result<Batch<'_, T>, PollError> {
+    pub fn poll(&mut self) -> Result<Batch<'_, T, K>, PollError> {
         self.poll_until(None)
     }
 
@@ -77,11 +78,11 @@ impl<T> Poller<T> {
     /// let err = poller.poll_timeout(Duration::from_millis(1)).unwrap_err();
     /// assert_eq!(err, PollError::Timeout);
     /// ```
-    pub fn poll_timeout(&mut self, timeout: Duration) -> Result<Batch<'_, T>, PollError> {
+    pub fn poll_timeout(&mut self, timeout: Duration) -> Result<Batch<'_, T, K>, PollError> {
         self.poll_until(Instant::now().checked_add(timeout))
     }
 
-    fn poll_until(&mut self, deadline: Option<Instant>) -> Result<Batch<'_, T>, PollError> {
+    fn poll_until(&mut self, deadline: Option<Instant>) -> Result<Batch<'_, T, K>, PollError> {
         self.check_ended()?;
         match self.reader.wait_available_until(deadline) {
             Ok(end) => Ok(self.batch(end)),
@@ -90,7 +91,7 @@ impl<T> Poller<T> {
     }
 
     /// Returns the available batch without waiting, or `None` if there is none yet.
-    pub fn try_poll(&mut self) -> Result<Option<Batch<'_, T>>, PollError> {
+    pub fn try_poll(&mut self) -> Result<Option<Batch<'_, T, K>>, PollError> {
         self.check_ended()?;
         match self.reader.try_available() {
             Ok(Some(end)) => Ok(Some(self.batch(end))),
@@ -114,13 +115,13 @@ impl<T> Poller<T> {
         self.reader.next
     }
 
-    fn batch(&mut self, end: u64) -> Batch<'_, T> {
+    fn batch(&mut self, end: u64) -> Batch<'_, T, K> {
         Batch::new(&mut self.reader, end)
     }
 
     /// The same consumer, waited on from async code: see [`AsyncPoller`](crate::AsyncPoller).
     #[cfg(feature = "async")]
-    pub fn into_async(self) -> crate::AsyncPoller<T> {
+    pub fn into_async(self) -> crate::AsyncPoller<T, K> {
         crate::AsyncPoller::new(self.reader, self.ended)
     }
 
@@ -151,15 +152,15 @@ impl<T> Poller<T> {
 /// The batch covers a range of sequences; [`Batch::iter`] yields the events of the poller's
 /// topics in it (possibly none), with their sequences.
 #[derive(Debug)]
-pub struct Batch<'a, T> {
-    reader: &'a mut Reader<T>,
+pub struct Batch<'a, T, K: SlotKey = ()> {
+    reader: &'a mut Reader<T, K>,
     start: u64,
     end: u64,
 }
 
-impl<'a, T> Batch<'a, T> {
+impl<'a, T, K: SlotKey> Batch<'a, T, K> {
     /// The batch from the reader's next sequence to `end`, an end it observed readable.
-    pub(crate) fn new(reader: &'a mut Reader<T>, end: u64) -> Self {
+    pub(crate) fn new(reader: &'a mut Reader<T, K>, end: u64) -> Self {
         let start = reader.next;
         Batch { reader, start, end }
     }
@@ -226,7 +227,7 @@ impl<'a, T> Batch<'a, T> {
     }
 
     fn handled_in(&self, range: std::ops::Range<u64>) -> u64 {
-        if self.reader.all_topics {
+        if self.reader.takes_everything() {
             return range.end - range.start;
         }
         let (mut sequence, mut handled) = (range.start, 0);
@@ -242,7 +243,7 @@ impl<'a, T> Batch<'a, T> {
     }
 }
 
-impl<T> Drop for Batch<'_, T> {
+impl<T, K: SlotKey> Drop for Batch<'_, T, K> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             // The thread died somewhere in this batch: release nothing it may not have

@@ -2,6 +2,7 @@
 
 use crate::cursor::{Role, StreamEnd, COPYING, DETACHED, MAX_PUBLISHED, SEQUENCE};
 use crate::error::PublishError;
+use crate::key::{Routed, SlotKey};
 use crate::shared::Shared;
 use crate::sync::{self, fence, Arc};
 use crate::topic::Topic;
@@ -54,8 +55,8 @@ use std::time::{Duration, Instant};
 /// [`ShutdownReason::ProducerFailed`]: crate::ShutdownReason::ProducerFailed
 /// [`Bus::join`]: crate::Bus::join
 #[derive(Debug)]
-pub struct Producer<T> {
-    shared: Arc<Shared<T>>,
+pub struct Producer<T, K: SlotKey = ()> {
+    shared: Arc<Shared<T, K>>,
     /// The next sequence to publish; equal to `shared.published` between calls.
     next: u64,
     /// Sequences below this may be written without re-reading consumer cursors: the cached
@@ -79,8 +80,8 @@ pub struct Producer<T> {
     aborting: bool,
 }
 
-impl<T> Producer<T> {
-    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+impl<T, K: SlotKey> Producer<T, K> {
+    pub(crate) fn new(shared: Arc<Shared<T, K>>) -> Self {
         Producer {
             shared,
             next: 0,
@@ -98,6 +99,9 @@ impl<T> Producer<T> {
     ///
     /// Waits (by the bus's wait strategy) while a gating consumer is a whole ring behind.
     /// It never waits on a consumer that failed or left, so it cannot hang on one.
+    ///
+    /// On a bus with keys ([`RingBus::routed`](crate::RingBus::routed)) the event gets the
+    /// default key: [`Producer::publish_event`] takes topic and key from the event instead.
     #[inline]
     pub fn publish(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) -> u64 {
         let sequence = self.next;
@@ -141,10 +145,96 @@ impl<T> Producer<T> {
         unsafe {
             self.shared.slots.write(sequence, |slot| {
                 fill(slot);
-                topic
+                (topic, K::default())
             })
         };
         self.commit(sequence + 1);
+    }
+
+    /// Publishes `event`, on the topic and with the key it tells ([`Routed`]), so the two
+    /// cannot disagree with it; returns its sequence. Waits as [`Producer::publish`] does.
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Routed, Subscription, Topic, TopicSet};
+    /// #[derive(Clone, Copy, Default)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0 % 2) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, bus) = RingBus::routed::<Tick>().build().unwrap();
+    /// let odd = TopicSet::of(&[Topic::new(1)]);
+    /// let mut odd = bus.subscribe(Subscription::new("odd").topics(odd)).unwrap();
+    /// for i in 0..4 {
+    ///     producer.publish_event(Tick(i));
+    /// }
+    /// let seen: Vec<u8> = odd.poll().unwrap().iter().map(|(_, t)| t.0).collect();
+    /// assert_eq!(seen, [1, 3]);
+    /// ```
+    #[inline]
+    pub fn publish_event(&mut self, event: T) -> u64
+    where
+        T: Routed<Key = K>,
+    {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            if let Err(e) = self.make_space(sequence + 1, None) {
+                panic!("cannot publish sequence {sequence}: {e}");
+            }
+        }
+        // SAFETY: `sequence == next < limit`: `make_space` made room; as in `write_next`.
+        unsafe {
+            self.shared
+                .slots
+                .write(sequence, |slot| routed(slot, event))
+        };
+        self.commit(sequence + 1);
+        sequence
+    }
+
+    /// Publishes `events` at once (a consumer sees all of them or none), each on the topic
+    /// and with the key it tells; returns their sequences. Waits as
+    /// [`Producer::publish_batch`] does; more events than the ring holds are a
+    /// [`PublishError::BatchTooLarge`]. If the iterator yields fewer events than its length
+    /// promised, those it yielded are published.
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Routed, Topic};
+    /// #[derive(Clone, Copy, Default)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, _bus) = RingBus::routed::<Tick>().build().unwrap();
+    /// assert_eq!(producer.publish_events([Tick(1), Tick(2)]), Ok(0..2));
+    /// ```
+    pub fn publish_events<I>(&mut self, events: I) -> Result<Range<u64>, PublishError>
+    where
+        T: Routed<Key = K>,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let mut events = events.into_iter();
+        let end = self.batch_end(events.len())?;
+        if end > self.limit {
+            self.make_space(end, None)?;
+        }
+        let start = self.next;
+        let mut written = start;
+        while written < end {
+            let Some(event) = events.next() else { break };
+            // SAFETY: `written < end <= limit`, so as in `write_next` for each sequence of
+            // the batch; none is published before `commit` below.
+            unsafe { self.shared.slots.write(written, |slot| routed(slot, event)) };
+            written += 1;
+        }
+        self.commit(written);
+        Ok(start..written)
     }
 
     /// Claims `n` slots, fills them with `fill(i, slot) -> topic`, and publishes all `n` at
@@ -321,7 +411,11 @@ impl<T> Producer<T> {
         for (i, sequence) in (start..end).enumerate() {
             // SAFETY: `end <= limit` (checked by the caller), so as in `publish` for each
             // sequence of the batch; none is published before `commit` below.
-            unsafe { self.shared.slots.write(sequence, |slot| fill(i, slot)) };
+            unsafe {
+                self.shared
+                    .slots
+                    .write(sequence, |slot| (fill(i, slot), K::default()))
+            };
         }
         self.commit(end);
         start..end
@@ -566,7 +660,14 @@ impl<T> Producer<T> {
     }
 }
 
-impl<T> Drop for Producer<T> {
+/// Moves `event` into `slot` and returns the topic and key it tells.
+#[inline(always)]
+fn routed<T: Routed>(slot: &mut T, event: T) -> (Topic, T::Key) {
+    *slot = event;
+    (slot.topic(), slot.key())
+}
+
+impl<T, K: SlotKey> Drop for Producer<T, K> {
     fn drop(&mut self) {
         let end = if self.aborting || std::thread::panicking() {
             StreamEnd::Aborted

@@ -1,10 +1,11 @@
 //! What every consumer shares: its cursor, its topics, its dependencies, and how it waits.
 
 use crate::cursor::{ConsumerCursor, Done, StreamEnd};
-use crate::error::{ConsumerFailure, FailureCause, PollError};
+use crate::error::{ConfigError, ConsumerFailure, FailureCause, PollError};
+use crate::key::{KeyMatch, SlotKey};
 use crate::membership::Joined;
 use crate::shared::Shared;
-use crate::subscription::ConsumerId;
+use crate::subscription::{ConsumerId, Subscription};
 use crate::sync::Arc;
 use crate::topic::{Topic, TopicSet};
 use crate::wait::{wait_for_until, WaitStrategy, Waker};
@@ -14,8 +15,8 @@ use std::time::Instant;
 
 /// A consumer's read position and the rules for advancing it.
 #[derive(Debug)]
-pub(crate) struct Reader<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+pub(crate) struct Reader<T, K: SlotKey = ()> {
+    pub(crate) shared: Arc<Shared<T, K>>,
     pub(crate) id: ConsumerId,
     pub(crate) name: String,
     pub(crate) index: usize,
@@ -28,6 +29,8 @@ pub(crate) struct Reader<T> {
     pub(crate) all_topics: bool,
     /// The topic of a one-topic subscription: its tags are scanned eight at a time.
     single_topic: Option<Topic>,
+    /// What its events' keys must pass, if anything.
+    keys: Option<KeyFilter<K>>,
     /// How this reader waits (its subscription's strategy, or the bus's).
     strategy: WaitStrategy,
     upstream: Box<[(usize, String)]>,
@@ -57,12 +60,41 @@ impl Idle {
     }
 }
 
-impl<T> Reader<T> {
+/// A reader's key filter, and the topics it does not apply to.
+#[derive(Debug)]
+pub(crate) struct KeyFilter<K: SlotKey> {
+    pub(crate) filter: K::Filter,
+    /// Events of these topics pass whatever their key (`Subscription::always`).
+    pub(crate) unkeyed: TopicSet,
+}
+
+impl<K: SlotKey> KeyFilter<K> {
+    /// The key filter of `sub`, if it has one, as the bus's key type takes it.
+    pub(crate) fn of(sub: &Subscription) -> Result<Option<Self>, ConfigError> {
+        let Some(filter) = &sub.keys else {
+            return Ok(None);
+        };
+        match filter.get::<K::Filter>() {
+            Some(filter) => Ok(Some(KeyFilter {
+                filter,
+                unkeyed: sub.always,
+            })),
+            None => Err(ConfigError::KeyFilterType {
+                consumer: sub.name.clone(),
+                expected: std::any::type_name::<K::Filter>(),
+                found: filter.type_name(),
+            }),
+        }
+    }
+}
+
+impl<T, K: SlotKey> Reader<T, K> {
     pub(crate) fn new(
-        shared: Arc<Shared<T>>,
+        shared: Arc<Shared<T, K>>,
         joined: Joined,
         name: String,
         topics: TopicSet,
+        keys: Option<KeyFilter<K>>,
         strategy: WaitStrategy,
     ) -> Self {
         Reader {
@@ -74,6 +106,8 @@ impl<T> Reader<T> {
             available: joined.start,
             all_topics: topics.is_all(),
             single_topic: topics.single(),
+            // A key filter is never checked on a bus without keys: every `()` passes.
+            keys: keys.filter(|_| K::STORED),
             strategy,
             topics,
             upstream: joined.upstream.into_boxed_slice(),
@@ -172,13 +206,72 @@ impl<T> Reader<T> {
         Ok(None)
     }
 
-    /// The first sequence in `from..end` of this reader's topics, or `end`.
+    /// Whether every event reaches this reader: no topic or key is ever checked.
+    #[inline]
+    pub(crate) fn takes_everything(&self) -> bool {
+        self.all_topics && self.keys.is_none()
+    }
+
+    /// The first sequence in `from..end` this reader wants (of its topics, passing its key
+    /// filter), or `end`.
     ///
     /// # Safety
     /// Every sequence in `from..end` is published (observed with an Acquire load) and not yet
     /// released by this reader.
     #[inline]
     pub(crate) unsafe fn next_wanted(&self, from: u64, end: u64) -> u64 {
+        if K::STORED {
+            if let Some(keys) = &self.keys {
+                // SAFETY: per this function's contract.
+                return unsafe { self.next_keyed(from, end, keys) };
+            }
+        }
+        // SAFETY: per this function's contract.
+        unsafe { self.next_of_topics(from, end) }
+    }
+
+    /// The first sequence in `from..end` of this reader's topics that passes `keys`, or
+    /// `end`. A foreign event costs a read of its tag and key; the event itself is read only
+    /// when its key cannot tell ([`KeyMatch::Maybe`]).
+    ///
+    /// # Safety
+    /// As for [`Reader::next_wanted`].
+    #[inline(never)]
+    unsafe fn next_keyed(&self, from: u64, end: u64, keys: &KeyFilter<K>) -> u64 {
+        let slots = &self.shared.slots;
+        let mut sequence = from;
+        loop {
+            // SAFETY: per this function's contract.
+            sequence = unsafe { self.next_of_topics(sequence, end) };
+            if sequence >= end {
+                return end;
+            }
+            // SAFETY: per this function's contract.
+            let passes = match unsafe { slots.key(sequence) }.check(&keys.filter) {
+                KeyMatch::Yes => true,
+                // SAFETY: per this function's contract.
+                KeyMatch::No => keys.unkeyed.contains(unsafe { slots.topic(sequence) }),
+                KeyMatch::Maybe => {
+                    // SAFETY: per this function's contract.
+                    let topic = unsafe { slots.topic(sequence) };
+                    // SAFETY: per this function's contract; the reference ends with the call.
+                    let event = unsafe { slots.get(sequence) };
+                    keys.unkeyed.contains(topic) || (self.shared.confirm)(event, &keys.filter)
+                }
+            };
+            if passes {
+                return sequence;
+            }
+            sequence += 1;
+        }
+    }
+
+    /// The first sequence in `from..end` of this reader's topics, or `end`.
+    ///
+    /// # Safety
+    /// As for [`Reader::next_wanted`].
+    #[inline]
+    unsafe fn next_of_topics(&self, from: u64, end: u64) -> u64 {
         if self.all_topics {
             return from.min(end);
         }
@@ -222,7 +315,7 @@ impl<T> Reader<T> {
 
     /// Where this reader waits: on the producer's signal if it has no upstream, else on the
     /// releases' (a dependent cannot move before an upstream does).
-    pub(crate) fn waker<'a>(&self, shared: &'a Shared<T>) -> &'a Waker {
+    pub(crate) fn waker<'a>(&self, shared: &'a Shared<T, K>) -> &'a Waker {
         if self.upstream.is_empty() {
             &shared.data_waker
         } else {
@@ -309,7 +402,7 @@ impl<T> Reader<T> {
     }
 }
 
-impl<T> Drop for Reader<T> {
+impl<T, K: SlotKey> Drop for Reader<T, K> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             // Its thread died holding it: a failure, which dependents and reports must see.

@@ -2,6 +2,7 @@
 
 use crate::barrier::Barriers;
 use crate::cursor::{AtomicEnum, ConsumerCursor, PaddedCursor, PaddedSequence, StreamEnd};
+use crate::key::SlotKey;
 use crate::membership::Members;
 use crate::slots::Slots;
 use crate::sync::{AtomicU64, AtomicUsize, Mutex};
@@ -42,9 +43,13 @@ pub(crate) struct ProducerStats {
     pub(crate) wait_started_ns: AtomicU64,
 }
 
+/// Asks an event whether it passes a key filter its key answered `Maybe` to
+/// (`Routed::matches` for a routed bus).
+pub(crate) type Confirm<T, K> = fn(&T, &<K as SlotKey>::Filter) -> bool;
+
 /// One bus: the ring, the cursors, the wakers and the membership table.
 #[derive(Debug)]
-pub(crate) struct Shared<T> {
+pub(crate) struct Shared<T, K: SlotKey = ()> {
     /// Events published so far: the next sequence to publish. Written only by the producer,
     /// with Release stores that consumers pair with Acquire loads.
     pub(crate) published: PaddedSequence,
@@ -56,7 +61,9 @@ pub(crate) struct Shared<T> {
     /// Set by the producer when it is dropped, closed or aborted, after its last `published`
     /// store; `Aborted` if it panicked or called `abort`.
     pub(crate) closed: CachePadded<AtomicEnum<StreamEnd>>,
-    pub(crate) slots: Slots<T>,
+    pub(crate) slots: Slots<T, K>,
+    /// Decides key filters' `Maybe`s on the event.
+    pub(crate) confirm: Confirm<T, K>,
     /// The membership table the producer scans. Entries at or past `high_water` are `Free`.
     pub(crate) cursors: Box<[PaddedCursor]>,
     pub(crate) high_water: CachePadded<AtomicUsize>,
@@ -79,9 +86,15 @@ pub(crate) struct Shared<T> {
     pub(crate) epoch: Instant,
 }
 
-impl<T> Shared<T> {
-    pub(crate) fn new(slots: Slots<T>, max_consumers: usize, config: Config) -> Self {
+impl<T, K: SlotKey> Shared<T, K> {
+    pub(crate) fn new(
+        slots: Slots<T, K>,
+        confirm: Confirm<T, K>,
+        max_consumers: usize,
+        config: Config,
+    ) -> Self {
         Shared {
+            confirm,
             published: CachePadded::new(AtomicU64::new(0)),
             committed: CachePadded::new(AtomicU64::new(0)),
             closed: CachePadded::new(AtomicEnum::new(StreamEnd::Open)),
@@ -158,7 +171,8 @@ mod tests {
             dynamic: true,
             bus_id: 1,
         };
-        let shared = Shared::new(Slots::new(4, || 0u64).unwrap(), 2, config);
+        let slots = Slots::<u64, ()>::new(4, || 0u64).unwrap();
+        let shared = Shared::new(slots, |_, _| true, 2, config);
         let addr = |p: *const u8| p as usize;
         let published = addr(&*shared.published as *const _ as *const u8);
         let committed = addr(&*shared.committed as *const _ as *const u8);

@@ -1,15 +1,19 @@
-//! The ring's memory: one topic tag and one event per slot, allocated once and reused.
+//! The ring's memory: one topic tag, one key and one event per slot, allocated once and
+//! reused.
 //!
 //! This is the only module that touches raw memory or implements `Send`/`Sync`. Everything
-//! else in the crate is built on the four `unsafe fn`s below (the `unsafe` blocks elsewhere
+//! else in the crate is built on the five `unsafe fn`s below (the `unsafe` blocks elsewhere
 //! only call them), and each states the part of the cursor protocol (in `producer.rs`,
 //! `reader.rs`, `tap.rs`) that makes it sound.
 //!
 //! Tags live in their own array so that a consumer filtering by topic scans 64 tags per
 //! cache line, eight at a time for one topic, and never touches the payload of an event it
-//! did not ask for.
+//! did not ask for. Keys (`K`, see `key.rs`) live in a third array for the same reason: a
+//! consumer filtering by key reads the tag and the key of a foreign slot, never its event.
+//! A bus without keys (`K = ()`) has an empty key array and never touches it.
 
 use crate::error::ConfigError;
+use crate::key::SlotKey;
 use crate::sync::UnsafeCell;
 use crate::topic::Topic;
 
@@ -18,23 +22,27 @@ use crate::topic::Topic;
 const MAX_RING_BYTES: usize = 1 << 40;
 
 /// Slots of a power-of-two ring.
-pub(crate) struct Slots<T> {
-    /// Invariant: `tags.len() == values.len() == mask + 1`, a power of two.
+pub(crate) struct Slots<T, K: SlotKey = ()> {
+    /// Invariant: `tags.len() == values.len() == mask + 1`, a power of two; `keys.len()` is
+    /// the same if `K::STORED`, else 0.
     tags: Box<[UnsafeCell<Topic>]>,
+    keys: Box<[UnsafeCell<K>]>,
     values: Box<[UnsafeCell<T>]>,
     mask: u64,
 }
 
 // SAFETY: moving the slots to another thread moves the `T`s in them: they must be `Send`.
-unsafe impl<T: Send> Send for Slots<T> {}
+// Keys are `Send + Sync` (`SlotKey`).
+unsafe impl<T: Send, K: SlotKey> Send for Slots<T, K> {}
 
 // SAFETY: the producer thread writes slots through `&Slots` (so `T: Send`: values created on
 // one thread are mutated on another) while consumer threads read the same `T`s at the same
 // time through `&T` (so `T: Sync`). The cursor protocol guarantees no slot is written while
-// it is read; see the `# Safety` sections below.
-unsafe impl<T: Send + Sync> Sync for Slots<T> {}
+// it is read; see the `# Safety` sections below. Keys are `Send + Sync` (`SlotKey`) and
+// follow the same protocol as tags.
+unsafe impl<T: Send + Sync, K: SlotKey> Sync for Slots<T, K> {}
 
-impl<T> Slots<T> {
+impl<T, K: SlotKey> Slots<T, K> {
     /// Allocates `capacity` slots, each filled by `factory`.
     pub(crate) fn new(
         capacity: usize,
@@ -46,7 +54,12 @@ impl<T> Slots<T> {
         if !capacity.is_power_of_two() {
             return Err(ConfigError::NotPowerOfTwo(capacity));
         }
-        let slot_bytes = std::mem::size_of::<T>().max(1) + std::mem::size_of::<Topic>();
+        let key_bytes = if K::STORED {
+            std::mem::size_of::<K>()
+        } else {
+            0
+        };
+        let slot_bytes = std::mem::size_of::<T>().max(1) + std::mem::size_of::<Topic>() + key_bytes;
         let too_large = ConfigError::TooLarge {
             capacity,
             slot_bytes,
@@ -58,6 +71,12 @@ impl<T> Slots<T> {
         let mut tags = Vec::new();
         tags.try_reserve_exact(capacity)
             .map_err(|_| too_large.clone())?;
+        let mut keys = Vec::new();
+        if K::STORED {
+            keys.try_reserve_exact(capacity)
+                .map_err(|_| too_large.clone())?;
+            keys.resize_with(capacity, || UnsafeCell::new(K::default()));
+        }
         let mut values = Vec::new();
         values.try_reserve_exact(capacity).map_err(|_| too_large)?;
         for _ in 0..capacity {
@@ -66,6 +85,7 @@ impl<T> Slots<T> {
         }
         Ok(Slots {
             tags: tags.into_boxed_slice(),
+            keys: keys.into_boxed_slice(),
             values: values.into_boxed_slice(),
             mask: capacity as u64 - 1,
         })
@@ -82,22 +102,28 @@ impl<T> Slots<T> {
         (sequence & self.mask) as usize
     }
 
-    /// Fills the slot of `sequence` in place with `fill`, then tags it with the topic `fill`
-    /// returns.
+    /// Fills the slot of `sequence` in place with `fill`, then tags it with the topic and
+    /// keys it with the key `fill` returns.
     ///
     /// # Safety
     /// The caller is the single producer, `sequence` is claimed and not yet published, and
     /// every reader that could still read this slot's previous occupant (`sequence -
     /// capacity`) has released it: its cursor, observed with an Acquire load, is past it.
     #[inline(always)]
-    pub(crate) unsafe fn write(&self, sequence: u64, fill: impl FnOnce(&mut T) -> Topic) {
+    pub(crate) unsafe fn write(&self, sequence: u64, fill: impl FnOnce(&mut T) -> (Topic, K)) {
         let i = self.index(sequence);
         // SAFETY: per this function's contract no other thread accesses slot `i` now, so this
         // `&mut T` is the only reference to the event until the producer publishes `sequence`
         // with a Release store.
-        let topic = self.values[i].with_mut(|value| fill(unsafe { &mut *value }));
+        let (topic, key) = self.values[i].with_mut(|value| fill(unsafe { &mut *value }));
         // SAFETY: as above, for the tag.
         self.tags[i].with_mut(|tag| unsafe { *tag = topic });
+        if K::STORED {
+            // SAFETY: as above, for the key (`keys.len() == capacity` when `K::STORED`). It is
+            // written before the same Release store as the tag, and read after the matching
+            // Acquire load (`Slots::key`).
+            self.keys[i].with_mut(|slot| unsafe { *slot = key });
+        }
     }
 
     /// The topic tag of the published event `sequence`.
@@ -110,6 +136,20 @@ impl<T> Slots<T> {
     pub(crate) unsafe fn topic(&self, sequence: u64) -> Topic {
         // SAFETY: per this function's contract the slot is not being written.
         self.tags[self.index(sequence)].with(|tag| unsafe { *tag })
+    }
+
+    /// The key of the published event `sequence` (`K::default()` for a bus that stores none).
+    ///
+    /// # Safety
+    /// As for [`Slots::topic`].
+    #[inline(always)]
+    pub(crate) unsafe fn key(&self, sequence: u64) -> K {
+        if !K::STORED {
+            return K::default();
+        }
+        // SAFETY: per this function's contract the slot is not being written; the key array
+        // has `capacity` entries when `K::STORED`.
+        self.keys[self.index(sequence)].with(|key| unsafe { *key })
     }
 
     /// The published event `sequence`.
@@ -125,7 +165,7 @@ impl<T> Slots<T> {
     }
 }
 
-impl<T> Slots<T> {
+impl<T, K: SlotKey> Slots<T, K> {
     /// The first sequence in `from..to` whose tag is `topic`, or `to` if none is.
     ///
     /// Reads the tags eight at a time (one 64-bit load, a SWAR byte compare), so a consumer
@@ -181,7 +221,7 @@ impl<T> Slots<T> {
     }
 }
 
-impl<T> std::fmt::Debug for Slots<T> {
+impl<T, K: SlotKey> std::fmt::Debug for Slots<T, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Slots")
             .field("capacity", &self.capacity())
@@ -192,24 +232,39 @@ impl<T> std::fmt::Debug for Slots<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::key::KeyMatch;
+
+    /// Slots without keys.
+    type Plain<T> = Slots<T, ()>;
+
+    /// A stored key for the tests.
+    #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    struct Desk(u32);
+
+    impl SlotKey for Desk {
+        type Filter = u32;
+        fn check(&self, wanted: &u32) -> KeyMatch {
+            KeyMatch::exact(self.0 == *wanted)
+        }
+    }
 
     #[test]
     fn capacity_must_be_a_power_of_two() {
         assert_eq!(
-            Slots::new(0, || 0u8).unwrap_err(),
+            Plain::new(0, || 0u8).unwrap_err(),
             ConfigError::ZeroCapacity
         );
         assert_eq!(
-            Slots::new(3, || 0u8).unwrap_err(),
+            Plain::new(3, || 0u8).unwrap_err(),
             ConfigError::NotPowerOfTwo(3)
         );
-        assert!(Slots::new(1, || 0u8).is_ok());
-        assert_eq!(Slots::new(8, || 0u8).unwrap().capacity(), 8);
+        assert!(Plain::new(1, || 0u8).is_ok());
+        assert_eq!(Plain::new(8, || 0u8).unwrap().capacity(), 8);
     }
 
     #[test]
     fn a_ring_too_large_for_memory_is_refused_before_allocating() {
-        let err = Slots::new(1 << 40, || [0u8; 64]).unwrap_err();
+        let err = Plain::new(1 << 40, || [0u8; 64]).unwrap_err();
         assert!(
             matches!(err, ConfigError::TooLarge { capacity, slot_bytes: 65 } if capacity == 1 << 40)
         );
@@ -217,12 +272,12 @@ mod tests {
 
     #[test]
     fn find_topic_agrees_with_a_slot_by_slot_scan_across_the_wrap() {
-        let slots = Slots::new(32, || 0u8).unwrap();
+        let slots = Plain::new(32, || 0u8).unwrap();
         let tag = |seq: u64| Topic::new(((seq * 7919) % 5) as u8);
         let last = if cfg!(miri) { 36 } else { 80 };
         for seq in 0..last {
             // SAFETY: single-threaded test: nothing else reads or writes the slots.
-            unsafe { slots.write(seq, |_| tag(seq)) };
+            unsafe { slots.write(seq, |_| (tag(seq), ())) };
             if seq < 31 {
                 continue;
             }
@@ -242,21 +297,36 @@ mod tests {
     }
 
     #[test]
-    fn slots_wrap_by_mask() {
-        let slots = Slots::new(4, || 0u32).unwrap();
+    fn slots_wrap_by_mask_with_their_tags_and_keys() {
+        let slots = Slots::<u32, Desk>::new(4, || 0u32).unwrap();
         for seq in 0..10u64 {
             // SAFETY: single-threaded test: nothing else reads or writes the slots.
             unsafe {
                 slots.write(seq, |v| {
                     *v = seq as u32;
-                    Topic::new(seq as u8)
+                    (Topic::new(seq as u8), Desk(100 + seq as u32))
                 })
             };
             // SAFETY: as above.
             let topic = unsafe { slots.topic(seq) };
             // SAFETY: as above.
+            let key = unsafe { slots.key(seq) };
+            // SAFETY: as above.
             let value = unsafe { *slots.get(seq) };
-            assert_eq!((topic.get(), value), (seq as u8, seq as u32));
+            assert_eq!(
+                (topic.get(), key, value),
+                (seq as u8, Desk(100 + seq as u32), seq as u32)
+            );
         }
+    }
+
+    #[test]
+    fn keys_count_in_the_size_check_and_unit_keys_take_no_memory() {
+        let err = Slots::<[u8; 64], Desk>::new(1 << 40, || [0u8; 64]).unwrap_err();
+        assert!(matches!(err, ConfigError::TooLarge { slot_bytes: 69, .. }));
+        let plain = Plain::new(8, || 0u8).unwrap();
+        assert_eq!(plain.keys.len(), 0);
+        // SAFETY: nothing was published; a unit key is never read from memory.
+        assert_eq!(unsafe { plain.key(3) }, ());
     }
 }

@@ -1,5 +1,7 @@
-//! What a consumer asks for when it subscribes: a name, topics, dependencies, and its kind.
+//! What a consumer asks for when it subscribes: a name, topics, keys, dependencies, and its
+//! kind.
 
+use crate::key::AnyFilter;
 use crate::topic::TopicSet;
 use crate::wait::WaitStrategy;
 use std::time::Duration;
@@ -106,7 +108,11 @@ pub enum StartAt {
     Sequence(u64),
 }
 
-/// A consumer's subscription: its name, topics, dependencies, kind and start.
+/// A consumer's subscription: its name, topics, key filter, dependencies, kind and start.
+///
+/// An event reaches the consumer if its topic is one of the subscription's and its key passes
+/// the key filter ([`Subscription::keys`]), or if its topic is one of those it takes
+/// [`always`](Subscription::always).
 ///
 /// ```
 /// use ringbus_ring::{Subscription, Topic, TopicSet};
@@ -119,6 +125,10 @@ pub enum StartAt {
 pub struct Subscription {
     pub(crate) name: String,
     pub(crate) topics: TopicSet,
+    /// What keys must pass, if anything (checked at join against the bus's key type).
+    pub(crate) keys: Option<AnyFilter>,
+    /// Topics that reach the consumer whatever their key.
+    pub(crate) always: TopicSet,
     pub(crate) after: Vec<Dependency>,
     pub(crate) kind: ConsumerKind,
     pub(crate) start: StartAt,
@@ -136,6 +146,8 @@ impl Subscription {
         Subscription {
             name: name.into(),
             topics: TopicSet::all(),
+            keys: None,
+            always: TopicSet::empty(),
             after: Vec::new(),
             kind: ConsumerKind::Gating,
             start: StartAt::Next,
@@ -167,6 +179,43 @@ impl Subscription {
     pub fn topics(mut self, topics: TopicSet) -> Self {
         self.topics = topics;
         self
+    }
+
+    /// Only events whose key passes `filter` reach the consumer (besides those of its
+    /// [`always`](Subscription::always) topics): it skips the others reading their tag and
+    /// key, never the event. `filter` must be the [`SlotKey::Filter`] of the bus's key type
+    /// ([`RingBus::routed`]); subscribing with another is a
+    /// [`ConfigError::KeyFilterType`].
+    ///
+    /// [`SlotKey::Filter`]: crate::SlotKey::Filter
+    /// [`RingBus::routed`]: crate::RingBus::routed
+    /// [`ConfigError::KeyFilterType`]: crate::ConfigError::KeyFilterType
+    pub fn keys<F: std::fmt::Debug + Send + Sync + 'static>(mut self, filter: F) -> Self {
+        self.keys = Some(AnyFilter::new(filter));
+        self
+    }
+
+    /// Events of these topics reach the consumer whatever their key: they are added to its
+    /// topics and the key filter does not apply to them (the block framing a store commits
+    /// on, for a store of one market).
+    ///
+    /// ```
+    /// use ringbus_ring::{Subscription, Topic, TopicSet};
+    /// const END_BLOCK: Topic = Topic::new(2);
+    /// let sub = Subscription::new("market 3")
+    ///     .topics(TopicSet::of(&[Topic::new(5), Topic::new(6)]))
+    ///     .keys(3u16)
+    ///     .always(TopicSet::of(&[END_BLOCK]));
+    /// assert_eq!(sub.all_topics().len(), 3);
+    /// ```
+    pub fn always(mut self, topics: TopicSet) -> Self {
+        self.always = topics;
+        self
+    }
+
+    /// Every topic that can reach the consumer: its topics and its `always` ones.
+    pub fn all_topics(&self) -> TopicSet {
+        self.topics.union(self.always)
     }
 
     /// The consumer sees an event only after `dependency` has processed it.

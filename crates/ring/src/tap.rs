@@ -15,6 +15,7 @@
 use crate::cursor::{COPYING, DETACHED, SEQUENCE};
 use crate::error::PollError;
 use crate::handler::panic_message;
+use crate::key::SlotKey;
 use crate::reader::{Idle, Reader};
 use crate::shared::Shared;
 use crate::subscription::ConsumerId;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 /// detaching it mid-copy can wait.
 pub(crate) const TAP_BATCH: u64 = if cfg!(any(loom, miri)) { 4 } else { 256 };
 
-impl<T> Shared<T> {
+impl<T, K: SlotKey> Shared<T, K> {
     /// Puts a detached tap back at the head of the stream; returns its new start.
     pub(crate) fn rejoin_tap(&self, index: usize) -> u64 {
         let _members = sync::lock(&self.members);
@@ -89,7 +90,7 @@ impl<T> TapBuffer<T> for std::collections::VecDeque<(u64, T)> {
     }
 }
 
-impl<T: Clone> Reader<T> {
+impl<T: Clone, K: SlotKey> Reader<T, K> {
     /// Copies the readable events of its topics (at most `TAP_BATCH` sequences) into `out`.
     ///
     /// Returns `Ok(false)` when nothing is readable yet; `Err(Lagged)` after rejoining at the
@@ -128,19 +129,20 @@ impl<T: Clone> Reader<T> {
             };
         }
         let copied = catch_unwind(AssertUnwindSafe(|| {
-            for sequence in start..end {
-                // SAFETY: `sequence` is published (observed in `try_available` with Acquire)
-                // and at or past our cursor, which holds COPYING: the producer does not
-                // overwrite it until we clear that bit, attached or not (`Producer::detach`).
-                let wanted = self.all_topics
-                    || self
-                        .topics
-                        .contains(unsafe { self.shared.slots.topic(sequence) });
-                if wanted {
-                    // SAFETY: as above; the clone completes before COPYING is cleared below
-                    // (or, if it panics, in the unwinding branch after this closure).
-                    out.push((sequence, unsafe { self.shared.slots.get(sequence) }.clone()));
+            let mut sequence = start;
+            loop {
+                // SAFETY: `start..end` is published (observed in `try_available` with
+                // Acquire) and at or past our cursor, which holds COPYING: the producer does
+                // not overwrite it until we clear that bit, attached or not
+                // (`Producer::detach`).
+                sequence = unsafe { self.next_wanted(sequence, end) };
+                if sequence >= end {
+                    break;
                 }
+                // SAFETY: as above; the clone completes before COPYING is cleared below
+                // (or, if it panics, in the unwinding branch after this closure).
+                out.push((sequence, unsafe { self.shared.slots.get(sequence) }.clone()));
+                sequence += 1;
             }
         }));
         if let Err(payload) = copied {
@@ -220,14 +222,14 @@ impl<T: Clone> Reader<T> {
 /// assert_eq!(missed, 10); // the tap now continues from the head
 /// ```
 #[derive(Debug)]
-pub struct Tap<T> {
-    reader: Reader<T>,
+pub struct Tap<T, K: SlotKey = ()> {
+    reader: Reader<T, K>,
     buffer: Vec<(u64, T)>,
     ended: Option<PollError>,
 }
 
-impl<T: Clone> Tap<T> {
-    pub(crate) fn new(reader: Reader<T>) -> Self {
+impl<T: Clone, K: SlotKey> Tap<T, K> {
+    pub(crate) fn new(reader: Reader<T, K>) -> Self {
         Tap {
             reader,
             buffer: Vec::with_capacity(TAP_BATCH as usize),
@@ -277,7 +279,7 @@ impl<T: Clone> Tap<T> {
 
     /// The same tap, waited on from async code: see [`AsyncTap`](crate::AsyncTap).
     #[cfg(feature = "async")]
-    pub fn into_async(self) -> crate::AsyncTap<T> {
+    pub fn into_async(self) -> crate::AsyncTap<T, K> {
         crate::AsyncTap::new(self.reader, self.ended)
     }
 

@@ -61,7 +61,7 @@ impl TaskWait {
     }
 }
 
-impl<T> Reader<T> {
+impl<T, K: crate::key::SlotKey> Reader<T, K> {
     /// [`Reader::wait_available`] for a task: `Ready` with the readable end (or why nothing
     /// will be readable), or `Pending` with the task either woken at once (to be polled again
     /// after the executor's other tasks) or registered to be woken when the producer, or an
