@@ -90,6 +90,7 @@ mod identity;
 mod ids;
 mod interfaces;
 mod json;
+mod key;
 pub mod log;
 mod payload;
 mod topic;
@@ -101,6 +102,7 @@ pub use identity::{IdentityError, StreamIdentity, MAX_CHAIN_ID_LEN, MAX_CONFIG_L
 pub use ids::{AssetId, BlockHash, BlockTime, MarketId, OrderId, PartyId, TradeId, TxHash};
 pub use interfaces::{MarketEvent, PartyEvent};
 pub use json::{to_json_line, write_json_line, JsonLinesWriter};
+pub use key::{EventFilter, EventKey};
 pub use log::{
     dump, recover, verify, DumpError, EventLogReader, EventLogWriter, LogError, Recovery,
     ResumePoint, SequencePolicy, VerifySummary,
