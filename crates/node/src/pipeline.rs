@@ -8,7 +8,7 @@ use ringbus_consumers::{
     BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
     SqliteWriter, StoreError, StoreView, Timed,
 };
-use ringbus_events::{topic_sets, Event, EventLogReader, LogError, StreamIdentity};
+use ringbus_events::{topic_sets, Event, EventKey, EventLogReader, LogError, StreamIdentity};
 use ringbus_remote::{
     ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, PgOptions,
     PostgresWriter, RemoteError, ServiceUrl, PG_INPUTS,
@@ -323,12 +323,12 @@ impl Pipeline {
 
     fn wire(
         &self,
-        mut b: Builder<Event>,
+        mut b: Builder<Event, EventKey>,
         busy: &mut Vec<(String, BusyTime)>,
         report: &mut Views,
         outputs: &mut Vec<PendingOutput>,
         stream: Option<&StreamIdentity>,
-    ) -> Result<Builder<Event>, PipelineError> {
+    ) -> Result<Builder<Event, EventKey>, PipelineError> {
         let mut kinds = self.consumers.clone();
         kinds.sort();
         kinds.dedup();
@@ -415,7 +415,7 @@ impl Pipeline {
         let mut busy = Vec::new();
         let mut views = Views::default();
         let mut outputs = Vec::new();
-        let builder = RingBus::builder::<Event>()
+        let builder = RingBus::routed::<Event>()
             .capacity(self.capacity)
             .wait_strategy(self.wait_strategy);
         let builder = self.wire(

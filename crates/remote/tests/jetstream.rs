@@ -241,7 +241,7 @@ fn killed_mid_run(name: &'static str, batching: Batching) {
         };
         let events = simulate(200, 31);
         let (fwd, status) = JetStreamForwarder::connect(url(), options.clone(), None).unwrap();
-        let (mut producer, bus) = RingBus::builder::<Event>()
+        let (mut producer, bus) = RingBus::routed::<Event>()
             .capacity(1024)
             .handler(
                 Subscription::new("nats").topics(topic_sets::ALL_EVENTS),

@@ -55,7 +55,7 @@ fn full_run_lands_in_postgres_as_in_sqlite() {
         let pg = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
         assert_eq!(pg.resume_after(), None);
         let sqlite = SqliteWriter::open(&db, SqliteOptions::default(), None).unwrap();
-        let (mut producer, bus) = RingBus::builder::<Event>()
+        let (mut producer, bus) = RingBus::routed::<Event>()
             .capacity(4096)
             .handler(Subscription::new("postgres").topics(PG_INPUTS), pg)
             .handler(
@@ -142,7 +142,7 @@ fn postgres_restarted_mid_run() {
                 *seen.lock().unwrap() = pg.store().stats();
                 Ok(())
             };
-            let (mut producer, bus) = RingBus::builder::<Event>()
+            let (mut producer, bus) = RingBus::routed::<Event>()
                 .capacity(1024)
                 .handler(Subscription::new("postgres").topics(PG_INPUTS), handler)
                 .build()

@@ -1,6 +1,6 @@
 //! Where the simulator's events go: a bus producer, a vector, an event log.
 
-use ringbus_events::{Event, EventLogWriter, LogError};
+use ringbus_events::{Event, EventKey, EventLogWriter, LogError};
 use ringbus_ring::{Producer, PublishError};
 use std::io::Write;
 
@@ -44,19 +44,17 @@ impl<W: Write> EventSink for EventLogWriter<W> {
     }
 }
 
-impl EventSink for Producer<Event> {
-    /// Publishes the batch with one `publish_batch` (visible all at once). A batch larger
-    /// than the ring is split into ring-sized pieces.
+impl EventSink for Producer<Event, EventKey> {
+    /// Publishes the batch with one `publish_events` (visible all at once; each event's
+    /// topic and key taken from it). A batch larger than the ring is split into ring-sized
+    /// pieces.
     #[inline]
     fn publish(&mut self, batch: &[Event]) -> Result<(), SinkError> {
         let cap = usize::try_from(self.capacity())
             .unwrap_or(usize::MAX)
             .max(1);
         for chunk in batch.chunks(cap) {
-            let range = self.publish_batch(chunk.len(), |i, slot| {
-                *slot = chunk[i];
-                chunk[i].ring_topic()
-            })?;
+            let range = self.publish_events(chunk.iter().copied())?;
             if let Some(first) = chunk.first() {
                 if first.sequence != range.start {
                     return Err(SinkError::SequenceMismatch {

@@ -81,7 +81,7 @@ pub fn run_through(
     subscription: Subscription,
     handler: impl EventHandler<Event> + 'static,
 ) {
-    let (mut producer, bus) = RingBus::builder::<Event>()
+    let (mut producer, bus) = RingBus::routed::<Event>()
         .capacity(4096)
         .handler(subscription, handler)
         .build()
