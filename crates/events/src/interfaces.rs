@@ -2,14 +2,12 @@
 //!
 //! A consumer that wants "everything about market M" or "everything that touches party P"
 //! asks [`MarketEvent::market`] and [`PartyEvent::parties`] instead of matching on every
-//! payload kind; [`Event::tx`] names the transaction an event belongs to. The same answers
-//! fill the per-slot key the ring filters on.
+//! payload kind; [`Event::tx`] names the transaction an event belongs to. Payload structs
+//! answer from the fields they mark (`#[derive(EventInterfaces)]`, with
+//! `#[event(market)]`/`#[event(party)]`), and the same answers fill the per-slot key the
+//! ring filters on ([`EventKey`](crate::EventKey)).
 
-use crate::{
-    Account, AccountId, BeginBlock, Closeout, Distressed, EndBlock, Event, InsurancePool,
-    LedgerMovement, LossSocialisation, MarginLevels, MarkPrice, MarketId, Order, PartyId,
-    PartyList, Position, SettlePosition, TimeUpdate, Trade, Trigger, TxHash, TxResult,
-};
+use crate::{AccountId, AccountOwner, Event, MarketId, PartyId, PartyList, Trigger, TxHash};
 
 /// A payload that may belong to one market.
 ///
@@ -42,157 +40,120 @@ pub trait PartyEvent {
     }
 }
 
-/// Up to two parties, each once: the list of a payload with two party fields.
-fn pair(a: Option<PartyId>, b: Option<PartyId>) -> PartyList {
-    let mut list = PartyList::new();
-    for p in [a, b].into_iter().flatten() {
-        if !list.as_slice().contains(&p) {
-            // At most two pushes into a list of CAPACITY >= 2.
-            let _ = list.push(p);
-        }
+/// Which interfaces a payload kind can answer, known at compile time: the topic sets
+/// `EventTopic::WITH_MARKET` and `EventTopic::WITH_PARTIES` are made of them.
+///
+/// ```
+/// use ringbus_events::{MarkPrice, PayloadInterfaces, TimeUpdate};
+/// assert!(MarkPrice::MARKET && !MarkPrice::PARTIES);
+/// assert!(!TimeUpdate::MARKET);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event payload",
+    label = "a variant of the payload enum carries it",
+    note = "derive `EventInterfaces` on it (marking its `#[event(market)]` and `#[event(party)]` fields)"
+)]
+pub trait PayloadInterfaces {
+    /// Whether the payload may belong to a market.
+    const MARKET: bool;
+    /// Whether the payload may touch parties.
+    const PARTIES: bool;
+}
+
+/// A field that carries a payload's market: `#[event(market)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry an event's market",
+    label = "marked `#[event(market)]`",
+    note = "a market field is a `MarketId`, an `Option<MarketId>` or an `AccountId`"
+)]
+pub trait MarketField {
+    /// The market, if the field holds one.
+    fn market_of(&self) -> Option<MarketId>;
+}
+
+impl MarketField for MarketId {
+    #[inline]
+    fn market_of(&self) -> Option<MarketId> {
+        Some(*self)
     }
-    list
 }
 
-fn one(party: PartyId) -> PartyList {
-    pair(Some(party), None)
+impl MarketField for Option<MarketId> {
+    #[inline]
+    fn market_of(&self) -> Option<MarketId> {
+        *self
+    }
 }
 
-macro_rules! no_market {
-    ($($ty:ty),*) => {$(
-        impl MarketEvent for $ty {
-            #[inline]
-            fn market(&self) -> Option<MarketId> {
-                None
-            }
-        }
-    )*};
-}
-
-macro_rules! market_field {
-    ($($ty:ty),*) => {$(
-        impl MarketEvent for $ty {
-            #[inline]
-            fn market(&self) -> Option<MarketId> {
-                Some(self.market)
-            }
-        }
-    )*};
-}
-
-macro_rules! no_parties {
-    ($($ty:ty),*) => {$(
-        impl PartyEvent for $ty {
-            #[inline]
-            fn parties(&self) -> PartyList {
-                PartyList::new()
-            }
-        }
-    )*};
-}
-
-macro_rules! party_field {
-    ($($ty:ty),*) => {$(
-        impl PartyEvent for $ty {
-            #[inline]
-            fn parties(&self) -> PartyList {
-                one(self.party)
-            }
-        }
-    )*};
-}
-
-no_market!(BeginBlock, EndBlock, TxResult, TimeUpdate);
-market_field!(
-    Order,
-    Trade,
-    Position,
-    MarkPrice,
-    MarginLevels,
-    SettlePosition,
-    Distressed,
-    Closeout,
-    LossSocialisation,
-    InsurancePool
-);
-no_parties!(
-    BeginBlock,
-    EndBlock,
-    TxResult,
-    TimeUpdate,
-    MarkPrice,
-    InsurancePool
-);
-party_field!(
-    Order,
-    Position,
-    MarginLevels,
-    SettlePosition,
-    Closeout,
-    LossSocialisation
-);
-
-impl MarketEvent for AccountId {
+impl MarketField for AccountId {
     /// The market of a market-scoped account (margin, insurance, settlement).
     #[inline]
-    fn market(&self) -> Option<MarketId> {
+    fn market_of(&self) -> Option<MarketId> {
         self.market
     }
 }
 
-impl PartyEvent for AccountId {
+/// A field that carries parties of a payload: `#[event(party)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry an event's parties",
+    label = "marked `#[event(party)]`",
+    note = "a party field is a `PartyId`, a `PartyList`, an `AccountOwner` or an `AccountId`"
+)]
+pub trait PartyField {
+    /// The most parties the field can hold.
+    const MAX: usize;
+
+    /// Adds the field's parties to `list`, each once.
+    fn add_to(&self, list: &mut PartyList);
+}
+
+/// Adds `party` unless it is listed already. The derive checks at compile time that a
+/// payload's party fields fit in a list, so the push cannot fail.
+#[inline]
+fn add_once(list: &mut PartyList, party: PartyId) {
+    if !list.as_slice().contains(&party) {
+        let _ = list.push(party);
+    }
+}
+
+impl PartyField for PartyId {
+    const MAX: usize = 1;
+
+    #[inline]
+    fn add_to(&self, list: &mut PartyList) {
+        add_once(list, *self);
+    }
+}
+
+impl PartyField for PartyList {
+    const MAX: usize = PartyList::CAPACITY;
+
+    #[inline]
+    fn add_to(&self, list: &mut PartyList) {
+        for p in self.as_slice() {
+            add_once(list, *p);
+        }
+    }
+}
+
+impl PartyField for AccountOwner {
+    const MAX: usize = 1;
+
     /// The owner, if a party owns it (the network's accounts touch no party).
     #[inline]
-    fn parties(&self) -> PartyList {
-        pair(self.owner.party(), None)
+    fn add_to(&self, list: &mut PartyList) {
+        if let Some(p) = self.party() {
+            add_once(list, p);
+        }
     }
 }
 
-impl MarketEvent for Account {
-    #[inline]
-    fn market(&self) -> Option<MarketId> {
-        self.id.market()
-    }
-}
+impl PartyField for AccountId {
+    const MAX: usize = 1;
 
-impl PartyEvent for Account {
     #[inline]
-    fn parties(&self) -> PartyList {
-        self.id.parties()
-    }
-}
-
-impl MarketEvent for LedgerMovement {
-    /// The debited account's market, else the credited one's: money moves within one
-    /// market (margin, settlement, insurance) or between a market and a general account.
-    #[inline]
-    fn market(&self) -> Option<MarketId> {
-        self.from.market.or(self.to.market)
-    }
-}
-
-impl PartyEvent for LedgerMovement {
-    /// The owners of both accounts, each once: a margin top-up touches one party, a
-    /// mark-to-market win paid from the settlement account touches its receiver only.
-    #[inline]
-    fn parties(&self) -> PartyList {
-        pair(self.from.owner.party(), self.to.owner.party())
-    }
-}
-
-impl PartyEvent for Trade {
-    /// The buyer and the seller.
-    #[inline]
-    fn parties(&self) -> PartyList {
-        pair(Some(self.buyer), Some(self.seller))
-    }
-}
-
-impl PartyEvent for Distressed {
-    /// Every party of the report.
-    #[inline]
-    fn parties(&self) -> PartyList {
-        self.parties
+    fn add_to(&self, list: &mut PartyList) {
+        self.owner.add_to(list);
     }
 }
 

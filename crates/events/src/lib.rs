@@ -55,6 +55,25 @@
 //! assert!(trade.touches(PartyId(2)));
 //! ```
 //!
+//! The answers are generated from the payloads' fields ([`EventInterfaces`]), and the topic
+//! enum, its sets and the payload enum's dispatch from the payload enum ([`EventPayload`]):
+//!
+//! ```
+//! use ringbus_events::{EventInterfaces, MarketEvent, MarketId, PartyEvent, PartyId};
+//!
+//! /// A quote of one market maker.
+//! #[derive(EventInterfaces)]
+//! struct Quote {
+//!     #[event(market)]
+//!     market: MarketId,
+//!     #[event(party)]
+//!     maker: PartyId,
+//!     price: u64,
+//! }
+//! let q = Quote { market: MarketId(4), maker: PartyId(2), price: 100 };
+//! assert_eq!((q.market(), q.parties().as_slice()), (Some(MarketId(4)), &[PartyId(2)][..]));
+//! ```
+//!
 //! # Topics and subscriptions
 //!
 //! Each [`EventTopic`] has a stable id, which is also the ring's tag
@@ -84,6 +103,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The derives name this crate by its path, as they do in any other.
+extern crate self as ringbus_events;
+
 mod event;
 mod framing;
 mod identity;
@@ -100,7 +122,7 @@ pub use event::{Event, Source, Trigger, TriggerType};
 pub use framing::{BlockFraming, FramingError};
 pub use identity::{IdentityError, StreamIdentity, MAX_CHAIN_ID_LEN, MAX_CONFIG_LEN};
 pub use ids::{AssetId, BlockHash, BlockTime, MarketId, OrderId, PartyId, TradeId, TxHash};
-pub use interfaces::{MarketEvent, PartyEvent};
+pub use interfaces::{MarketEvent, MarketField, PartyEvent, PartyField, PayloadInterfaces};
 pub use json::{to_json_line, write_json_line, JsonLinesWriter};
 pub use key::{EventFilter, EventKey};
 pub use log::{
@@ -108,7 +130,8 @@ pub use log::{
     ResumePoint, SequencePolicy, VerifySummary,
 };
 pub use payload::*;
-pub use topic::{EventTopic, UnknownTopic};
+pub use ringbus_events_derive::{EventInterfaces, EventPayload};
+pub use topic::UnknownTopic;
 
 #[cfg(test)]
 mod size_tests {

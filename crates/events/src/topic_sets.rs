@@ -12,13 +12,7 @@ use ringbus_ring::TopicSet;
 /// assert_eq!(TRADES.len(), 1);
 /// ```
 pub const fn of(topics: &[EventTopic]) -> TopicSet {
-    let mut set = TopicSet::empty();
-    let mut i = 0;
-    while i < topics.len() {
-        set = set.with(topics[i].ring_topic());
-        i += 1;
-    }
-    set
+    EventTopic::set(topics)
 }
 
 /// Block and transaction boundaries: BeginBlock, TimeUpdate, TxResult, EndBlock.
@@ -86,7 +80,27 @@ pub const RISK_CASCADE: TopicSet = of(&[
 /// use ringbus_events::{topic_sets, EventTopic};
 /// assert_eq!(topic_sets::ALL_EVENTS.len(), EventTopic::COUNT);
 /// ```
-pub const ALL_EVENTS: TopicSet = of(&EventTopic::ALL);
+pub const ALL_EVENTS: TopicSet = EventTopic::ALL_SET;
+
+/// Every topic whose payload may belong to a market: what a market's subscription reads
+/// (`#[event(market)]` fields, gathered by the derive).
+///
+/// ```
+/// use ringbus_events::{topic_sets, EventTopic};
+/// assert!(topic_sets::MARKET_EVENTS.contains(EventTopic::MarkPrice.ring_topic()));
+/// assert!(!topic_sets::MARKET_EVENTS.contains(EventTopic::EndBlock.ring_topic()));
+/// ```
+pub const MARKET_EVENTS: TopicSet = EventTopic::WITH_MARKET;
+
+/// Every topic whose payload may touch parties: what a party's subscription reads
+/// (`#[event(party)]` fields, gathered by the derive).
+///
+/// ```
+/// use ringbus_events::{topic_sets, EventTopic};
+/// assert!(topic_sets::PARTY_EVENTS.contains(EventTopic::Trade.ring_topic()));
+/// assert!(!topic_sets::PARTY_EVENTS.contains(EventTopic::MarkPrice.ring_topic()));
+/// ```
+pub const PARTY_EVENTS: TopicSet = EventTopic::WITH_PARTIES;
 
 #[cfg(test)]
 mod tests {
@@ -110,5 +124,16 @@ mod tests {
         assert_eq!(POSITIONS_INPUTS.len(), 10);
         assert_eq!(STORE_INPUTS.len(), 8);
         assert_eq!(ALL_EVENTS.iter().count(), EventTopic::COUNT);
+        // Every topic but the four of the framing carries a market; every one but the
+        // framing, mark prices and insurance pools touches parties.
+        let all_but = |left_out: TopicSet| -> TopicSet {
+            ALL_EVENTS
+                .iter()
+                .filter(|t| !left_out.contains(*t))
+                .collect()
+        };
+        assert_eq!(MARKET_EVENTS, all_but(BLOCK_FRAMING));
+        let no_parties = of(&[EventTopic::MarkPrice, EventTopic::InsurancePool]);
+        assert_eq!(PARTY_EVENTS, all_but(BLOCK_FRAMING.union(no_parties)));
     }
 }

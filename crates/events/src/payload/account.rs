@@ -1,6 +1,7 @@
 //! Accounts and the ledger movements between them.
 
 use crate::{AssetId, MarketId, PartyId};
+use ringbus_events_derive::EventInterfaces;
 use serde::{Deserialize, Serialize};
 
 /// Who owns an account: a party, or the network (insurance pools, settlement accounts).
@@ -154,9 +155,12 @@ impl AccountId {
 /// let a = Account { id: AccountId::general(PartyId(1), AssetId(0)), balance: 1_000 };
 /// assert_eq!(a.balance, 1_000);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct Account {
     /// Which account.
+    #[event(market, party)]
     pub id: AccountId,
     /// Its balance now, in the asset's smallest unit.
     pub balance: u64,
@@ -203,11 +207,15 @@ pub enum TransferType {
 /// };
 /// assert_eq!(m.amount, 50);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct LedgerMovement {
     /// Debited account.
+    #[event(market, party)]
     pub from: AccountId,
     /// Credited account.
+    #[event(market, party)]
     pub to: AccountId,
     /// Amount moved.
     pub amount: u64,

@@ -1,6 +1,7 @@
 //! Block and transaction framing payloads, and the workflow error codes a transaction ends with.
 
 use crate::{BlockHash, BlockTime, TxHash};
+use ringbus_events_derive::EventInterfaces;
 use serde::{Deserialize, Serialize};
 
 /// A block starts. Everything until the matching [`EndBlock`] belongs to this block.
@@ -10,7 +11,9 @@ use serde::{Deserialize, Serialize};
 /// let b = BeginBlock { height: 10, time: BlockTime::from_secs(10), hash: BlockHash(0xabc) };
 /// assert_eq!(b.height, 10);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct BeginBlock {
     /// Block height.
     pub height: u64,
@@ -27,7 +30,9 @@ pub struct BeginBlock {
 /// let e = EndBlock { height: 10, time: BlockTime::from_secs(10), hash: BlockHash(0xabc), tx_count: 3 };
 /// assert_eq!(e.tx_count, 3);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct EndBlock {
     /// Block height (the same as the block's [`BeginBlock`]).
     pub height: u64,
@@ -46,7 +51,9 @@ pub struct EndBlock {
 /// let t = TimeUpdate { time: BlockTime::from_secs(3) };
 /// assert_eq!(t.time.as_nanos(), 3_000_000_000);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct TimeUpdate {
     /// The new chain time.
     pub time: BlockTime,
@@ -64,7 +71,9 @@ pub struct TimeUpdate {
 /// };
 /// assert!(!r.outcome.is_success());
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct TxResult {
     /// Index of the transaction within its block.
     pub tx_index: u32,

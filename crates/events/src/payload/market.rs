@@ -1,6 +1,7 @@
 //! Market-wide payloads: the mark price and the insurance pool.
 
 use crate::{AssetId, MarketId};
+use ringbus_events_derive::EventInterfaces;
 use serde::{Deserialize, Serialize};
 
 /// A market's mark price changed: the start of a risk cascade.
@@ -10,9 +11,12 @@ use serde::{Deserialize, Serialize};
 /// let m = MarkPrice { market: MarketId(0), price: 105 };
 /// assert_eq!(m.price, 105);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct MarkPrice {
     /// Market.
+    #[event(market)]
     pub market: MarketId,
     /// New mark price in ticks.
     pub price: u64,
@@ -25,9 +29,12 @@ pub struct MarkPrice {
 /// let p = InsurancePool { market: MarketId(0), asset: AssetId(0), balance: 900, delta: -100 };
 /// assert_eq!(p.previous_balance(), Some(1_000));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct InsurancePool {
     /// Market.
+    #[event(market)]
     pub market: MarketId,
     /// Asset of the pool.
     pub asset: AssetId,

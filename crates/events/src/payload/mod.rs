@@ -18,97 +18,79 @@ pub use position::{MarginLevels, Position};
 pub use risk::{Closeout, Distressed, LossSocialisation, SettlePosition};
 pub use trade::Trade;
 
-use crate::{EventTopic, MarketEvent, MarketId, PartyEvent};
+use ringbus_events_derive::EventPayload;
 use serde::{Deserialize, Serialize};
 
-macro_rules! payload {
-    ($($name:ident,)*) => {
-        /// The data of an event: one variant per [`EventTopic`], named after it. The variant
-        /// *is* the topic (see [`Payload::topic`]), so the two can never disagree.
-        ///
-        /// ```
-        /// use ringbus_events::{EventTopic, MarkPrice, MarketId, Payload};
-        /// let p = Payload::from(MarkPrice { market: MarketId(1), price: 100 });
-        /// assert_eq!(p.topic(), EventTopic::MarkPrice);
-        /// ```
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum Payload {
-            $(
-                #[doc = concat!("A [`", stringify!($name), "`] payload (topic [`EventTopic::", stringify!($name), "`]).")]
-                $name($name),
-            )*
-        }
-
-        impl Payload {
-            /// The topic this payload is published on.
-            ///
-            /// ```
-            /// use ringbus_events::{EventTopic, Payload, Trade};
-            /// assert_eq!(Payload::Trade(Trade::default()).topic(), EventTopic::Trade);
-            /// ```
-            #[inline]
-            pub const fn topic(&self) -> EventTopic {
-                match self {
-                    $(Payload::$name(_) => EventTopic::$name,)*
-                }
-            }
-
-            /// Serializes the variant's data alone, without the variant name (JSON lines
-            /// carry the topic in a field of their own).
-            pub(crate) fn serialize_body<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                match self {
-                    $(Payload::$name(p) => p.serialize(s),)*
-                }
-            }
-        }
-
-        impl MarketEvent for Payload {
-            /// The variant's market.
-            #[inline]
-            fn market(&self) -> Option<MarketId> {
-                match self {
-                    $(Payload::$name(p) => p.market(),)*
-                }
-            }
-        }
-
-        impl PartyEvent for Payload {
-            /// The variant's parties.
-            #[inline]
-            fn parties(&self) -> PartyList {
-                match self {
-                    $(Payload::$name(p) => p.parties(),)*
-                }
-            }
-        }
-
-        $(
-            impl From<$name> for Payload {
-                fn from(p: $name) -> Payload {
-                    Payload::$name(p)
-                }
-            }
-        )*
-    };
-}
-
-payload! {
-    BeginBlock,
-    EndBlock,
-    TxResult,
-    TimeUpdate,
-    Order,
-    Trade,
-    Account,
-    LedgerMovement,
-    Position,
-    MarkPrice,
-    MarginLevels,
-    SettlePosition,
-    Distressed,
-    Closeout,
-    LossSocialisation,
-    InsurancePool,
+/// The data of an event: one variant per topic, named after it. The variant *is* the topic
+/// ([`Payload::topic`]), so the two can never disagree. `#[derive(EventPayload)]` generates
+/// [`EventTopic`](crate::EventTopic) from the variants (their ids and docs), the topic sets,
+/// `topic()`, the interface answers by variant and `From` every payload type.
+///
+/// ```
+/// use ringbus_events::{EventTopic, MarkPrice, MarketEvent, MarketId, Payload};
+/// let p = Payload::from(MarkPrice { market: MarketId(1), price: 100 });
+/// assert_eq!(p.topic(), EventTopic::MarkPrice);
+/// assert_eq!(p.market(), Some(MarketId(1)));
+///
+/// assert_eq!(EventTopic::Trade.id(), 6);
+/// assert_eq!(EventTopic::from_id(6), Some(EventTopic::Trade));
+/// assert_eq!(EventTopic::from_id(0), None);
+/// assert_eq!("trade".parse::<EventTopic>(), Ok(EventTopic::Trade));
+/// assert_eq!(EventTopic::ALL.len(), EventTopic::COUNT);
+/// assert_eq!(EventTopic::SettlePosition.name(), "SettlePosition");
+/// assert_eq!(EventTopic::Order.ring_topic(), ringbus_ring::Topic::new(5));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, EventPayload)]
+#[event(topic = EventTopic)]
+pub enum Payload {
+    /// A block starts: its height, time and hash. Opens the frame of a block.
+    #[event(id = 1)]
+    BeginBlock(BeginBlock),
+    /// A block ends: stores commit here, plug-ins publish their snapshots.
+    #[event(id = 2)]
+    EndBlock(EndBlock),
+    /// A transaction ends: success, or the workflow error that rejected it.
+    #[event(id = 3)]
+    TxResult(TxResult),
+    /// Chain time moved forward (once per block, after BeginBlock).
+    #[event(id = 4)]
+    TimeUpdate(TimeUpdate),
+    /// An order was created, changed, filled, cancelled, stopped or rejected.
+    #[event(id = 5)]
+    Order(Order),
+    /// Two orders matched.
+    #[event(id = 6)]
+    Trade(Trade),
+    /// An account's balance changed.
+    #[event(id = 7)]
+    Account(Account),
+    /// Money moved between two accounts.
+    #[event(id = 8)]
+    LedgerMovement(LedgerMovement),
+    /// A party's position in a market changed.
+    #[event(id = 9)]
+    Position(Position),
+    /// A market's mark price changed.
+    #[event(id = 10)]
+    MarkPrice(MarkPrice),
+    /// A party's margin requirements were recomputed.
+    #[event(id = 11)]
+    MarginLevels(MarginLevels),
+    /// Mark-to-market settlement of one party's position.
+    #[event(id = 12)]
+    SettlePosition(SettlePosition),
+    /// Parties fell below maintenance margin.
+    #[event(id = 13)]
+    Distressed(Distressed),
+    /// A distressed party's position was closed out (position resolution).
+    #[event(id = 14)]
+    Closeout(Closeout),
+    /// A loss the insurance pool could not cover was spread over winning parties.
+    #[event(id = 15)]
+    LossSocialisation(LossSocialisation),
+    /// A market's insurance pool balance changed.
+    #[event(id = 16)]
+    InsurancePool(InsurancePool),
 }
 
 impl Default for Payload {

@@ -1,6 +1,7 @@
 //! The order payload and its enums.
 
 use crate::{ErrorCode, MarketId, OrderId, PartyId};
+use ringbus_events_derive::EventInterfaces;
 use serde::{Deserialize, Serialize};
 
 /// An order as it stands after a change: a full copy, not a diff.
@@ -21,13 +22,17 @@ use serde::{Deserialize, Serialize};
 /// };
 /// assert_eq!(o.filled(), 6);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct Order {
     /// Order id.
     pub id: OrderId,
     /// Market it trades in.
+    #[event(market)]
     pub market: MarketId,
     /// Party that placed it.
+    #[event(party)]
     pub party: PartyId,
     /// Buy or sell.
     pub side: Side,

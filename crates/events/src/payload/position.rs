@@ -1,6 +1,7 @@
 //! Position and margin payloads: per party and market.
 
 use crate::{MarketId, PartyId};
+use ringbus_events_derive::EventInterfaces;
 use serde::{Deserialize, Serialize};
 
 /// A party's position in a market after a change.
@@ -10,11 +11,15 @@ use serde::{Deserialize, Serialize};
 /// let p = Position { party: PartyId(1), market: MarketId(0), open_volume: -5, average_entry_price: 100, realised_pnl: 0, unrealised_pnl: 25 };
 /// assert!(p.is_short());
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct Position {
     /// Party.
+    #[event(party)]
     pub party: PartyId,
     /// Market.
+    #[event(market)]
     pub market: MarketId,
     /// Signed volume: positive long, negative short.
     pub open_volume: i64,
@@ -46,11 +51,15 @@ impl Position {
 /// let m = MarginLevels { party: PartyId(1), market: MarketId(0), maintenance: 100, search: 120, initial: 150, release: 200 };
 /// assert!(m.is_ordered());
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct MarginLevels {
     /// Party.
+    #[event(party)]
     pub party: PartyId,
     /// Market.
+    #[event(market)]
     pub market: MarketId,
     /// Below this the party is distressed.
     pub maintenance: u64,

@@ -1,6 +1,7 @@
 //! The trade payload.
 
 use crate::{MarketId, OrderId, PartyId, Side, TradeId};
+use ringbus_events_derive::EventInterfaces;
 use serde::{Deserialize, Serialize};
 
 /// Two orders matched.
@@ -20,19 +21,24 @@ use serde::{Deserialize, Serialize};
 /// };
 /// assert_eq!(t.notional(), 303);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, EventInterfaces,
+)]
 pub struct Trade {
     /// Trade id.
     pub id: TradeId,
     /// Market.
+    #[event(market)]
     pub market: MarketId,
     /// Price in ticks.
     pub price: u64,
     /// Size traded.
     pub size: u64,
     /// The buying party.
+    #[event(party)]
     pub buyer: PartyId,
     /// The selling party.
+    #[event(party)]
     pub seller: PartyId,
     /// Side of the incoming (aggressive) order.
     pub aggressor: Side,

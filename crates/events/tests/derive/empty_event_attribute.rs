@@ -1,0 +1,9 @@
+use ringbus_events::{EventInterfaces, MarketId};
+
+#[derive(EventInterfaces)]
+struct Quote {
+    #[event()]
+    market: MarketId,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use ringbus_events::EventInterfaces;
+
+#[derive(EventInterfaces)]
+enum NotAStruct {
+    A,
+}
+
+fn main() {}

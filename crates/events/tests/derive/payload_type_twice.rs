@@ -1,0 +1,15 @@
+use ringbus_events::{EventInterfaces, EventPayload};
+
+#[derive(Clone, Copy, EventInterfaces)]
+struct Open;
+
+#[derive(EventPayload)]
+#[event(topic = SessionTopic)]
+enum Payload {
+    #[event(id = 1)]
+    Open(Open),
+    #[event(id = 2)]
+    Reopen(Open),
+}
+
+fn main() {}
