@@ -348,3 +348,26 @@ fn publish_events_publishes_what_a_short_iterator_yields() {
         })
     );
 }
+
+#[test]
+fn events_written_in_place_are_keyed_from_the_slot() {
+    let (mut producer, bus) = RingBus::routed::<Fill>().capacity(8).build().unwrap();
+    let desk_1 = FillFilter {
+        desk: Some(1),
+        trader: None,
+    };
+    let mut poller = bus
+        .subscribe(Subscription::new("desk 1").keys(desk_1))
+        .unwrap();
+    producer.publish_event_with(|slot| *slot = Fill { desk: 1, ..fill(0) });
+    producer
+        .publish_events_with(3, |i, slot| {
+            *slot = Fill {
+                desk: i as u16,
+                ..fill(1 + i as u64)
+            }
+        })
+        .unwrap();
+    let seen: Vec<u64> = poller.poll().unwrap().iter().map(|(s, _)| s).collect();
+    assert_eq!(seen, [0, 2]);
+}

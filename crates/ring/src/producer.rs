@@ -194,6 +194,91 @@ impl<T, K: SlotKey> Producer<T, K> {
         sequence
     }
 
+    /// Like [`Producer::publish_event`], but the event is written in place by `fill` (nothing
+    /// is moved in); its topic and key are then taken from the slot, so they cannot disagree
+    /// with what `fill` wrote.
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Routed, Subscription, Topic};
+    /// #[derive(Default)]
+    /// struct Tick { topic: u8, px: [u64; 8] }
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.topic) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, bus) = RingBus::routed::<Tick>().build().unwrap();
+    /// let mut all = bus.subscribe(Subscription::new("all")).unwrap();
+    /// producer.publish_event_with(|slot| { slot.topic = 4; slot.px[0] = 100 });
+    /// assert_eq!(all.poll().unwrap().iter().map(|(_, t)| t.topic).collect::<Vec<_>>(), [4]);
+    /// ```
+    #[inline]
+    pub fn publish_event_with(&mut self, fill: impl FnOnce(&mut T)) -> u64
+    where
+        T: Routed<Key = K>,
+    {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            if let Err(e) = self.make_space(sequence + 1, None) {
+                panic!("cannot publish sequence {sequence}: {e}");
+            }
+        }
+        // SAFETY: `sequence == next < limit`: `make_space` made room; as in `write_next`.
+        unsafe {
+            self.shared.slots.write(sequence, |slot| {
+                fill(slot);
+                (slot.topic(), slot.key())
+            })
+        };
+        self.commit(sequence + 1);
+        sequence
+    }
+
+    /// Like [`Producer::publish_batch`], but each event's topic and key are taken from the
+    /// slot `fill(i, slot)` wrote: `n` events written in place and published at once.
+    ///
+    /// ```
+    /// use ringbus_ring::{RingBus, Routed, Topic};
+    /// #[derive(Default)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, _bus) = RingBus::routed::<Tick>().build().unwrap();
+    /// assert_eq!(producer.publish_events_with(3, |i, slot| slot.0 = i as u8), Ok(0..3));
+    /// ```
+    #[inline]
+    pub fn publish_events_with(
+        &mut self,
+        n: usize,
+        mut fill: impl FnMut(usize, &mut T),
+    ) -> Result<Range<u64>, PublishError>
+    where
+        T: Routed<Key = K>,
+    {
+        let end = self.batch_end(n)?;
+        if end > self.limit {
+            self.make_space(end, None)?;
+        }
+        let start = self.next;
+        for (i, sequence) in (start..end).enumerate() {
+            // SAFETY: `end <= limit`, so as in `write_next` for each sequence of the batch;
+            // none is published before `commit` below.
+            unsafe {
+                self.shared.slots.write(sequence, |slot| {
+                    fill(i, slot);
+                    (slot.topic(), slot.key())
+                })
+            };
+        }
+        self.commit(end);
+        Ok(start..end)
+    }
+
     /// Publishes `events` at once (a consumer sees all of them or none), each on the topic
     /// and with the key it tells; returns their sequences. Waits as
     /// [`Producer::publish_batch`] does; more events than the ring holds are a
