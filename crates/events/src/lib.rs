@@ -126,8 +126,8 @@ pub use interfaces::{MarketEvent, MarketField, PartyEvent, PartyField, PayloadIn
 pub use json::{to_json_line, write_json_line, JsonLinesWriter};
 pub use key::{EventFilter, EventKey};
 pub use log::{
-    dump, recover, verify, DumpError, EventLogReader, EventLogWriter, LogError, Recovery,
-    ResumePoint, SequencePolicy, VerifySummary,
+    dump, dump_selected, recover, verify, DumpError, EventLogReader, EventLogWriter, LogError,
+    Recovery, ResumePoint, SequencePolicy, VerifySummary,
 };
 pub use payload::*;
 pub use ringbus_events_derive::{EventInterfaces, EventPayload};

@@ -1,7 +1,7 @@
 //! Prints a log as JSON lines, with the rules of [`verify`](super::verify).
 
 use super::{EventLogReader, LogError};
-use crate::JsonLinesWriter;
+use crate::{Event, JsonLinesWriter};
 use std::io::{self, Read, Write};
 
 /// Why [`dump`] stopped.
@@ -37,12 +37,37 @@ pub fn dump<R: Read, W: Write>(
     out: W,
     limit: Option<u64>,
 ) -> Result<u64, DumpError> {
+    dump_selected(reader, out, limit, |_| true)
+}
+
+/// [`dump`], writing only the events `wanted` selects (the whole log is still read with
+/// `verify`'s rules, so damage among the events left out is reported too); `limit` counts
+/// the events written.
+///
+/// ```
+/// use ringbus_events::{dump_selected, BeginBlock, EndBlock, Event, EventLogReader, EventLogWriter, EventTopic};
+/// let mut w = EventLogWriter::new(Vec::new(), None)?;
+/// w.append(&Event::new(BeginBlock { height: 1, ..Default::default() }))?;
+/// w.append(&Event { sequence: 1, ..Event::new(EndBlock { height: 1, ..Default::default() }) })?;
+/// let bytes = w.into_inner()?;
+/// let mut out = Vec::new();
+/// let ends = |e: &Event| e.topic() == EventTopic::EndBlock;
+/// assert_eq!(dump_selected(EventLogReader::new(&bytes[..])?, &mut out, None, ends)?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn dump_selected<R: Read, W: Write>(
+    reader: EventLogReader<R>,
+    out: W,
+    limit: Option<u64>,
+    mut wanted: impl FnMut(&Event) -> bool,
+) -> Result<u64, DumpError> {
     let mut out = JsonLinesWriter::new(out);
     let mut reader = reader.whole_stream();
     let mut result = Ok(());
     while limit.is_none_or(|l| out.lines() < l) {
         match reader.next() {
             None => break,
+            Some(Ok(event)) if !wanted(&event) => {}
             Some(Ok(event)) => out.write(&event).map_err(DumpError::Write)?,
             Some(Err(e)) => {
                 result = Err(DumpError::Log(e));

@@ -11,7 +11,7 @@ mod sequence;
 mod verify;
 mod writer;
 
-pub use dump::{dump, DumpError};
+pub use dump::{dump, dump_selected, DumpError};
 pub use error::LogError;
 pub use reader::EventLogReader;
 pub use recover::{recover, Recovery};

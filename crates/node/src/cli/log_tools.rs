@@ -1,9 +1,10 @@
 //! `dump` and `verify`: an event log (a file or standard input) read and printed or checked.
 
+use super::dump_filter::DumpFilter;
 use super::error::CliError;
 use super::files::{self, is_std, Files};
 use crate::AtomicFile;
-use ringbus_events::{dump as dump_records, verify as verify_records, DumpError, EventLogReader};
+use ringbus_events::{dump_selected, verify as verify_records, DumpError, EventLogReader};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -35,7 +36,12 @@ fn shown(path: &Path) -> &Path {
     }
 }
 
-pub(super) fn dump(path: &Path, limit: Option<u64>, output: &Path) -> Result<(), CliError> {
+pub(super) fn dump(
+    path: &Path,
+    limit: Option<u64>,
+    output: &Path,
+    filter: &DumpFilter,
+) -> Result<(), CliError> {
     let mut files = Files::default();
     files.event_log(files::LOG, path);
     files.output(files::DUMP_OUTPUT, output);
@@ -43,7 +49,7 @@ pub(super) fn dump(path: &Path, limit: Option<u64>, output: &Path) -> Result<(),
     if is_std(output) {
         let stdout = std::io::stdout();
         let out = BufWriter::new(stdout.lock());
-        return match write_lines(path, limit, out, Path::new(STDOUT)) {
+        return match write_lines(path, limit, filter, out, Path::new(STDOUT)) {
             // The reader went away (`| head`): not a failure.
             Err(CliError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
                 Ok(())
@@ -54,20 +60,27 @@ pub(super) fn dump(path: &Path, limit: Option<u64>, output: &Path) -> Result<(),
     files.create_output_dirs()?;
     let file = AtomicFile::new(output).map_err(CliError::io("creating a file beside", output))?;
     let out = File::create(file.path()).map_err(CliError::io("creating", output))?;
-    write_lines(path, limit, BufWriter::with_capacity(1 << 16, out), output)?;
+    write_lines(
+        path,
+        limit,
+        filter,
+        BufWriter::with_capacity(1 << 16, out),
+        output,
+    )?;
     file.commit()
         .map_err(CliError::io("putting in place", output))
 }
 
-/// Writes the log's events as JSON lines to `out` (named `out_name`) and flushes it, with
-/// `verify`'s rules: the events before any damage, then the damage.
+/// Writes the log's events that `filter` selects as JSON lines to `out` (named `out_name`)
+/// and flushes it, with `verify`'s rules: the events before any damage, then the damage.
 fn write_lines(
     path: &Path,
     limit: Option<u64>,
+    filter: &DumpFilter,
     out: impl Write,
     out_name: &Path,
 ) -> Result<(), CliError> {
-    match dump_records(open_log(path)?, out, limit) {
+    match dump_selected(open_log(path)?, out, limit, |e| filter.selects(e)) {
         Ok(_) => Ok(()),
         Err(DumpError::Log(source)) => Err(CliError::Log {
             path: shown(path).into(),

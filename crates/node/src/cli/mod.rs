@@ -7,6 +7,7 @@
 
 mod args;
 mod bench;
+mod dump_filter;
 mod error;
 mod files;
 mod log_tools;
@@ -27,6 +28,7 @@ use args::{ReplayArgs, RunArgs, TailArgs};
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
+use dump_filter::DumpFilter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,7 +72,8 @@ enum Command {
     /// Feed an event log back through the bus into the consumers.
     Replay(ReplayArgs),
     /// Print an event log as JSON lines (checked as `verify` checks it: the events before
-    /// any damage are printed, then the damage is reported).
+    /// any damage are printed, then the damage is reported): every event, or those of a
+    /// topic, market or party.
     Dump {
         /// The log (`-`: standard input).
         log: PathBuf,
@@ -80,6 +83,8 @@ enum Command {
         /// Write the lines here (`-`: standard output), replaced when complete.
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
+        #[command(flatten)]
+        filter: DumpFilter,
     },
     /// Check an event log: framing, checksums, sequence continuity (dropped, duplicated and
     /// reordered records), block framing and a complete last block; print its stream
@@ -154,7 +159,12 @@ pub fn execute(cli: Cli) -> Result<(), CliError> {
         None => run::run(cli.run, quiet),
         Some(Command::Run(args)) => run::run(args, quiet),
         Some(Command::Replay(args)) => run::replay(args, quiet),
-        Some(Command::Dump { log, limit, output }) => log_tools::dump(&log, limit, &output),
+        Some(Command::Dump {
+            log,
+            limit,
+            output,
+            filter,
+        }) => log_tools::dump(&log, limit, &output, &filter),
         Some(Command::Verify { log }) => log_tools::verify(&log, quiet),
         Some(Command::Tail(args)) => tail::tail(args),
     }
