@@ -1,7 +1,7 @@
 //! Per-consumer checking: order, count, payload checksum; and latency recording.
 //!
-//! A figure counts only if every consumer saw exactly the events of its topics, in increasing
-//! sequence order, with intact payloads: see [`verify`].
+//! A figure counts only if every consumer saw exactly the events of its topics (and market,
+//! where it reads one), in increasing sequence order, with intact payloads: see [`verify`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub fn new_histogram() -> Histogram<u64> {
 #[derive(Debug)]
 pub struct Checker {
     mask: TopicMask,
+    /// The one market it reads, if it reads one.
+    market: Option<u16>,
     /// Whether events outside `mask` are expected (broadcast systems) and skipped, or are an
     /// error (systems that route by topic).
     filter: bool,
@@ -57,10 +59,18 @@ pub struct ConsumerReport {
 }
 
 impl Checker {
-    /// A checker for a consumer of `mask`; `filter` tells whether foreign topics are skipped.
-    pub fn new(mask: TopicMask, filter: bool, clock: Clock, latency: bool) -> Self {
+    /// A checker for a consumer of `mask` (and `market`, if `Some`); `filter` tells whether
+    /// foreign events are skipped (else they are errors).
+    pub fn new(
+        mask: TopicMask,
+        market: Option<u16>,
+        filter: bool,
+        clock: Clock,
+        latency: bool,
+    ) -> Self {
         Checker {
             mask,
+            market,
             filter,
             next_min: 0,
             count: 0,
@@ -86,6 +96,17 @@ impl Checker {
         self.mask
     }
 
+    /// The one market the consumer reads, if it reads one.
+    pub fn market(&self) -> Option<u16> {
+        self.market
+    }
+
+    /// Whether the consumer reads `e`.
+    #[inline]
+    pub fn wants(&self, e: &Event) -> bool {
+        self.mask.contains(u32::from(e.topic)) && self.market.is_none_or(|m| m == e.market)
+    }
+
     fn error(&mut self, what: String) {
         self.errors += 1;
         if self.first_error.is_none() {
@@ -96,11 +117,11 @@ impl Checker {
     /// Handles one event.
     #[inline]
     pub fn on_event(&mut self, e: &Event) {
-        if !self.mask.contains(e.topic) {
+        if !self.wants(e) {
             if !self.filter {
                 self.error(format!(
-                    "seq {} of topic {} delivered outside the subscription",
-                    e.seq, e.topic
+                    "seq {} of topic {}, market {} delivered outside the subscription",
+                    e.seq, e.topic, e.market
                 ));
             }
             return;
@@ -142,13 +163,20 @@ impl Checker {
     }
 }
 
-/// What a consumer of `mask` must have seen after `published` events of `workload`.
-pub fn expected(workload: &Workload, published: u64, mask: &TopicMask) -> (u64, u64) {
+/// What a consumer of `mask` (and `market`) must have seen after `published` events of
+/// `workload`.
+pub fn expected(
+    workload: &Workload,
+    published: u64,
+    mask: &TopicMask,
+    market: Option<u16>,
+) -> (u64, u64) {
     let mut count = 0u64;
     let mut checksum = 0u64;
     let all = mask.is_all();
     for seq in 0..published {
-        if all || mask.contains(u32::from(workload.topic_of(seq))) {
+        let of_market = market.is_none_or(|m| m == workload.market_of(seq));
+        if of_market && (all || mask.contains(u32::from(workload.topic_of(seq)))) {
             count += 1;
             checksum = checksum.wrapping_add(digest(&payload_for(seq)));
         }
@@ -161,6 +189,7 @@ pub fn verify(
     workload: &Workload,
     published: u64,
     masks: &[TopicMask],
+    markets: &[Option<u16>],
     reports: &[ConsumerReport],
 ) -> Result<(), String> {
     if masks.len() != reports.len() {
@@ -170,9 +199,10 @@ pub fn verify(
             masks.len()
         ));
     }
-    // Consumers with the same mask expect the same figures: compute them once.
-    let mut cache: Vec<(TopicMask, (u64, u64))> = Vec::new();
-    for (i, (mask, r)) in masks.iter().zip(reports).enumerate() {
+    // Consumers with the same selection expect the same figures: compute them once.
+    type Selection = (TopicMask, Option<u16>);
+    let mut cache: Vec<(Selection, (u64, u64))> = Vec::new();
+    for (i, ((mask, market), r)) in masks.iter().zip(markets).zip(reports).enumerate() {
         if r.errors > 0 {
             return Err(format!(
                 "consumer {i}: {} errors, first: {}",
@@ -180,11 +210,11 @@ pub fn verify(
                 r.first_error.as_deref().unwrap_or("?")
             ));
         }
-        let exp = match cache.iter().find(|(m, _)| m == mask) {
+        let exp = match cache.iter().find(|(s, _)| *s == (*mask, *market)) {
             Some((_, e)) => *e,
             None => {
-                let e = expected(workload, published, mask);
-                cache.push((*mask, e));
+                let e = expected(workload, published, mask, *market);
+                cache.push(((*mask, *market), e));
                 e
             }
         };
@@ -215,7 +245,7 @@ mod tests {
 
     fn feed(c: &mut Checker, w: &Workload, seqs: impl IntoIterator<Item = u64>) {
         for s in seqs {
-            c.on_event(&Event::new(s, w.topic_of(s), 64, 0));
+            c.on_event(&Event::new(s, w.topic_of(s), w.market_of(s), 64, 0));
         }
     }
 
@@ -223,62 +253,82 @@ mod tests {
     fn in_order_complete_stream_verifies() {
         let w = w8();
         let masks = [TopicMask::ALL, TopicMask::only(3)];
-        let mut a = Checker::new(masks[0], true, Clock::new(), false);
-        let mut b = Checker::new(masks[1], true, Clock::new(), true);
+        let mut a = Checker::new(masks[0], None, true, Clock::new(), false);
+        let mut b = Checker::new(masks[1], None, true, Clock::new(), true);
         feed(&mut a, &w, 0..100);
         feed(&mut b, &w, 0..100);
         let reports = [a.finish(), b.finish()];
         assert_eq!(reports[1].count, 13);
         assert_eq!(reports[1].hist.as_ref().unwrap().len(), 13);
-        verify(&w, 100, &masks, &reports).unwrap();
+        verify(&w, 100, &masks, &[None, None], &reports).unwrap();
     }
 
     #[test]
     fn gap_is_caught_by_count() {
         let w = Workload::flat(1);
-        let mut c = Checker::new(TopicMask::ALL, true, Clock::new(), false);
+        let mut c = Checker::new(TopicMask::ALL, None, true, Clock::new(), false);
         feed(&mut c, &w, (0..100).filter(|s| *s != 50));
-        let err = verify(&w, 100, &[TopicMask::ALL], &[c.finish()]).unwrap_err();
+        let err = verify(&w, 100, &[TopicMask::ALL], &[None], &[c.finish()]).unwrap_err();
         assert!(err.contains("saw 99"), "{err}");
     }
 
     #[test]
     fn reorder_and_duplicate_are_errors() {
         let w = Workload::flat(1);
-        let mut c = Checker::new(TopicMask::ALL, true, Clock::new(), false);
+        let mut c = Checker::new(TopicMask::ALL, None, true, Clock::new(), false);
         feed(&mut c, &w, [0, 2, 1, 3]);
-        let err = verify(&w, 4, &[TopicMask::ALL], &[c.finish()]).unwrap_err();
+        let err = verify(&w, 4, &[TopicMask::ALL], &[None], &[c.finish()]).unwrap_err();
         assert!(err.contains("out of order"), "{err}");
-        let mut c = Checker::new(TopicMask::ALL, true, Clock::new(), false);
+        let mut c = Checker::new(TopicMask::ALL, None, true, Clock::new(), false);
         feed(&mut c, &w, [0, 1, 1, 2]);
-        assert!(verify(&w, 3, &[TopicMask::ALL], &[c.finish()]).is_err());
+        assert!(verify(&w, 3, &[TopicMask::ALL], &[None], &[c.finish()]).is_err());
     }
 
     #[test]
     fn corrupted_payload_is_an_error() {
         let w = Workload::flat(1);
-        let mut c = Checker::new(TopicMask::ALL, true, Clock::new(), false);
-        let mut e = Event::new(0, 0, 64, 0);
+        let mut c = Checker::new(TopicMask::ALL, None, true, Clock::new(), false);
+        let mut e = Event::new(0, 0, 0, 64, 0);
         e.payload[3] ^= 1; // not checked per event, but the checksum catches it
         c.on_event(&e);
-        assert!(verify(&w, 1, &[TopicMask::ALL], &[c.finish()])
+        assert!(verify(&w, 1, &[TopicMask::ALL], &[None], &[c.finish()])
             .unwrap_err()
             .contains("checksum"));
-        let mut c = Checker::new(TopicMask::ALL, true, Clock::new(), false);
+        let mut c = Checker::new(TopicMask::ALL, None, true, Clock::new(), false);
         e.payload[0] ^= 1;
         c.on_event(&e);
-        assert!(verify(&w, 1, &[TopicMask::ALL], &[c.finish()])
+        assert!(verify(&w, 1, &[TopicMask::ALL], &[None], &[c.finish()])
             .unwrap_err()
             .contains("corrupted"));
     }
 
     #[test]
+    fn a_consumer_of_one_market_sees_exactly_that_market() {
+        let w = Workload {
+            markets: Arc::from((0..4u16).collect::<Vec<_>>()),
+            ..Workload::flat(1)
+        };
+        let mut routed = Checker::new(TopicMask::ALL, Some(2), false, Clock::new(), false);
+        feed(&mut routed, &w, (0..40).filter(|s| s % 4 == 2));
+        let mut filtering = Checker::new(TopicMask::ALL, Some(2), true, Clock::new(), false);
+        feed(&mut filtering, &w, 0..40);
+        let reports = [routed.finish(), filtering.finish()];
+        assert_eq!(reports[0].count, 10);
+        verify(&w, 40, &[TopicMask::ALL; 2], &[Some(2); 2], &reports).unwrap();
+        // Another market's event delivered to a routed consumer is an error.
+        let mut leaky = Checker::new(TopicMask::ALL, Some(2), false, Clock::new(), false);
+        feed(&mut leaky, &w, [1, 2]);
+        let err = verify(&w, 4, &[TopicMask::ALL], &[Some(2)], &[leaky.finish()]).unwrap_err();
+        assert!(err.contains("market 1"), "{err}");
+    }
+
+    #[test]
     fn foreign_topic_is_an_error_only_when_routed() {
         let w = w8();
-        let mut routed = Checker::new(TopicMask::only(1), false, Clock::new(), false);
+        let mut routed = Checker::new(TopicMask::only(1), None, false, Clock::new(), false);
         feed(&mut routed, &w, [0, 1]);
         assert!(routed.finish().errors == 1);
-        let mut filtering = Checker::new(TopicMask::only(1), true, Clock::new(), false);
+        let mut filtering = Checker::new(TopicMask::only(1), None, true, Clock::new(), false);
         feed(&mut filtering, &w, [0, 1]);
         let r = filtering.finish();
         assert_eq!((r.errors, r.count), (0, 1));

@@ -2,7 +2,8 @@
 
 use std::time::Instant;
 
-/// One event: a sequence, a publish timestamp, a topic, a nominal size and payload words.
+/// One event: a sequence, a publish timestamp, a topic, a market, a nominal size and payload
+/// words.
 ///
 /// 64 bytes and 64-byte aligned, the same for every system, so that each one moves exactly
 /// one cache line per event.
@@ -15,7 +16,9 @@ pub struct Event {
     /// latency is not recorded).
     pub stamp_ns: u64,
     /// Topic number (0..256).
-    pub topic: u32,
+    pub topic: u16,
+    /// Market number (what the per-market scenarios route and filter by).
+    pub market: u16,
     /// Nominal encoded size in bytes (from the trace, or 64).
     pub size: u32,
     /// Payload words, a pure function of `seq` (see [`payload_for`]).
@@ -49,19 +52,20 @@ pub fn digest(p: &[u64; 5]) -> u64 {
 impl Event {
     /// Writes the content of event `seq` into this slot.
     #[inline]
-    pub fn fill(&mut self, seq: u64, topic: u8, size: u32, stamp_ns: u64) {
+    pub fn fill(&mut self, seq: u64, topic: u8, market: u16, size: u32, stamp_ns: u64) {
         self.seq = seq;
         self.stamp_ns = stamp_ns;
-        self.topic = u32::from(topic);
+        self.topic = u16::from(topic);
+        self.market = market;
         self.size = size;
         self.payload = payload_for(seq);
     }
 
     /// An event built from scratch (for channel systems that send by value).
     #[inline]
-    pub fn new(seq: u64, topic: u8, size: u32, stamp_ns: u64) -> Self {
+    pub fn new(seq: u64, topic: u8, market: u16, size: u32, stamp_ns: u64) -> Self {
         let mut e = Event::default();
-        e.fill(seq, topic, size, stamp_ns);
+        e.fill(seq, topic, market, size, stamp_ns);
         e
     }
 }
@@ -106,8 +110,8 @@ mod tests {
     #[test]
     fn payload_differs_between_sequences() {
         assert_ne!(digest(&payload_for(1)), digest(&payload_for(2)));
-        let e = Event::new(7, 3, 100, 5);
+        let e = Event::new(7, 3, 2, 100, 5);
         assert_eq!(e.payload, payload_for(7));
-        assert_eq!((e.topic, e.size, e.stamp_ns), (3, 100, 5));
+        assert_eq!((e.topic, e.market, e.size, e.stamp_ns), (3, 2, 100, 5));
     }
 }

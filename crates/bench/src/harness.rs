@@ -60,17 +60,19 @@ impl RunSpec {
     }
 
     /// One checker per consumer. `filter`: the system delivers every event to every consumer
-    /// (broadcast) and the consumer skips foreign topics; otherwise delivery is routed.
+    /// (broadcast) and the consumer skips foreign topics and markets; otherwise delivery is
+    /// routed.
     /// In a pipeline only the last stage records latency.
     pub fn checkers(&self, clock: Clock, filter: bool) -> Vec<Checker> {
         let n = self.layout.consumers();
         self.layout
             .subscriptions
             .iter()
+            .zip(&self.layout.markets)
             .enumerate()
-            .map(|(i, m)| {
+            .map(|(i, (m, market))| {
                 let latency = self.latency && (self.layout.shape == Shape::Broadcast || i + 1 == n);
-                let c = Checker::new(*m, filter, clock, latency);
+                let c = Checker::new(*m, *market, filter, clock, latency);
                 match &self.idle {
                     Some(p) => c.with_progress(p.handled[i].clone()),
                     None => c,
@@ -143,7 +145,8 @@ impl IdleProbe {
             .layout
             .subscriptions
             .iter()
-            .map(|m| check::expected(&spec.workload, published, m).0)
+            .zip(&spec.layout.markets)
+            .map(|(m, market)| check::expected(&spec.workload, published, m, *market).0)
             .collect();
         let give_up = Instant::now() + DRAIN_LIMIT;
         let drained = || {
@@ -221,6 +224,7 @@ impl RunResult {
             &spec.workload,
             self.published,
             &spec.layout.subscriptions,
+            &spec.layout.markets,
             &self.consumers,
         )
     }
@@ -294,8 +298,9 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
     let w = &*spec.workload;
     // Cycled tables are walked with wrapping indices, not `seq % len`: a division per event
     // would cost more than some systems' whole publish.
-    let (topics, sizes, batches) = (&w.topics[..], &w.sizes[..], &w.batches[..]);
-    let (mut ti, mut si, mut bi) = (0usize, 0usize, 0usize);
+    let (topics, markets) = (&w.topics[..], &w.markets[..]);
+    let (sizes, batches) = (&w.sizes[..], &w.batches[..]);
+    let (mut ti, mut mi, mut si, mut bi) = (0usize, 0usize, 0usize, 0usize);
     let start = Instant::now();
     let deadline = start + spec.time_limit;
     let cap = spec.capacity.max(1) as u64;
@@ -323,10 +328,14 @@ pub fn produce<P: Publish>(p: &mut P, spec: &RunSpec, clock: Clock) -> Produced 
         let base = seq;
         p.publish(n as usize, topics[ti], |i, e| {
             let stamp = if latency { clock.now_ns() } else { 0 };
-            e.fill(base + i as u64, topics[ti], sizes[si], stamp);
+            e.fill(base + i as u64, topics[ti], markets[mi], sizes[si], stamp);
             ti += 1;
             if ti == topics.len() {
                 ti = 0;
+            }
+            mi += 1;
+            if mi == markets.len() {
+                mi = 0;
             }
             si += 1;
             if si == sizes.len() {

@@ -22,6 +22,8 @@ pub struct Layout {
     pub shape: Shape,
     /// One topic mask per consumer (all topics for a pipeline).
     pub subscriptions: Vec<TopicMask>,
+    /// The market each consumer reads (`None`: every market); as long as `subscriptions`.
+    pub markets: Vec<Option<u16>>,
 }
 
 impl Layout {
@@ -30,6 +32,7 @@ impl Layout {
         Layout {
             shape: Shape::Broadcast,
             subscriptions: vec![TopicMask::ALL; n],
+            markets: vec![None; n],
         }
     }
 
@@ -38,6 +41,16 @@ impl Layout {
         Layout {
             shape: Shape::Broadcast,
             subscriptions: (0..n).map(|i| TopicMask::only(i as u8)).collect(),
+            markets: vec![None; n],
+        }
+    }
+
+    /// `n` consumers, consumer `i` reading every topic of market `i` only.
+    pub fn one_market_each(n: usize) -> Self {
+        Layout {
+            shape: Shape::Broadcast,
+            subscriptions: vec![TopicMask::ALL; n],
+            markets: (0..n).map(|i| Some(i as u16)).collect(),
         }
     }
 
@@ -46,7 +59,13 @@ impl Layout {
         Layout {
             shape: Shape::Pipeline,
             subscriptions: vec![TopicMask::ALL; n],
+            markets: vec![None; n],
         }
+    }
+
+    /// Whether some consumer reads one market only.
+    pub fn by_market(&self) -> bool {
+        self.markets.iter().any(Option::is_some)
     }
 
     /// Number of consumer threads.
@@ -60,6 +79,8 @@ impl Layout {
 pub struct Workload {
     /// Topic of event `seq` is `topics[seq % len]`.
     pub topics: Arc<[u8]>,
+    /// Market of event `seq` is `markets[seq % len]`.
+    pub markets: Arc<[u16]>,
     /// Nominal size of event `seq` is `sizes[seq % len]`.
     pub sizes: Arc<[u32]>,
     /// Batch `k` has `batches[k % len]` events (clamped to the ring capacity).
@@ -75,6 +96,7 @@ impl Workload {
     pub fn flat(batch: u32) -> Self {
         Workload {
             topics: Arc::from(vec![0u8]),
+            markets: Arc::from(vec![0u16]),
             sizes: Arc::from(vec![64u32]),
             batches: Arc::from(vec![batch.max(1)]),
             pause: Duration::ZERO,
@@ -86,6 +108,12 @@ impl Workload {
     #[inline]
     pub fn topic_of(&self, seq: u64) -> u8 {
         self.topics[(seq % self.topics.len() as u64) as usize]
+    }
+
+    /// Market of event `seq`.
+    #[inline]
+    pub fn market_of(&self, seq: u64) -> u16 {
+        self.markets[(seq % self.markets.len() as u64) as usize]
     }
 
     /// Size of event `seq`.
@@ -208,6 +236,16 @@ pub fn all(trace: Option<&Trace>) -> Vec<Scenario> {
             Layout::one_topic_each(8),
             Workload {
                 topics: Arc::from((0..8u8).collect::<Vec<_>>()),
+                ..Workload::flat(1)
+            },
+            Throughput,
+        ),
+        Scenario::new(
+            "markets-8",
+            "8 consumers, each reading every event of one market of 8",
+            Layout::one_market_each(8),
+            Workload {
+                markets: Arc::from((0..8u16).collect::<Vec<_>>()),
                 ..Workload::flat(1)
             },
             Throughput,

@@ -213,6 +213,7 @@ impl Trace {
             layout: Layout {
                 shape: Shape::Broadcast,
                 subscriptions: vec![TopicMask::ALL, self.plugin_mask()],
+                markets: vec![None; 2],
             },
             workload: Workload {
                 topics: Arc::from(self.topics.clone()),

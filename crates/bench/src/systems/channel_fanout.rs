@@ -1,6 +1,6 @@
 //! Fan-out over channels: one bounded channel per consumer, the producer sends each event to
-//! the channels whose consumer subscribed to its topic (routing at the producer, which is what
-//! a user of plain channels would write). A pipeline forwards from stage to stage. The systems
+//! the channels whose consumer subscribed to its topic and market (routing at the producer,
+//! which is what a user of plain channels would write). A pipeline forwards from stage to stage. The systems
 //! `crossbeam` and `std-mpsc` are this one run over two channel flavours.
 
 use std::marker::PhantomData;
@@ -91,8 +91,11 @@ impl<C: Channel + Send + Sync> System for ChannelFanOut<C> {
     }
 }
 
+/// Where each event goes: a topic mask, a market (`None`: every market) and a channel.
+type Route<C> = (TopicMask, Option<u16>, <C as Channel>::Tx);
+
 struct FanOut<C: Channel> {
-    routes: Vec<(TopicMask, C::Tx)>,
+    routes: Vec<Route<C>>,
     all: bool,
 }
 
@@ -102,8 +105,10 @@ impl<C: Channel> Publish for FanOut<C> {
         for i in 0..n {
             let mut e = Event::default();
             fill(i, &mut e);
-            for (mask, tx) in &self.routes {
-                if self.all || mask.contains(e.topic) {
+            for (mask, market, tx) in &self.routes {
+                if self.all
+                    || (mask.contains(u32::from(e.topic)) && market.is_none_or(|m| m == e.market))
+                {
                     C::send(tx, e);
                 }
             }
@@ -144,7 +149,7 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
             let mut routes = Vec::with_capacity(n);
             for (i, c) in checkers.into_iter().enumerate() {
                 let (tx, rx) = C::bounded(spec.capacity);
-                routes.push((c.mask(), tx));
+                routes.push((c.mask(), c.market(), tx));
                 let b = barrier.clone();
                 let pin = spec.pin.then(|| crate::pin::consumer_slot(i));
                 handles.push(thread::spawn(move || consume::<C>(rx, c, None, b, pin)));
@@ -174,10 +179,12 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
                     consume::<C>(this_rx, c, next_tx, b, pin)
                 }));
             }
-            vec![(TopicMask::ALL, first_tx)]
+            vec![(TopicMask::ALL, None, first_tx)]
         }
     };
-    let all = routes.iter().all(|(m, _)| m.is_all());
+    let all = routes
+        .iter()
+        .all(|(m, market, _)| m.is_all() && market.is_none());
     let s = spec.clone();
     let b = barrier.clone();
     let producer = thread::spawn(move || {

@@ -83,6 +83,7 @@ mod tests {
                 "multicast-2".into(),
                 "pipeline".into(),
                 "topics-8".into(),
+                "markets-8".into(),
             ],
         )
     }
@@ -112,7 +113,7 @@ mod tests {
         let v = select(all(), &["disruptor".into(), "bus".into()]);
         let names: Vec<_> = v.iter().map(|s| s.name().to_string()).collect();
         assert_eq!(names, ["disruptor-spin", "disruptor-sleep", "bus"]);
-        assert_eq!(select(all(), &["ringbus".into()]).len(), 7);
+        assert_eq!(select(all(), &["ringbus".into()]).len(), 8);
         let d = select(all(), &["ringbus-default".into()]);
         assert_eq!(d.len(), 1);
         assert!(d[0].is_default());

@@ -145,7 +145,8 @@ impl System for RingbusDriven {
     fn run(&self, spec: &RunSpec) -> Result<RunResult, String> {
         let clock = Clock::new();
         // The bus filters topics per slot tag: a foreign topic reaching a consumer is an error.
-        let checkers = spec.checkers(clock, false);
+        // Markets (markets-8) are filtered by the consumer.
+        let checkers = spec.checkers(clock, spec.layout.by_market());
         let (producer, bus) = RingBus::builder::<Event>()
             .capacity(spec.capacity.next_power_of_two())
             .build()
