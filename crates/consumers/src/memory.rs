@@ -2,8 +2,8 @@
 
 use crate::block::BlockStage;
 use crate::StoreTables;
-use ringbus_events::Event;
-use ringbus_ring::{EventHandler, HandlerError};
+use ringbus_events::{topic_sets, Event, EventFilter, PartyId};
+use ringbus_ring::{EventHandler, HandlerError, Subscription};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// A reader's handle on the in-memory stores. Cheap to clone.
@@ -56,6 +56,43 @@ pub struct MemoryStores {
 }
 
 impl MemoryStores {
+    /// What stores named `name` subscribe to: their inputs ([`topic_sets::STORE_INPUTS`]) of
+    /// every party, or only those that touch `party` (its accounts, its orders, its trades
+    /// either side, movements to or from its accounts), by the events' keys on a bus built
+    /// with `RingBus::routed::<Event>()`, plus the block framing they commit on: the stores
+    /// of one party, for a service that serves one party (a risk desk, an API session).
+    ///
+    /// ```
+    /// use ringbus_consumers::MemoryStores;
+    /// use ringbus_events::{BeginBlock, EndBlock, Event, PartyId, Trade};
+    /// use ringbus_ring::RingBus;
+    ///
+    /// let (stores, party_2) = MemoryStores::new();
+    /// let (mut producer, bus) = RingBus::routed::<Event>()
+    ///     .handler(MemoryStores::subscription("party 2", Some(PartyId(2))), stores)
+    ///     .build()?;
+    /// let trade = |buyer, seller| Trade { buyer: PartyId(buyer), seller: PartyId(seller), ..Trade::default() };
+    /// producer.publish_events([
+    ///     Event::new(BeginBlock { height: 1, ..Default::default() }),
+    ///     Event::new(trade(1, 3)),
+    ///     Event::new(trade(2, 3)),
+    ///     Event::new(EndBlock { height: 1, ..Default::default() }),
+    /// ])?;
+    /// drop(producer);
+    /// bus.join()?;
+    /// assert_eq!(party_2.snapshot().trades.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscription(name: impl Into<String>, party: Option<PartyId>) -> Subscription {
+        let sub = Subscription::new(name).topics(topic_sets::STORE_INPUTS);
+        match party {
+            None => sub,
+            Some(p) => sub
+                .keys(EventFilter::new().party(p))
+                .always(topic_sets::BLOCK_FRAMING),
+        }
+    }
+
     /// Empty stores and their view.
     pub fn new() -> (Self, StoreView) {
         let view = StoreView::default();

@@ -2,8 +2,8 @@
 //! and unrealised P&L, published as a consistent snapshot at each `EndBlock`.
 
 use crate::PositionState;
-use ringbus_events::{Event, MarketId, PartyId, Payload, Position};
-use ringbus_ring::{EventHandler, HandlerError};
+use ringbus_events::{topic_sets, Event, EventFilter, MarketId, PartyId, Payload, Position};
+use ringbus_ring::{EventHandler, HandlerError, Subscription};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -122,6 +122,46 @@ pub struct PositionsPlugin {
 }
 
 impl PositionsPlugin {
+    /// What a plug-in named `name` subscribes to: its inputs
+    /// ([`topic_sets::POSITIONS_INPUTS`]) of every market, or of `market` only, by the
+    /// events' keys on a bus built with `RingBus::routed::<Event>()`, plus the block framing
+    /// it snapshots on. Every input but the framing belongs to one market, so plug-ins of one
+    /// market each, together, hold what one plug-in of every market holds, each on its own
+    /// thread.
+    ///
+    /// ```
+    /// use ringbus_consumers::PositionsPlugin;
+    /// use ringbus_events::{BeginBlock, EndBlock, Event, MarketId, PartyId, Trade};
+    /// use ringbus_ring::RingBus;
+    ///
+    /// let (plugin, market_1) = PositionsPlugin::new();
+    /// let (mut producer, bus) = RingBus::routed::<Event>()
+    ///     .handler(PositionsPlugin::subscription("positions 1", Some(MarketId(1))), plugin)
+    ///     .build()?;
+    /// let trade = |market| Trade { market: MarketId(market), price: 10, size: 1, buyer: PartyId(1), seller: PartyId(2), ..Trade::default() };
+    /// producer.publish_events([
+    ///     Event::new(BeginBlock::default()),
+    ///     Event::new(trade(0)),
+    ///     Event::new(trade(1)),
+    ///     Event::new(EndBlock::default()),
+    /// ])?;
+    /// drop(producer);
+    /// bus.join()?;
+    /// let snapshot = market_1.snapshot();
+    /// assert_eq!(snapshot.states.len(), 2, "buyer and seller in market 1 only");
+    /// assert!(snapshot.position(PartyId(1), MarketId(0)).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscription(name: impl Into<String>, market: Option<MarketId>) -> Subscription {
+        let sub = Subscription::new(name).topics(topic_sets::POSITIONS_INPUTS);
+        match market {
+            None => sub,
+            Some(m) => sub
+                .keys(EventFilter::new().market(m))
+                .always(topic_sets::BLOCK_FRAMING),
+        }
+    }
+
     /// A plug-in and the view its snapshots are published to.
     pub fn new() -> (Self, PositionsView) {
         let view = PositionsView::default();
