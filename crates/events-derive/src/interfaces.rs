@@ -62,11 +62,11 @@ pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
 
         impl ::ringbus_events::PartyEvent for #name {
             #[inline]
-            fn parties(&self) -> ::ringbus_events::PartyList {
-                #[allow(unused_mut)]
-                let mut parties = ::ringbus_events::PartyList::new();
-                #(::ringbus_events::PartyField::add_to(&self.#party_members, &mut parties);)*
-                parties
+            fn each_party<F: ::core::ops::FnMut(::ringbus_events::PartyId)>(
+                &self,
+                #[allow(unused_mut, unused_variables)] mut f: F,
+            ) {
+                #(::ringbus_events::PartyField::each(&self.#party_members, &mut f);)*
             }
         }
 

@@ -312,9 +312,9 @@ fn generate(input: &DeriveInput, topic: &Ident, topics: &[Topic]) -> TokenStream
 
         impl ::ringbus_events::PartyEvent for #payload {
             #[inline]
-            fn parties(&self) -> ::ringbus_events::PartyList {
+            fn each_party<F: ::core::ops::FnMut(::ringbus_events::PartyId)>(&self, f: F) {
                 match self {
-                    #(#payload::#names(p) => ::ringbus_events::PartyEvent::parties(p),)*
+                    #(#payload::#names(p) => ::ringbus_events::PartyEvent::each_party(p, f),)*
                 }
             }
         }

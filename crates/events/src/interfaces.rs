@@ -31,8 +31,18 @@ pub trait MarketEvent {
 /// assert!(t.touches(PartyId(2)));
 /// ```
 pub trait PartyEvent {
+    /// Calls `f` with each party the payload touches, in field order (a party in two fields
+    /// twice): the allocation-free walk behind [`PartyEvent::parties`] and the ring key.
+    fn each_party<F: FnMut(PartyId)>(&self, f: F);
+
     /// The parties, each once, in the payload's field order (empty when it touches none).
-    fn parties(&self) -> PartyList;
+    fn parties(&self) -> PartyList {
+        let mut list = PartyList::new();
+        // The derive checks at compile time that a payload's party fields fit in a list,
+        // so no push fails.
+        self.each_party(|p| add_once(&mut list, p));
+        list
+    }
 
     /// Whether the payload touches `party`.
     fn touches(&self, party: PartyId) -> bool {
@@ -103,12 +113,11 @@ pub trait PartyField {
     /// The most parties the field can hold.
     const MAX: usize;
 
-    /// Adds the field's parties to `list`, each once.
-    fn add_to(&self, list: &mut PartyList);
+    /// Calls `f` with each party the field holds.
+    fn each<F: FnMut(PartyId)>(&self, f: &mut F);
 }
 
-/// Adds `party` unless it is listed already. The derive checks at compile time that a
-/// payload's party fields fit in a list, so the push cannot fail.
+/// Adds `party` unless it is listed already (and the list has room).
 #[inline]
 fn add_once(list: &mut PartyList, party: PartyId) {
     if !list.as_slice().contains(&party) {
@@ -120,8 +129,8 @@ impl PartyField for PartyId {
     const MAX: usize = 1;
 
     #[inline]
-    fn add_to(&self, list: &mut PartyList) {
-        add_once(list, *self);
+    fn each<F: FnMut(PartyId)>(&self, f: &mut F) {
+        f(*self);
     }
 }
 
@@ -129,10 +138,8 @@ impl PartyField for PartyList {
     const MAX: usize = PartyList::CAPACITY;
 
     #[inline]
-    fn add_to(&self, list: &mut PartyList) {
-        for p in self.as_slice() {
-            add_once(list, *p);
-        }
+    fn each<F: FnMut(PartyId)>(&self, f: &mut F) {
+        self.as_slice().iter().copied().for_each(f);
     }
 }
 
@@ -141,9 +148,9 @@ impl PartyField for AccountOwner {
 
     /// The owner, if a party owns it (the network's accounts touch no party).
     #[inline]
-    fn add_to(&self, list: &mut PartyList) {
+    fn each<F: FnMut(PartyId)>(&self, f: &mut F) {
         if let Some(p) = self.party() {
-            add_once(list, p);
+            f(p);
         }
     }
 }
@@ -152,8 +159,8 @@ impl PartyField for AccountId {
     const MAX: usize = 1;
 
     #[inline]
-    fn add_to(&self, list: &mut PartyList) {
-        self.owner.add_to(list);
+    fn each<F: FnMut(PartyId)>(&self, f: &mut F) {
+        self.owner.each(f);
     }
 }
 
@@ -168,8 +175,8 @@ impl MarketEvent for Event {
 impl PartyEvent for Event {
     /// The payload's parties.
     #[inline]
-    fn parties(&self) -> PartyList {
-        self.payload.parties()
+    fn each_party<F: FnMut(PartyId)>(&self, f: F) {
+        self.payload.each_party(f);
     }
 }
 

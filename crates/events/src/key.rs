@@ -43,7 +43,7 @@ const fn party_bits(party: PartyId) -> u32 {
 }
 
 impl EventKey {
-    /// The key of an event of `market` touching `parties`.
+    /// The key of an event of `market` touching `parties` (each once).
     ///
     /// ```
     /// use ringbus_events::{EventKey, MarketId, PartyId};
@@ -76,10 +76,40 @@ impl EventKey {
         }
     }
 
-    /// The key of `event`, from its interfaces.
+    /// The key of `event`, from its interfaces: the same key as [`EventKey::new`] of its
+    /// market and parties, in one walk over its party fields (no list is built).
     #[inline]
     pub fn of(event: &Event) -> Self {
-        EventKey::new(event.market(), event.parties().as_slice())
+        let (market, mut form) = match event.market() {
+            Some(m) => (m.0, HAS_MARKET),
+            None => (0, 0),
+        };
+        let mut first = None;
+        let mut several = false;
+        let mut digest = 0;
+        event.each_party(|p| {
+            digest |= party_bits(p);
+            match first {
+                None => first = Some(p),
+                Some(one) => several |= one != p,
+            }
+        });
+        let party = match (first, several) {
+            (None, _) => 0,
+            (Some(one), false) => {
+                form |= ONE_PARTY;
+                one.0
+            }
+            (Some(_), true) => {
+                form |= PARTY_DIGEST;
+                digest
+            }
+        };
+        EventKey {
+            market,
+            form,
+            party,
+        }
     }
 
     /// The market the key records.

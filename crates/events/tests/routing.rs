@@ -116,6 +116,17 @@ proptest! {
     }
 }
 
+#[test]
+fn the_key_of_an_event_is_the_key_of_its_interfaces() {
+    for e in stream(5_000, 0, 99).iter().chain(&every_topic(0, 5)) {
+        assert_eq!(
+            EventKey::of(e),
+            EventKey::new(e.market(), e.parties().as_slice()),
+            "{e:?}"
+        );
+    }
+}
+
 /// A party whose digest bits equal `party`'s, found by search: the key cannot tell them apart.
 fn collider(party: PartyId) -> PartyId {
     let key = |p| EventKey::new(None, &[p, p]);
