@@ -1,6 +1,7 @@
 //! Criterion benches of the engine (issues 2 and 3): throughput of 1 producer with 1, 2, 4
 //! and 8 topic-filtered consumers, single and batched publish, under every wait strategy;
-//! and a bus whose consumers are fixed at build time against one that allows joins.
+//! and a bus whose consumers are fixed at build time against one that allows joins; and a bus
+//! with keys against one without.
 //!
 //! `cargo bench --bench ring` (about 1.5 minutes here). Each measurement builds the bus and starts
 //! its consumer threads untimed, then times `iters * EVENTS_PER_ITER` events from the first
@@ -14,6 +15,7 @@ use criterion::{
 };
 use ringbus::WaitStrategy;
 use std::time::Duration;
+use support::keys::{print_key_cost, timed_keyed_run};
 use support::layout::{cores, Layout, LAYOUTS};
 use support::paired::print_membership_cost;
 use support::run::{base_run, timed_run, Setup};
@@ -90,5 +92,28 @@ fn membership(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, base, layouts, membership);
+/// Issue 15: what keys cost 1P1C (the producer writing a key per event, the consumer checking
+/// it), against topic-only filtering; the paired figure is the one to judge the 5% by.
+fn keys(c: &mut Criterion) {
+    let strategies = [WaitStrategy::Adaptive];
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test" || a == "--list") {
+        print_key_cost(&strategies);
+    }
+    let mut group = configure(c, "keys-1p1c");
+    for strategy in strategies {
+        let setup = Setup {
+            layout: LAYOUTS[0],
+            strategy,
+            dynamic: true,
+        };
+        bench_setup(&mut group, BenchmarkId::new("topics-only", strategy), setup);
+        group.bench_function(BenchmarkId::new("keyed", strategy), |b| {
+            b.iter_custom(|iters| timed_keyed_run(strategy, iters * EVENTS_PER_ITER))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, base, layouts, membership, keys);
 criterion_main!(benches);

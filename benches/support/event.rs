@@ -21,6 +21,12 @@ impl Event {
         self.seal = !id;
     }
 
+    /// The id as written, whole or not (what a producer routes by).
+    #[inline]
+    pub fn raw_id(&self) -> u64 {
+        self.id
+    }
+
     /// The id, if the event is whole (its seal matches).
     #[inline]
     pub fn id(&self) -> Option<u64> {

@@ -3,6 +3,7 @@
 
 pub mod checker;
 pub mod event;
+pub mod keys;
 pub mod layout;
 pub mod paired;
 pub mod run;

@@ -231,34 +231,45 @@ impl<T, K: SlotKey> Reader<T, K> {
     }
 
     /// The first sequence in `from..end` of this reader's topics that passes `keys`, or
-    /// `end`. A foreign event costs a read of its tag and key; the event itself is read only
-    /// when its key cannot tell ([`KeyMatch::Maybe`]).
+    /// `end`. A foreign event costs a read of its tag and key (eight slots per step,
+    /// `Slots::find_slot`); the event itself is read only when its key cannot tell
+    /// ([`KeyMatch::Maybe`]).
     ///
     /// # Safety
     /// As for [`Reader::next_wanted`].
     #[inline(never)]
     unsafe fn next_keyed(&self, from: u64, end: u64, keys: &KeyFilter<K>) -> u64 {
         let slots = &self.shared.slots;
+        let (all, topics, unkeyed) = (self.all_topics, &self.topics, &keys.unkeyed);
+        // A candidate: of its topics, and either of a topic that passes whatever its key or
+        // of a key that does not rule it out.
+        let candidate = |topic: Topic, key: K| {
+            (all || topics.contains(topic))
+                && (unkeyed.contains(topic) || key.check(&keys.filter) != KeyMatch::No)
+        };
         let mut sequence = from;
         loop {
-            // SAFETY: per this function's contract.
-            sequence = unsafe { self.next_of_topics(sequence, end) };
+            // SAFETY: per this function's contract (a bus with a key filter stores keys:
+            // `Reader::new` drops the filter otherwise).
+            sequence = unsafe { slots.find_slot(sequence, end, candidate) };
             if sequence >= end {
                 return end;
             }
             // SAFETY: per this function's contract.
-            let passes = match unsafe { slots.key(sequence) }.check(&keys.filter) {
-                KeyMatch::Yes => true,
-                // SAFETY: per this function's contract.
-                KeyMatch::No => keys.unkeyed.contains(unsafe { slots.topic(sequence) }),
-                KeyMatch::Maybe => {
-                    // SAFETY: per this function's contract.
-                    let topic = unsafe { slots.topic(sequence) };
-                    // SAFETY: per this function's contract; the reference ends with the call.
-                    let event = unsafe { slots.get(sequence) };
-                    keys.unkeyed.contains(topic) || (self.shared.confirm)(event, &keys.filter)
-                }
-            };
+            let topic = unsafe { slots.topic(sequence) };
+            // SAFETY: per this function's contract.
+            let key = unsafe { slots.key(sequence) };
+            let passes = unkeyed.contains(topic)
+                || match key.check(&keys.filter) {
+                    KeyMatch::Yes => true,
+                    KeyMatch::No => false,
+                    KeyMatch::Maybe => {
+                        // SAFETY: per this function's contract; the reference ends with the
+                        // call.
+                        let event = unsafe { slots.get(sequence) };
+                        (self.shared.confirm)(event, &keys.filter)
+                    }
+                };
             if passes {
                 return sequence;
             }

@@ -2,7 +2,7 @@
 //! reused.
 //!
 //! This is the only module that touches raw memory or implements `Send`/`Sync`. Everything
-//! else in the crate is built on the five `unsafe fn`s below (the `unsafe` blocks elsewhere
+//! else in the crate is built on the six `unsafe fn`s below (the `unsafe` blocks elsewhere
 //! only call them), and each states the part of the cursor protocol (in `producer.rs`,
 //! `reader.rs`, `tap.rs`) that makes it sound.
 //!
@@ -219,6 +219,70 @@ impl<T, K: SlotKey> Slots<T, K> {
         }
         to
     }
+
+    /// The first sequence in `from..to` whose tag and key pass `wanted`, or `to`.
+    ///
+    /// Asks `wanted` of eight slots per step and branches once per step on the bits it
+    /// returned, so that a consumer filtering on keys steps over foreign events without a
+    /// branch per slot (a simple predicate compiles to vector compares).
+    ///
+    /// # Safety
+    /// As for [`Slots::topic`], for every sequence in `from..to`; `K::STORED`.
+    #[inline]
+    pub(crate) unsafe fn find_slot(
+        &self,
+        from: u64,
+        to: u64,
+        wanted: impl Fn(Topic, K) -> bool,
+    ) -> u64 {
+        debug_assert!(K::STORED);
+        let mut sequence = from;
+        while sequence < to {
+            let start = self.index(sequence);
+            // The run of slots from `start` to the end of `to` or of the array (a range may
+            // wrap around the ring).
+            let run = (to - sequence).min(self.capacity() - start as u64) as usize;
+            let mut i = 0;
+            if !cfg!(loom) {
+                // The shim's `UnsafeCell` is transparent outside loom, so tags and keys are
+                // `capacity` contiguous `Topic`s and `K`s; the pointers come from the whole
+                // slices, so they may address any of them.
+                let tags = self.tags.as_ptr().cast::<Topic>();
+                let keys = self.keys.as_ptr().cast::<K>();
+                while i + 8 <= run {
+                    let mut hits = 0u32;
+                    for j in 0..8 {
+                        let at = start + i + j;
+                        // SAFETY: `at < start + run <= capacity`: in bounds.
+                        let tag_at = unsafe { tags.add(at) };
+                        // SAFETY: as above; `keys.len() == capacity` (`K::STORED`).
+                        let key_at = unsafe { keys.add(at) };
+                        // SAFETY: in bounds (above); the slot is published and not released
+                        // by the caller (this function's contract), so nothing writes its tag
+                        // during the read.
+                        let tag = unsafe { tag_at.read() };
+                        // SAFETY: as for the tag.
+                        let key = unsafe { key_at.read() };
+                        hits |= u32::from(wanted(tag, key)) << j;
+                    }
+                    if hits != 0 {
+                        return sequence + (i as u32 + hits.trailing_zeros()) as u64;
+                    }
+                    i += 8;
+                }
+            }
+            while i < run {
+                let at = sequence + i as u64;
+                // SAFETY: per this function's contract.
+                if wanted(unsafe { self.topic(at) }, unsafe { self.key(at) }) {
+                    return at;
+                }
+                i += 1;
+            }
+            sequence += run as u64;
+        }
+        to
+    }
 }
 
 impl<T, K: SlotKey> std::fmt::Debug for Slots<T, K> {
@@ -290,6 +354,33 @@ mod tests {
                         // SAFETY: as above.
                         let found = unsafe { slots.find_topic(from, to, wanted) };
                         assert_eq!(found, expected, "{from}..{to} topic {t}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn find_slot_agrees_with_a_slot_by_slot_scan_across_the_wrap() {
+        let slots = Slots::<u8, Desk>::new(32, || 0u8).unwrap();
+        let tag = |seq: u64| Topic::new(((seq * 7919) % 3) as u8);
+        let desk = |seq: u64| Desk(((seq * 104_729) % 5) as u32);
+        let last = if cfg!(miri) { 36 } else { 80 };
+        for seq in 0..last {
+            // SAFETY: single-threaded test: nothing else reads or writes the slots.
+            unsafe { slots.write(seq, |_| (tag(seq), desk(seq))) };
+            if seq < 31 {
+                continue;
+            }
+            let oldest = seq + 1 - 32;
+            for from in oldest..=seq {
+                for to in from..=seq + 1 {
+                    for d in 0..6u32 {
+                        let wanted = |t: Topic, k: Desk| t != Topic::new(0) && k == Desk(d);
+                        let expected = (from..to).find(|&s| wanted(tag(s), desk(s))).unwrap_or(to);
+                        // SAFETY: as above.
+                        let found = unsafe { slots.find_slot(from, to, wanted) };
+                        assert_eq!(found, expected, "{from}..{to} desk {d}");
                     }
                 }
             }
