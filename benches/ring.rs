@@ -108,9 +108,11 @@ fn keys(c: &mut Criterion) {
             dynamic: true,
         };
         bench_setup(&mut group, BenchmarkId::new("topics-only", strategy), setup);
-        group.bench_function(BenchmarkId::new("keyed", strategy), |b| {
-            b.iter_custom(|iters| timed_keyed_run(strategy, iters * EVENTS_PER_ITER))
-        });
+        for (label, filter) in [("keys-stored", false), ("keys-filtered", true)] {
+            group.bench_function(BenchmarkId::new(label, strategy), |b| {
+                b.iter_custom(|iters| timed_keyed_run(strategy, filter, iters * EVENTS_PER_ITER))
+            });
+        }
     }
     group.finish();
 }

@@ -249,16 +249,27 @@ impl<T, K: SlotKey> Reader<T, K> {
         };
         let mut sequence = from;
         loop {
-            // SAFETY: per this function's contract (a bus with a key filter stores keys:
-            // `Reader::new` drops the filter otherwise).
-            sequence = unsafe { slots.find_slot(sequence, end, candidate) };
             if sequence >= end {
                 return end;
             }
             // SAFETY: per this function's contract.
-            let topic = unsafe { slots.topic(sequence) };
+            let mut topic = unsafe { slots.topic(sequence) };
             // SAFETY: per this function's contract.
-            let key = unsafe { slots.key(sequence) };
+            let mut key = unsafe { slots.key(sequence) };
+            // The next slot alone first: a filter that takes most events (one market of few)
+            // should not pay for eight.
+            if !candidate(topic, key) {
+                // SAFETY: per this function's contract (a bus with a key filter stores keys:
+                // `Reader::new` drops the filter otherwise).
+                sequence = unsafe { slots.find_slot(sequence + 1, end, candidate) };
+                if sequence >= end {
+                    return end;
+                }
+                // SAFETY: per this function's contract.
+                topic = unsafe { slots.topic(sequence) };
+                // SAFETY: per this function's contract.
+                key = unsafe { slots.key(sequence) };
+            }
             let passes = unkeyed.contains(topic)
                 || match key.check(&keys.filter) {
                     KeyMatch::Yes => true,
