@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use ringbus_events::{dump, verify, DumpError, EventLogReader, LogError, VerifySummary};
 use ringbus_node::{ConsumerKind, Input, Pipeline, PipelineError};
 use ringbus_sim::SimConfig;
+use ringbus_testkit::damage::{apply, damage};
 use std::sync::OnceLock;
 
 /// A simulated log and the offset of each record (the header's length first, the end last).
@@ -42,77 +43,6 @@ fn logs() -> &'static [Log] {
             })
             .collect()
     })
-}
-
-/// One kind of damage to a log.
-#[derive(Clone, Debug)]
-enum Damage {
-    /// Flip bit `1` of the byte at `0`.
-    Flip(prop::sample::Index, u8),
-    /// Cut the file at `0`.
-    Truncate(prop::sample::Index),
-    /// Insert bytes `1` at `0`.
-    Insert(prop::sample::Index, Vec<u8>),
-    /// Drop record `0`.
-    Drop(prop::sample::Index),
-    /// Insert a copy of record `0` before record `1`.
-    Duplicate(prop::sample::Index, prop::sample::Index),
-    /// Swap records `0` and `1`.
-    Swap(prop::sample::Index, prop::sample::Index),
-}
-
-fn damage() -> impl Strategy<Value = Damage> {
-    let i = any::<prop::sample::Index>;
-    prop_oneof![
-        (i(), 0u8..8).prop_map(|(a, b)| Damage::Flip(a, b)),
-        i().prop_map(Damage::Truncate),
-        (i(), proptest::collection::vec(any::<u8>(), 1..24))
-            .prop_map(|(a, b)| Damage::Insert(a, b)),
-        i().prop_map(Damage::Drop),
-        (i(), i()).prop_map(|(a, b)| Damage::Duplicate(a, b)),
-        (i(), i()).prop_map(|(a, b)| Damage::Swap(a, b)),
-    ]
-}
-
-fn apply(damage: &Damage, log: &Log) -> Vec<u8> {
-    let (bytes, o) = (&log.bytes, &log.offsets);
-    let n = o.len() - 1;
-    let records = |order: &[usize]| {
-        let mut out = bytes[..o[0] as usize].to_vec();
-        for &i in order {
-            out.extend_from_slice(&bytes[o[i] as usize..o[i + 1] as usize]);
-        }
-        out
-    };
-    let all: Vec<usize> = (0..n).collect();
-    match damage {
-        Damage::Flip(at, bit) => {
-            let mut out = bytes.clone();
-            out[at.index(bytes.len())] ^= 1 << bit;
-            out
-        }
-        Damage::Truncate(at) => bytes[..at.index(bytes.len() + 1)].to_vec(),
-        Damage::Insert(at, extra) => {
-            let mut out = bytes.clone();
-            let at = at.index(bytes.len() + 1);
-            out.splice(at..at, extra.iter().copied());
-            out
-        }
-        Damage::Drop(i) => {
-            let i = i.index(n);
-            records(&all.iter().copied().filter(|&r| r != i).collect::<Vec<_>>())
-        }
-        Damage::Duplicate(i, at) => {
-            let mut order = all.clone();
-            order.insert(at.index(n + 1), i.index(n));
-            records(&order)
-        }
-        Damage::Swap(i, j) => {
-            let mut order = all;
-            order.swap(i.index(n), j.index(n));
-            records(&order)
-        }
-    }
 }
 
 /// What a tool made of a log: accepted (records, blocks), or the damage it named.
@@ -199,7 +129,7 @@ proptest! {
     #[test]
     fn verify_dump_and_replay_agree_on_damaged_logs(log in 0usize..4, damage in damage()) {
         let log = &logs()[log];
-        let bytes = apply(&damage, log);
+        let bytes = apply(&damage, &log.bytes, &log.offsets);
         let (v, d, r) = (verified(&bytes), dumped(&bytes), replayed(&bytes));
         prop_assert!(same(&v, &d) && same(&v, &r), "{damage:?}: verify {v:?}, dump {d:?}, replay {r:?}");
         if let Verdict::Accepted { .. } = v {

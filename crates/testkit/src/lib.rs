@@ -4,6 +4,7 @@
 //! ends (see [`servers`]); a lock that keeps fault tests (which restart a server) apart from the others;
 //! a fresh database or stream per test; simulated events; deadlines.
 
+pub mod damage;
 mod databases;
 pub mod servers;
 mod streams;
