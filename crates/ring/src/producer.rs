@@ -104,15 +104,26 @@ impl<T, K: SlotKey> Producer<T, K> {
     /// default key: [`Producer::publish_event`] takes topic and key from the event instead.
     #[inline]
     pub fn publish(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) -> u64 {
+        self.make_room_for_one();
+        // SAFETY: `next < limit`: `make_room_for_one` made room.
+        unsafe {
+            self.write_next(|slot| {
+                fill(slot);
+                (topic, K::default())
+            })
+        }
+    }
+
+    /// Waits until the slot `next` may be written (`next < limit`); panics where `publish`
+    /// documents it does (the sequence space is exhausted).
+    #[inline(always)]
+    fn make_room_for_one(&mut self) {
         let sequence = self.next;
         if sequence >= self.limit {
             if let Err(e) = self.make_space(sequence + 1, None) {
                 panic!("cannot publish sequence {sequence}: {e}");
             }
         }
-        // SAFETY: `sequence == next < limit`: `make_space` made room.
-        unsafe { self.write_next(topic, fill) };
-        sequence
     }
 
     /// Like [`Producer::publish`], but returns [`PublishError::Full`] instead of waiting
@@ -128,27 +139,28 @@ impl<T, K: SlotKey> Producer<T, K> {
             self.try_make_space(sequence + 1)?;
         }
         // SAFETY: `sequence == next < limit`: `try_make_space` made room.
-        unsafe { self.write_next(topic, fill) };
-        Ok(sequence)
+        Ok(unsafe {
+            self.write_next(|slot| {
+                fill(slot);
+                (topic, K::default())
+            })
+        })
     }
 
-    /// Writes the event `next` in place with `fill`, tags it `topic`, and publishes it.
+    /// Writes the event `next` in place with `fill`, which returns its topic and key, and
+    /// publishes it; returns its sequence.
     ///
     /// # Safety
     /// `next < limit`: space was made for it.
     #[inline(always)]
-    unsafe fn write_next(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) {
+    unsafe fn write_next(&mut self, fill: impl FnOnce(&mut T) -> (Topic, K)) -> u64 {
         let sequence = self.next;
         // SAFETY: `sequence < limit` (this function's contract), so every gating cursor was
         // observed (Acquire, in `scan`) past `sequence - capacity`; we are the only producer
         // (`&mut self`) and `sequence` is not yet published.
-        unsafe {
-            self.shared.slots.write(sequence, |slot| {
-                fill(slot);
-                (topic, K::default())
-            })
-        };
+        unsafe { self.shared.slots.write(sequence, fill) };
         self.commit(sequence + 1);
+        sequence
     }
 
     /// Publishes `event`, on the topic and with the key it tells ([`Routed`]), so the two
@@ -178,20 +190,9 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            if let Err(e) = self.make_space(sequence + 1, None) {
-                panic!("cannot publish sequence {sequence}: {e}");
-            }
-        }
-        // SAFETY: `sequence == next < limit`: `make_space` made room; as in `write_next`.
-        unsafe {
-            self.shared
-                .slots
-                .write(sequence, |slot| routed(slot, event))
-        };
-        self.commit(sequence + 1);
-        sequence
+        self.make_room_for_one();
+        // SAFETY: `next < limit`: `make_room_for_one` made room.
+        unsafe { self.write_next(|slot| routed(slot, event)) }
     }
 
     /// Like [`Producer::publish_event`], but the event is written in place by `fill` (nothing
@@ -218,21 +219,14 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            if let Err(e) = self.make_space(sequence + 1, None) {
-                panic!("cannot publish sequence {sequence}: {e}");
-            }
-        }
-        // SAFETY: `sequence == next < limit`: `make_space` made room; as in `write_next`.
+        self.make_room_for_one();
+        // SAFETY: `next < limit`: `make_room_for_one` made room.
         unsafe {
-            self.shared.slots.write(sequence, |slot| {
+            self.write_next(|slot| {
                 fill(slot);
                 (slot.topic(), slot.key())
             })
-        };
-        self.commit(sequence + 1);
-        sequence
+        }
     }
 
     /// Like [`Producer::publish_batch`], but each event's topic and key are taken from the
@@ -264,19 +258,10 @@ impl<T, K: SlotKey> Producer<T, K> {
         if end > self.limit {
             self.make_space(end, None)?;
         }
-        let start = self.next;
-        for (i, sequence) in (start..end).enumerate() {
-            // SAFETY: `end <= limit`, so as in `write_next` for each sequence of the batch;
-            // none is published before `commit` below.
-            unsafe {
-                self.shared.slots.write(sequence, |slot| {
-                    fill(i, slot);
-                    (slot.topic(), slot.key())
-                })
-            };
-        }
-        self.commit(end);
-        Ok(start..end)
+        Ok(self.fill_and_commit(end, |i, slot| {
+            fill(i, slot);
+            (slot.topic(), slot.key())
+        }))
     }
 
     /// Publishes `events` at once (a consumer sees all of them or none), each on the topic
@@ -330,13 +315,13 @@ impl<T, K: SlotKey> Producer<T, K> {
     pub fn publish_batch(
         &mut self,
         n: usize,
-        fill: impl FnMut(usize, &mut T) -> Topic,
+        mut fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
         let end = self.batch_end(n)?;
         if end > self.limit {
             self.make_space(end, None)?;
         }
-        Ok(self.fill_and_commit(end, fill))
+        Ok(self.fill_and_commit(end, |i, slot| (fill(i, slot), K::default())))
     }
 
     /// Like [`Producer::publish_batch`], but returns [`PublishError::Full`] instead of
@@ -344,13 +329,13 @@ impl<T, K: SlotKey> Producer<T, K> {
     pub fn try_publish_batch(
         &mut self,
         n: usize,
-        fill: impl FnMut(usize, &mut T) -> Topic,
+        mut fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
         let end = self.batch_end(n)?;
         if end > self.limit {
             self.try_make_space(end)?;
         }
-        Ok(self.fill_and_commit(end, fill))
+        Ok(self.fill_and_commit(end, |i, slot| (fill(i, slot), K::default())))
     }
 
     /// Like [`Producer::publish`], but waits at most `timeout` for space: returns
@@ -382,8 +367,12 @@ impl<T, K: SlotKey> Producer<T, K> {
             self.make_space(sequence + 1, Instant::now().checked_add(timeout))?;
         }
         // SAFETY: `sequence == next < limit`: `make_space` made room.
-        unsafe { self.write_next(topic, fill) };
-        Ok(sequence)
+        Ok(unsafe {
+            self.write_next(|slot| {
+                fill(slot);
+                (topic, K::default())
+            })
+        })
     }
 
     /// The sequence the next event will get (the number published so far).
@@ -490,17 +479,13 @@ impl<T, K: SlotKey> Producer<T, K> {
     fn fill_and_commit(
         &mut self,
         end: u64,
-        mut fill: impl FnMut(usize, &mut T) -> Topic,
+        mut fill: impl FnMut(usize, &mut T) -> (Topic, K),
     ) -> Range<u64> {
         let start = self.next;
         for (i, sequence) in (start..end).enumerate() {
-            // SAFETY: `end <= limit` (checked by the caller), so as in `publish` for each
+            // SAFETY: `end <= limit` (checked by the caller), so as in `write_next` for each
             // sequence of the batch; none is published before `commit` below.
-            unsafe {
-                self.shared
-                    .slots
-                    .write(sequence, |slot| (fill(i, slot), K::default()))
-            };
+            unsafe { self.shared.slots.write(sequence, |slot| fill(i, slot)) };
         }
         self.commit(end);
         start..end
