@@ -2,7 +2,7 @@
 # PostgreSQL 15 and nats-server (with JetStream) from Debian's packages, for local runs and
 # benchmarks of ringbus's remote consumers (`ringbus run --postgres/--nats`): both on loopback
 # only, both owned by this script (their data lives under $RINGBUS_SERVICES_DIR, default
-# /tmp/ringbus-services; nothing of the system's own PostgreSQL cluster is touched).
+# ringbus-services in $TMPDIR or /tmp; nothing of the system's own PostgreSQL cluster is touched).
 #
 # The tests do not use these servers: each test process starts its own on free ports
 # (crates/testkit) and calls `install` here when a program is missing.
@@ -19,6 +19,7 @@
 #   scripts/services.sh stop               stop both (idempotent)
 #   scripts/services.sh status             say what runs; exit 0 only if all do
 #   scripts/services.sh env                print the URLs and the CA file as shell exports
+#   scripts/services.sh dir                print the directory the servers' data and pids are in
 #   scripts/services.sh restart-postgres [fast|immediate]
 #                                          restart PostgreSQL (immediate = as in a crash)
 #   scripts/services.sh kill-nats          SIGKILL the plain nats-server
@@ -34,7 +35,7 @@
 # apt-get); as another user it works once the packages are there.
 set -euo pipefail
 
-DIR=${RINGBUS_SERVICES_DIR:-/tmp/ringbus-services}
+DIR=${RINGBUS_SERVICES_DIR:-${TMPDIR:-/tmp}/ringbus-services}
 PG_PORT=${RINGBUS_PG_PORT:-55432}
 NATS_PORT=${RINGBUS_NATS_PORT:-54222}
 NATS_MON=${RINGBUS_NATS_MONITOR_PORT:-58222}
@@ -304,6 +305,7 @@ stop)
     ;;
 status) status ;;
 env) print_env ;;
+dir) echo "$DIR" ;;
 restart-postgres)
     mode=${2:-fast}
     log "restarting PostgreSQL (-m $mode)"
