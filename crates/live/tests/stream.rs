@@ -231,10 +231,13 @@ async fn a_closed_connection_leaves_the_bus_at_once() {
     eventually("the WebSocket's tap left", || live.taps() == 1).await;
     drop(sse);
     eventually("the event stream's tap left", || live.taps() == 0).await;
-    // The server is none the worse.
-    let again = connect(&live.url("")).await;
+    // A client that closes is answered with a close frame.
+    let mut polite = connect(&live.url("")).await;
     assert_eq!(live.taps(), 1);
-    drop(again);
+    polite.close(None).await.unwrap();
+    let (received, _) = read_to_close(&mut polite).await;
+    assert!(received.is_empty());
+    eventually("the closing client's tap left", || live.taps() == 0).await;
     live.server.shutdown().unwrap();
 }
 

@@ -17,10 +17,11 @@ pub(crate) async fn serve(mut socket: WebSocket, mut feed: Feed) {
             incoming = socket.recv() => match incoming {
                 // Gone, or a broken frame: nothing more can be said to it.
                 None | Some(Err(_)) => return,
-                Some(Ok(WsMessage::Close(_))) => return,
+                // It said goodbye: answer in kind, below.
+                Some(Ok(WsMessage::Close(_))) => break None,
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                 Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_))) => {
-                    break (close_code::UNSUPPORTED, "this stream takes no messages".to_owned());
+                    break Some((close_code::UNSUPPORTED, "this stream takes no messages".to_owned()));
                 }
             },
             end = feed.next(&mut batch) => {
@@ -29,19 +30,26 @@ pub(crate) async fn serve(mut socket: WebSocket, mut feed: Feed) {
                 }
                 match end {
                     None => continue,
-                    Some(end) => break (close_code(&end), end.reason()),
+                    Some(end) => break Some((close_code(&end), end.reason())),
                 }
             }
         }
     };
     // Leave the bus before the goodbye, which a stalled client may never take.
     drop(feed);
-    let (code, reason) = end;
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+    match end {
+        Some((code, reason)) => {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = socket.send(WsMessage::Close(Some(frame))).await;
+        }
+        // Flushes the close frame the protocol queued in answer to the client's.
+        None => {
+            let _ = socket.close().await;
+        }
+    }
 }
 
 /// Sends the batch's messages with one flush.
