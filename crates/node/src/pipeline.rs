@@ -462,7 +462,7 @@ impl Pipeline {
         drop(producer);
         let (metrics, failures) = match bus.join() {
             Ok(m) => (m, Vec::new()),
-            Err(e) => (e.report, e.failures),
+            Err(e) => (*e.report, e.failures),
         };
         let elapsed = start.elapsed();
         published?;
