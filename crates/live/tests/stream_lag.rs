@@ -106,3 +106,57 @@ async fn clients_reading_at_their_own_pace_each_account_for_every_event() {
         assert_eq!(got + missed, 100_000);
     }
 }
+
+/// A client that stops reading does not hold its place for ever: once a batch has waited
+/// `send_timeout` for it, it is disconnected and its tap leaves the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_disconnected_after_the_send_timeout() {
+    let mut live = Live::start_with(1024, 8, |c| {
+        c.send_timeout = Duration::from_millis(300);
+    });
+    let events = many_events(&sim_events(5), 20_000);
+    // Connected, and never read from.
+    let _silent = connect(&live.url("")).await;
+    eventually("the client joins", || live.taps() == 1).await;
+    let bus = std::sync::Arc::clone(&live.bus);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = std::sync::Arc::clone(&stop);
+    // Publishes until told to stop: the socket's buffers fill, then the server's send waits.
+    let producer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut next = 0;
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            assert!(std::time::Instant::now() < deadline, "never disconnected");
+            let round: Vec<_> = events
+                .iter()
+                .map(|e| ringbus_events::Event {
+                    sequence: e.sequence + next,
+                    ..*e
+                })
+                .collect();
+            publish(&mut live.producer, &round);
+            next += round.len() as u64;
+        }
+        live
+    });
+    let bus_of = std::sync::Arc::clone(&bus);
+    tokio::task::spawn_blocking(move || {
+        while present_taps(&bus_of) != 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    })
+    .await
+    .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let live = tokio::task::spawn_blocking(move || producer.join().unwrap())
+        .await
+        .unwrap();
+    let figures = bus.metrics();
+    let tap = figures
+        .consumers
+        .iter()
+        .find(|c| c.name.starts_with("stream-"))
+        .unwrap();
+    assert_eq!(tap.state, ringbus_ring::ConsumerState::Left);
+    drop(live);
+}

@@ -42,6 +42,7 @@ async fn stream(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let websocket = asks_for_websocket(&headers);
+    let send_timeout = state.config.send_timeout;
     let upgrade = match upgrade {
         Ok(upgrade) => Some(upgrade),
         // A broken handshake is refused as axum words it; anything else is an event stream.
@@ -53,7 +54,7 @@ async fn stream(
             Some(upgrade) => upgrade
                 .max_message_size(websocket::MAX_INCOMING)
                 .max_frame_size(websocket::MAX_INCOMING)
-                .on_upgrade(move |socket| websocket::serve(socket, feed)),
+                .on_upgrade(move |socket| websocket::serve(socket, feed, send_timeout)),
             None => sse::serve(feed),
         },
         Err(err) => err.into_response(),

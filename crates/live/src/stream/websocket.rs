@@ -4,13 +4,16 @@
 use super::feed::{End, Feed, Message};
 use axum::extract::ws::{close_code, CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::SinkExt;
+use std::time::Duration;
 
 /// The largest message a client may send: it is expected to send none, so a flood is cut
 /// short instead of buffered.
 pub(crate) const MAX_INCOMING: usize = 4096;
 
-/// Serves `feed` on `socket` until the feed ends, the client leaves or sends data.
-pub(crate) async fn serve(mut socket: WebSocket, mut feed: Feed) {
+/// Serves `feed` on `socket` until the feed ends, the client leaves or sends data, or a batch
+/// waits longer than `send_timeout` for the client to take it (then the connection is dropped:
+/// a client that does not read cannot be told goodbye either).
+pub(crate) async fn serve(mut socket: WebSocket, mut feed: Feed, send_timeout: Duration) {
     let mut batch = Vec::new();
     let end = loop {
         tokio::select! {
@@ -25,8 +28,13 @@ pub(crate) async fn serve(mut socket: WebSocket, mut feed: Feed) {
                 }
             },
             end = feed.next(&mut batch) => {
-                if send(&mut socket, &mut batch).await.is_err() {
-                    return;
+                match tokio::time::timeout(send_timeout, send(&mut socket, &mut batch)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        tracing::info!(?send_timeout, "a stream client took no messages: disconnected");
+                        return;
+                    }
                 }
                 match end {
                     None => continue,

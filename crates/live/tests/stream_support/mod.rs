@@ -41,6 +41,15 @@ pub struct Live {
 
 impl Live {
     pub fn start(capacity: usize, max_clients: usize) -> Live {
+        Live::start_with(capacity, max_clients, |_| {})
+    }
+
+    /// As `start`, with the server's configuration changed by `configure`.
+    pub fn start_with(
+        capacity: usize,
+        max_clients: usize,
+        configure: impl FnOnce(&mut LiveConfig),
+    ) -> Live {
         let (producer, bus) = RingBus::routed::<Event>()
             .capacity(capacity)
             .max_consumers(64)
@@ -49,6 +58,7 @@ impl Live {
         let bus = Arc::new(bus);
         let mut config = LiveConfig::new("127.0.0.1:0".parse().unwrap(), MARKETS, PARTIES);
         config.max_clients = max_clients;
+        configure(&mut config);
         let server = LiveServer::start(config, Arc::clone(&bus), Arc::new(NoNode)).unwrap();
         Live {
             producer,
