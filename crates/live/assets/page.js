@@ -1,0 +1,158 @@
+// The live page: reads /status once a second and shows it. Plain JavaScript, no library.
+"use strict";
+
+const POLL_MS = 1000;
+const SPARK_POINTS = 60;
+const BLOCK_ROWS = 10;
+
+const rates = [];
+let lastOk = 0;
+
+const $ = (id) => document.getElementById(id);
+const fmt = (n) => (typeof n === "number" ? Math.round(n).toLocaleString("en-US") : "–");
+
+function fmtRate(n) {
+  if (typeof n !== "number") return "–";
+  if (n >= 1e6) return (n / 1e6).toFixed(2) + " M";
+  if (n >= 1e4) return (n / 1e3).toFixed(1) + " k";
+  return fmt(n);
+}
+
+// The first of `keys` that `obj` has (so a renamed field shows rather than vanishes).
+function pick(obj, ...keys) {
+  for (const k of keys) if (obj && obj[k] !== undefined && obj[k] !== null) return obj[k];
+  return undefined;
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+// Replaces a list's rows; `empty` is the row shown when there is none.
+function fill(target, rows, empty) {
+  const box = $(target);
+  box.replaceChildren(...(rows.length ? rows : [empty]));
+}
+
+function emptyRow(cols, text) {
+  return el("tr", { class: "empty" }, el("td", { colspan: cols }, text));
+}
+
+function renderConsumers(consumers, capacity) {
+  const maxLag = Math.max(1, capacity || 0, ...consumers.map((c) => c.lag || 0));
+  const rows = consumers.map((c) => {
+    const lag = c.lag || 0;
+    const share = Math.min(1, lag / maxLag);
+    const fillBar = el("div", { class: "fill" + (share > 0.5 ? " high" : ""), style: `width:${(share * 100).toFixed(1)}%` });
+    const state = String(pick(c, "state") ?? "unknown");
+    return el("tr", { "data-consumer": c.name },
+      el("td", { class: "text name", title: c.name }, c.name),
+      el("td", { class: "text kind" }, pick(c, "kind") ?? ""),
+      el("td", { class: "text" }, el("span", { class: "badge " + state }, state)),
+      el("td", {}, el("div", { class: "lag" }, el("span", { class: "lagval" }, fmt(lag)), el("div", { class: "bar" }, fillBar))),
+      el("td", {}, fmt(c.handled)),
+      el("td", {}, fmt(c.skipped)),
+      el("td", {}, fmt(c.detaches)),
+      el("td", {}, fmt(c.missed)));
+  });
+  fill("consumers", rows, emptyRow(8, "no consumer"));
+}
+
+function renderBlocks(blocks) {
+  const latest = [...blocks].sort((a, b) => (b.height || 0) - (a.height || 0)).slice(0, BLOCK_ROWS);
+  fill("blocks", latest.map((b) => el("tr", {},
+    el("td", { class: "text" }, fmt(b.height)),
+    el("td", {}, fmt(pick(b, "events"))),
+    el("td", {}, fmt(pick(b, "txs", "tx_count", "transactions"))))), emptyRow(3, "no block yet"));
+  const top = latest[0];
+  $("height").textContent = top ? fmt(top.height) : "–";
+  $("height-note").textContent = top
+    ? `${fmt(pick(top, "events"))} events · ${fmt(pick(top, "txs", "tx_count", "transactions"))} transactions`
+    : "no block yet";
+}
+
+function renderPairs(target, items, valueKeys, empty) {
+  fill(target, items.map((s) => el("tr", {},
+    el("td", { class: "text name" }, pick(s, "name") ?? ""),
+    el("td", {}, fmt(pick(s, ...valueKeys))))), emptyRow(2, empty));
+}
+
+// A detach or failure: who, and what happened (objects or plain strings).
+function logItem(who, what) {
+  return el("li", {}, el("span", { class: "who" }, who), " ", el("span", { class: "what" }, what));
+}
+
+function renderDetaches(detaches) {
+  const items = [...detaches].reverse().map((d) => {
+    const missed = pick(d, "missed");
+    const at = pick(d, "sequence", "at");
+    const what = `missed ${fmt(missed)} events` + (at !== undefined ? ` (at ${fmt(at)})` : "");
+    return logItem(pick(d, "consumer", "name") ?? "?", what);
+  });
+  fill("detaches", items, el("li", { class: "empty" }, "none"));
+}
+
+function renderFailures(failures) {
+  const items = failures.map((f) => typeof f === "string"
+    ? logItem("", f)
+    : logItem(pick(f, "consumer", "name") ?? "", pick(f, "error", "message", "reason") ?? JSON.stringify(f)));
+  fill("failures", items, el("li", { class: "empty" }, "none"));
+}
+
+function renderSpark(rate) {
+  rates.push(typeof rate === "number" ? rate : 0);
+  if (rates.length > SPARK_POINTS) rates.shift();
+  const max = Math.max(1, ...rates);
+  const step = 120 / (SPARK_POINTS - 1);
+  const offset = SPARK_POINTS - rates.length;
+  const points = rates.map((r, i) => `${((offset + i) * step).toFixed(1)},${(32 - (r / max) * 30).toFixed(1)}`);
+  $("spark-line").setAttribute("points", points.join(" "));
+  // The area under the line, down to zero.
+  $("spark-area").setAttribute("points",
+    [`${(offset * step).toFixed(1)},32`, ...points, "120,32"].join(" "));
+}
+
+function render(s) {
+  $("sequence").textContent = fmt(s.sequence);
+  const rate = pick(s, "events_per_second");
+  $("rate").textContent = fmtRate(rate);
+  renderSpark(rate);
+  $("clients").textContent = fmt(pick(s, "clients") ?? 0);
+  const consumers = s.consumers || [];
+  const running = consumers.filter((c) => c.state === "running").length;
+  $("consumer-note").textContent = `${consumers.length} consumers on the bus, ${running} running`;
+  renderConsumers(consumers, pick(s, "capacity"));
+  renderBlocks(s.blocks || []);
+  renderPairs("stores", s.stores || [], ["committed_height", "height"], "none");
+  renderPairs("forwarders", s.forwarders || [], ["backlog"], "none");
+  renderDetaches(s.detaches || []);
+  renderFailures(s.failures || []);
+}
+
+function setLink(state, text) {
+  $("link").dataset.state = state;
+  $("link-text").textContent = text;
+  document.querySelector("main").classList.toggle("stale", state === "down");
+}
+
+async function poll() {
+  try {
+    const response = await fetch("/status", { cache: "no-store" });
+    if (!response.ok) throw new Error(`/status answered ${response.status}`);
+    const status = await response.json();
+    render(status);
+    lastOk = Date.now();
+    if (pick(status, "closed")) setLink("ended", "the run has ended");
+    else setLink("live", "live · updated each second");
+  } catch (e) {
+    const since = lastOk ? ` · last update ${Math.round((Date.now() - lastOk) / 1000)} s ago` : "";
+    setLink("down", `no answer from the node${since}`);
+  } finally {
+    setTimeout(poll, POLL_MS);
+  }
+}
+
+poll();
