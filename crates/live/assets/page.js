@@ -41,7 +41,12 @@ function emptyRow(cols, text) {
   return el("tr", { class: "empty" }, el("td", { colspan: cols }, text));
 }
 
-function renderConsumers(consumers, capacity) {
+// Present consumers first (failed ones at the top), then those that have finished or left.
+const STATE_ORDER = { failed: 0, detached: 1, running: 2, finished: 3, left: 4 };
+
+function renderConsumers(all, capacity) {
+  const rank = (c) => STATE_ORDER[c.state] ?? 5;
+  const consumers = all.map((c, i) => [c, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map((p) => p[0]);
   const maxLag = Math.max(1, capacity || 0, ...consumers.map((c) => c.lag || 0));
   const rows = consumers.map((c) => {
     const lag = c.lag || 0;

@@ -67,6 +67,11 @@ fn the_page_shows_the_node_live_in_chromium() {
         "JSON.stringify([...document.querySelectorAll('#consumers tr[data-consumer]')].map(r => r.dataset.consumer))",
     ))
     .unwrap();
+    assert_eq!(
+        eval(&tab, "getComputedStyle(document.body).backgroundColor"),
+        "rgb(243, 245, 248)",
+        "the page's stylesheet did not apply"
+    );
     for name in CONSUMERS {
         assert!(
             shown.iter().any(|s| s == name),
