@@ -160,4 +160,52 @@ async function poll() {
   }
 }
 
+// The latest trades, from a WebSocket on /stream: a lossy tap of its own, so a busy node or a
+// slow browser costs the node nothing (the stream says how many trades went by unseen).
+const TRADE_ROWS = 5;
+let trades = [];
+let missedTrades = 0;
+let tradesDirty = false;
+
+function renderTrades() {
+  if (!tradesDirty) return;
+  tradesDirty = false;
+  fill("trades", trades.map((t) => {
+    const p = t.payload || {};
+    const side = String(p.aggressor ?? "");
+    return el("tr", {},
+      el("td", { class: "text" }, fmt(t.sequence)),
+      el("td", {}, fmt(t.block_height)),
+      el("td", {}, fmt(p.market)),
+      el("td", {}, fmt(p.price)),
+      el("td", {}, fmt(p.size)),
+      el("td", { class: "text " + side.toLowerCase() }, side),
+      el("td", {}, fmt(p.buyer)),
+      el("td", {}, fmt(p.seller)));
+  }), emptyRow(8, "no trade yet"));
+  $("trades-link").textContent = missedTrades
+    ? `from /stream · ${fmt(missedTrades)} went by unseen`
+    : "from /stream";
+}
+
+function streamTrades() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/stream?topics=Trade`);
+  socket.onmessage = (message) => {
+    let event;
+    try { event = JSON.parse(message.data); } catch { return; }
+    if (typeof event.missed === "number") { missedTrades += event.missed; tradesDirty = true; return; }
+    trades.unshift(event);
+    if (trades.length > TRADE_ROWS) trades.length = TRADE_ROWS;
+    tradesDirty = true;
+  };
+  socket.onclose = () => {
+    $("trades-link").textContent = "from /stream · reconnecting…";
+    setTimeout(streamTrades, 3000);
+  };
+}
+
 poll();
+streamTrades();
+// Many trades a second: the table is redrawn at most four times a second.
+setInterval(renderTrades, 250);
