@@ -3,7 +3,7 @@
 use super::error::InvocationError;
 use super::files::{Files, NATS_CA, PG_CA};
 use super::values;
-use crate::{ConsumerKind, Pipeline};
+use crate::{ConsumerKind, Pace, Pipeline};
 use clap::Args;
 use ringbus_events::{topic_sets, EventTopic};
 use ringbus_remote::{
@@ -255,9 +255,13 @@ pub(super) struct BusArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(super) struct RunArgs {
-    /// Blocks to simulate (at least 1: the genesis block).
-    #[arg(long, default_value_t = SimConfig::default().blocks, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Blocks to simulate, the genesis block included; 0: until stopped (Ctrl-C, SIGTERM).
+    #[arg(long, default_value_t = SimConfig::default().blocks)]
     pub(super) blocks: u64,
+    /// Publish this many blocks per second (e.g. 1 like a real node, 0.5, 50); default: as
+    /// fast as possible. The pace changes when blocks are published, never what they hold.
+    #[arg(long, value_name = "BLOCKS_PER_SEC", value_parser = values::pace, conflicts_with = "bench")]
+    pub(super) pace: Option<Pace>,
     /// Markets (at least 1).
     #[arg(long, default_value_t = SimConfig::default().markets, value_parser = clap::value_parser!(u16).range(1..))]
     pub(super) markets: u16,
