@@ -1,0 +1,33 @@
+//! What every endpoint shares: the bus, the node's status and the configuration.
+
+use crate::server::LiveConfig;
+use crate::status::NodeStatus;
+use crate::EventBus;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The state the endpoints share (cheap to clone: every field is shared).
+#[derive(Clone)]
+#[expect(dead_code, reason = "read by the endpoints, which are being built")]
+pub(crate) struct LiveState {
+    /// The running bus: clients join it as lossy taps.
+    pub(crate) bus: Arc<EventBus>,
+    /// The node's figures beside the bus's own.
+    pub(crate) node: Arc<dyn NodeStatus>,
+    /// How the server was configured (client limit, known markets and parties).
+    pub(crate) config: Arc<LiveConfig>,
+    /// Stream clients connected now (checked against `config.max_clients`).
+    pub(crate) clients: Arc<AtomicUsize>,
+    /// Becomes `true` when the server shuts down: every open stream closes.
+    pub(crate) closing: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for LiveState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveState")
+            .field("config", &self.config)
+            .field("clients", &self.clients)
+            .finish_non_exhaustive()
+    }
+}
