@@ -4,6 +4,7 @@
 use crate::blocks::{BlockHistory, PublishedBlock};
 use crate::pipeline::EventBus;
 use crate::ConsumerKind;
+use ringbus_live::{BlockLine, ForwarderLine, NodeSnapshot, NodeStatus, StoreLine};
 use ringbus_remote::ForwarderStatus;
 use ringbus_ring::Metrics;
 use std::sync::{Arc, Weak};
@@ -40,6 +41,34 @@ pub struct ForwarderBacklog {
     pub backlog: u64,
     /// Its error, if it failed.
     pub error: Option<String>,
+}
+
+/// How many of the latest blocks the live server shows.
+const SHOWN_BLOCKS: usize = 10;
+
+/// The node's figures for the live server's `/status` and `/metrics`.
+impl NodeStatus for NodeView {
+    fn snapshot(&self) -> NodeSnapshot {
+        let mut s = NodeSnapshot::default();
+        s.blocks = self
+            .latest_blocks(SHOWN_BLOCKS)
+            .into_iter()
+            .map(|b| BlockLine::new(b.height, b.first, b.last, b.transactions))
+            .collect();
+        if let Some(metrics) = self.bus_metrics() {
+            s.stores = self
+                .store_heights(&metrics)
+                .into_iter()
+                .map(|h| StoreLine::new(h.name, h.committed_height))
+                .collect();
+            s.forwarders = self
+                .forwarder_backlogs(&metrics)
+                .into_iter()
+                .map(|f| ForwarderLine::new(f.name, f.backlog, f.error))
+                .collect();
+        }
+        s
+    }
 }
 
 impl NodeView {

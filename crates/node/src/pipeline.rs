@@ -18,7 +18,7 @@ use ringbus_remote::{
     PostgresWriter, RemoteError, ServiceUrl, PG_INPUTS,
 };
 use ringbus_ring::{
-    Builder, Bus, ConfigError, ConsumerFailure, Metrics, RingBus, Subscription, WaitStrategy,
+    Builder, ConfigError, ConsumerFailure, Metrics, RingBus, Subscription, WaitStrategy,
 };
 use ringbus_sim::{Counting, EventSink, SimConfig, SimStats, Simulator, SinkError};
 use std::fs::File;
@@ -28,8 +28,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The node's bus: its events, keyed by market and party.
-pub type EventBus = Bus<Event, EventKey>;
+pub use ringbus_live::EventBus;
 
 /// A consumer the pipeline can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -124,7 +123,7 @@ pub enum PipelineError {
         second: PathBuf,
     },
     /// The service beside the bus (the live server) failed to start or to stop.
-    #[error("the service beside the bus")]
+    #[error("the live server")]
     Service(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The service beside the bus still held the bus after it stopped, so the bus could not
     /// be joined (a bug in the service): the outputs were not put in place.
@@ -333,6 +332,22 @@ pub trait Service {
 impl Service for () {
     fn stop(self) -> Result<(), PipelineError> {
         Ok(())
+    }
+}
+
+/// A service, or none.
+impl<S: Service> Service for Option<S> {
+    fn stop(self) -> Result<(), PipelineError> {
+        self.map_or(Ok(()), Service::stop)
+    }
+}
+
+/// The live server: its shutdown closes every stream (their taps leave the bus) and lets go
+/// of the bus.
+impl Service for ringbus_live::LiveServer {
+    fn stop(self) -> Result<(), PipelineError> {
+        self.shutdown()
+            .map_err(|e| PipelineError::Service(Box::new(e)))
     }
 }
 

@@ -120,7 +120,9 @@ fn a_stop_does_not_wait_for_a_slow_pace() {
 fn a_stopped_replay_ends_after_a_whole_block() {
     let dir = tempfile::tempdir().unwrap();
     let source = pipeline(dir.path());
-    source.run(Input::Simulate(SimConfig::small(3, 10))).unwrap();
+    source
+        .run(Input::Simulate(SimConfig::small(3, 10)))
+        .unwrap();
 
     let out = tempfile::tempdir().unwrap();
     let replay = pipeline(out.path());

@@ -11,6 +11,7 @@ use ringbus_remote::{
 };
 use ringbus_ring::WaitStrategy;
 use ringbus_sim::SimConfig;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -253,6 +254,19 @@ pub(super) struct BusArgs {
     pub(super) summary_json: Option<PathBuf>,
 }
 
+/// The live server of `run` and `replay`.
+#[derive(Debug, Clone, Args)]
+pub(super) struct ServeArgs {
+    /// Serve the running node at ADDR (e.g. 127.0.0.1:8080; port 0 picks a free one): the
+    /// live page at /, event streams at /stream, /metrics (Prometheus), /status (JSON).
+    /// The address bound is said on stderr.
+    #[arg(long, value_name = "ADDR")]
+    pub(super) serve: Option<SocketAddr>,
+    /// Stream clients served at once (with --serve); one more is refused with 503.
+    #[arg(long, default_value_t = 512, requires = "serve", value_parser = clap::value_parser!(u16).range(1..=4000))]
+    pub(super) max_clients: u16,
+}
+
 #[derive(Debug, Clone, Args)]
 pub(super) struct RunArgs {
     /// Blocks to simulate, the genesis block included; 0: until stopped (Ctrl-C, SIGTERM).
@@ -284,8 +298,10 @@ pub(super) struct RunArgs {
     /// Measure events/s of pre-generated events through the bus for several consumer layouts
     /// (files in a temporary directory under OUT, removed after; with --postgres / --nats:
     /// also into PostgreSQL and JetStream, reset before each).
-    #[arg(long, conflicts_with_all = ["db", "event_log", "summary_json"])]
+    #[arg(long, conflicts_with_all = ["db", "event_log", "summary_json", "serve"])]
     pub(super) bench: bool,
+    #[command(flatten)]
+    pub(super) serve: ServeArgs,
     #[command(flatten)]
     pub(super) bus: BusArgs,
     #[command(flatten)]
@@ -305,6 +321,8 @@ pub(super) struct ReplayArgs {
     /// target/ringbus-replay/events.rbl), put in place when complete.
     #[arg(long)]
     pub(super) event_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) serve: ServeArgs,
     #[command(flatten)]
     pub(super) bus: BusArgs,
     #[command(flatten)]

@@ -14,6 +14,7 @@ mod interrupt;
 mod log_tools;
 mod logging;
 mod run;
+mod serve;
 mod summary;
 mod tail;
 mod values;

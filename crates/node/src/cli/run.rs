@@ -5,8 +5,8 @@ use super::args::{BusArgs, Remotes, ReplayArgs, RunArgs};
 use super::bench;
 use super::error::{CliError, InvocationError};
 use super::files::{self, is_std, Files};
-use super::interrupt;
 use super::summary::Summary;
+use super::{interrupt, serve};
 use crate::{AtomicFile, ConsumerKind, Input, Pipeline, RunReport};
 use ringbus_sim::SimConfig;
 use std::io::Write;
@@ -88,7 +88,8 @@ pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
     }
     connect(remotes, args.remote.reset_remote, &mut p)?;
     let _listening = interrupt::stop_on_signal(&p.stop, quiet)?;
-    let report = p.run(Input::Simulate(cfg))?;
+    let ids = (cfg.markets, cfg.parties);
+    let report = serve::run(&mut p, Input::Simulate(cfg), &args.serve, ids)?;
     finish("run", report, args.bus.summary_json.as_deref(), quiet)
 }
 
@@ -116,7 +117,8 @@ pub(super) fn replay(args: ReplayArgs, quiet: bool) -> Result<(), CliError> {
         Input::Replay(args.log.clone())
     };
     let _listening = interrupt::stop_on_signal(&p.stop, quiet)?;
-    let report = p.run(input)?;
+    let ids = serve::known_ids(&args.log);
+    let report = serve::run(&mut p, input, &args.serve, ids)?;
     finish("replay", report, args.bus.summary_json.as_deref(), quiet)
 }
 
