@@ -9,7 +9,6 @@ use tokio::sync::watch;
 
 /// The state the endpoints share (cheap to clone: every field is shared).
 #[derive(Clone)]
-#[expect(dead_code, reason = "read by the endpoints, which are being built")]
 pub(crate) struct LiveState {
     /// The running bus: clients join it as lossy taps.
     pub(crate) bus: Arc<EventBus>,
@@ -21,6 +20,8 @@ pub(crate) struct LiveState {
     pub(crate) clients: Arc<AtomicUsize>,
     /// Becomes `true` when the server shuts down: every open stream closes.
     pub(crate) closing: watch::Receiver<bool>,
+    /// Events per second and recent detaches, sampled each second (`/status`).
+    pub(crate) sampler: Arc<crate::status::Sampler>,
 }
 
 impl std::fmt::Debug for LiveState {
