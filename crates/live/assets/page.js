@@ -3,7 +3,7 @@
 
 const POLL_MS = 1000;
 const SPARK_POINTS = 60;
-const BLOCK_ROWS = 10;
+const BLOCK_ROWS = 8;
 
 const rates = [];
 let lastOk = 0;
@@ -79,10 +79,14 @@ function renderBlocks(blocks) {
     : "no block yet";
 }
 
+// Stores and forwarders: a name and a figure (a forwarder's error in its place, if it failed).
 function renderPairs(target, items, valueKeys, empty) {
-  fill(target, items.map((s) => el("tr", {},
-    el("td", { class: "text name" }, pick(s, "name") ?? ""),
-    el("td", {}, fmt(pick(s, ...valueKeys))))), emptyRow(2, empty));
+  fill(target, items.map((s) => {
+    const error = pick(s, "error");
+    return el("tr", {},
+      el("td", { class: "text name" }, pick(s, "name") ?? ""),
+      error ? el("td", { class: "error", title: error }, error) : el("td", {}, fmt(pick(s, ...valueKeys))));
+  }), emptyRow(2, empty));
 }
 
 // A detach or failure: who, and what happened (objects or plain strings).
@@ -90,11 +94,12 @@ function logItem(who, what) {
   return el("li", {}, el("span", { class: "who" }, who), " ", el("span", { class: "what" }, what));
 }
 
+// Newest first, as /status lists them. A detach's missed count is known once the tap has
+// rejoined at the head (0 until then).
 function renderDetaches(detaches) {
-  const items = [...detaches].reverse().map((d) => {
-    const missed = pick(d, "missed");
-    const at = pick(d, "sequence", "at");
-    const what = `missed ${fmt(missed)} events` + (at !== undefined ? ` (at ${fmt(at)})` : "");
+  const items = detaches.map((d) => {
+    const missed = pick(d, "missed") || 0;
+    const what = `detached at ${fmt(pick(d, "sequence"))}` + (missed ? ` · missed ${fmt(missed)} events` : "");
     return logItem(pick(d, "consumer", "name") ?? "?", what);
   });
   fill("detaches", items, el("li", { class: "empty" }, "none"));
@@ -111,13 +116,12 @@ function renderSpark(rate) {
   rates.push(typeof rate === "number" ? rate : 0);
   if (rates.length > SPARK_POINTS) rates.shift();
   const max = Math.max(1, ...rates);
-  const step = 120 / (SPARK_POINTS - 1);
-  const offset = SPARK_POINTS - rates.length;
-  const points = rates.map((r, i) => `${((offset + i) * step).toFixed(1)},${(32 - (r / max) * 30).toFixed(1)}`);
+  // Until a full window has been seen, the samples there are span the width.
+  const step = 120 / Math.max(1, rates.length - 1);
+  const points = rates.map((r, i) => `${(i * step).toFixed(1)},${(32 - (r / max) * 30).toFixed(1)}`);
   $("spark-line").setAttribute("points", points.join(" "));
   // The area under the line, down to zero.
-  $("spark-area").setAttribute("points",
-    [`${(offset * step).toFixed(1)},32`, ...points, "120,32"].join(" "));
+  $("spark-area").setAttribute("points", ["0,32", ...points, "120,32"].join(" "));
 }
 
 function render(s) {

@@ -1,19 +1,24 @@
 //! The live page in a real browser: headless Chromium (Debian's `chromium`, installed by
 //! `scripts/services.sh install`) loads `/` from a live server beside a bus that a simulated
-//! node publishes to, waits for live figures, checks that the page shows the bus's consumers
-//! and a sequence that moves, and saves a screenshot to `target/live/page.png`.
+//! node publishes to, waits for live figures, checks that the page shows the bus's consumers,
+//! a sequence that moves, the node's blocks, a detach and trades from its own stream, and
+//! saves a screenshot to `target/live/page.png`.
 //!
 //! Without Chromium the test fails and says how to install it: it never skips.
 
+use headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use ringbus_events::{topic_sets, Event, EventTopic};
-use ringbus_live::{EventBus, LiveConfig, LiveServer, NodeSnapshot, NodeStatus};
+use ringbus_live::{
+    BlockLine, EventBus, LiveConfig, LiveServer, NodeSnapshot, NodeStatus, StoreLine,
+};
 use ringbus_ring::{RingBus, Subscription, TapPolicy};
 use ringbus_sim::{SimConfig, Simulator};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -21,6 +26,8 @@ use std::time::{Duration, Instant};
 const CONSUMERS: [&str; 3] = ["positions", "stores", "audit-tap"];
 /// Blocks a second from the simulated node: enough for figures that move every poll.
 const PACE: u32 = 20;
+/// Blocks the node keeps in mind for the page.
+const KEPT_BLOCKS: usize = 16;
 
 #[test]
 fn the_page_shows_the_node_live_in_chromium() {
@@ -29,7 +36,7 @@ fn the_page_shows_the_node_live_in_chromium() {
     let server = LiveServer::start(
         LiveConfig::new("127.0.0.1:0".parse().unwrap(), 2, 24),
         Arc::clone(&node.bus),
-        Arc::new(NoNodeFigures),
+        Arc::new(node.figures()),
     )
     .expect("the live server starts");
     let url = format!("http://{}/", server.local_addr());
@@ -47,6 +54,25 @@ fn the_page_shows_the_node_live_in_chromium() {
     )
     .unwrap_or_else(|e| panic!("cannot start {}: {e:#}", chromium.display()));
     let tab = browser.new_tab().expect("a tab");
+    // A laptop's screen: the page's viewport exactly (a headless window's size includes
+    // the browser's own frame).
+    tab.call_method(SetDeviceMetricsOverride {
+        width: 1280,
+        height: 800,
+        device_scale_factor: 1.0,
+        mobile: false,
+        scale: None,
+        screen_width: None,
+        screen_height: None,
+        position_x: None,
+        position_y: None,
+        dont_set_visible_size: None,
+        screen_orientation: None,
+        viewport: None,
+        display_feature: None,
+        device_posture: None,
+    })
+    .expect("a 1280x800 viewport");
     tab.navigate_to(&url)
         .and_then(|t| t.wait_until_navigated())
         .unwrap_or_else(|e| panic!("cannot load {url}: {e:#}"));
@@ -54,30 +80,28 @@ fn the_page_shows_the_node_live_in_chromium() {
     // Live figures: the consumer rows and the link marked live.
     wait_for(&tab, "the page to show the bus's consumers", || {
         eval(&tab, "document.getElementById('link').dataset.state") == "live"
-            && eval(
-                &tab,
-                "document.querySelectorAll('#consumers tr[data-consumer]').length",
-            )
-            .parse::<usize>()
-            .unwrap_or(0)
-                >= CONSUMERS.len()
+            && count(&tab, "#consumers tr[data-consumer]") >= CONSUMERS.len()
     });
     let shown: Vec<String> = serde_json::from_str(&eval(
         &tab,
-        "JSON.stringify([...document.querySelectorAll('#consumers tr[data-consumer]')].map(r => r.dataset.consumer))",
+        "JSON.stringify([...document.querySelectorAll('#consumers tr[data-consumer]')]\
+         .map(r => r.dataset.consumer))",
     ))
     .unwrap();
-    assert_eq!(
-        eval(&tab, "getComputedStyle(document.body).backgroundColor"),
-        "rgb(243, 245, 248)",
-        "the page's stylesheet did not apply"
-    );
     for name in CONSUMERS {
         assert!(
             shown.iter().any(|s| s == name),
             "{name} not on the page: {shown:?}"
         );
     }
+    assert_eq!(
+        eval(
+            &tab,
+            "getComputedStyle(document.documentElement).backgroundColor"
+        ),
+        "rgb(243, 245, 248)",
+        "the page's stylesheet did not apply"
+    );
 
     // The sequence moves while the page is open, without a reload.
     let first = sequence(&tab);
@@ -90,8 +114,19 @@ fn the_page_shows_the_node_live_in_chromium() {
         "events per second shown as {rate:?}"
     );
 
-    // A few more seconds of history for the picture (the rate's sparkline).
-    std::thread::sleep(Duration::from_secs(6));
+    // The node's blocks, the slow tap's detach, and trades from the page's own stream.
+    wait_for(&tab, "the latest blocks", || {
+        count(&tab, "#blocks tr:not(.empty)") > 0
+    });
+    wait_for(&tab, "the slow tap's detach", || {
+        eval(&tab, "document.getElementById('detaches').textContent").contains("audit-tap")
+    });
+    wait_for(&tab, "trades from /stream", || {
+        count(&tab, "#trades tr:not(.empty)") > 0
+    });
+
+    // More history for the picture (the rate's sparkline).
+    std::thread::sleep(Duration::from_secs(8));
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .expect("a screenshot");
@@ -152,6 +187,16 @@ fn eval(tab: &Tab, expression: &str) -> String {
     }
 }
 
+/// How many elements match `selector`.
+fn count(tab: &Tab, selector: &str) -> usize {
+    eval(
+        tab,
+        &format!("document.querySelectorAll('{selector}').length"),
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
 /// The sequence the page shows (0 before the first figures).
 fn sequence(tab: &Tab) -> u64 {
     eval(tab, "document.getElementById('sequence').textContent")
@@ -174,12 +219,24 @@ fn wait_for(tab: &Tab, what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// The node's own figures: none in this test (the page's bus figures come from the bus).
-struct NoNodeFigures;
+/// The node's own figures: the blocks the producer published, and the `stores` consumer's
+/// committed height (the last block wholly before its cursor).
+struct NodeFigures {
+    bus: Weak<EventBus>,
+    blocks: Arc<Mutex<VecDeque<BlockLine>>>,
+}
 
-impl NodeStatus for NoNodeFigures {
+impl NodeStatus for NodeFigures {
     fn snapshot(&self) -> NodeSnapshot {
-        NodeSnapshot::default()
+        let blocks: Vec<BlockLine> = self.blocks.lock().unwrap().iter().rev().copied().collect();
+        let mut snapshot = NodeSnapshot::default();
+        if let Some(bus) = self.bus.upgrade() {
+            let next = bus.metrics().consumer("stores").map_or(0, |c| c.sequence);
+            let committed = blocks.iter().find(|b| b.last < next).map(|b| b.height);
+            snapshot.stores = vec![StoreLine::new("stores", committed)];
+        }
+        snapshot.blocks = blocks;
+        snapshot
     }
 }
 
@@ -187,6 +244,7 @@ impl NodeStatus for NoNodeFigures {
 /// gating ones and a slow lossy tap that keeps being detached.
 struct PacedNode {
     bus: Arc<EventBus>,
+    blocks: Arc<Mutex<VecDeque<BlockLine>>>,
     running: Arc<AtomicBool>,
     producer: JoinHandle<()>,
 }
@@ -215,21 +273,43 @@ impl PacedNode {
         )
         .unwrap();
         let running = Arc::new(AtomicBool::new(true));
-        let go = Arc::clone(&running);
+        let blocks = Arc::new(Mutex::new(VecDeque::new()));
+        let (go, published) = (Arc::clone(&running), Arc::clone(&blocks));
         let producer = std::thread::spawn(move || {
             let mut sim = Simulator::new(SimConfig::small(7, u64::MAX));
             let period = Duration::from_secs(1) / PACE;
             let mut next = Instant::now();
             while go.load(Ordering::Relaxed) {
+                let (first, txs) = (sim.events_emitted(), sim.stats().transactions);
                 sim.step(&mut producer).expect("the simulator publishes");
+                let block = BlockLine::new(
+                    sim.height(),
+                    first,
+                    sim.events_emitted() - 1,
+                    sim.stats().transactions - txs,
+                );
+                let mut kept = published.lock().unwrap();
+                if kept.len() == KEPT_BLOCKS {
+                    kept.pop_front();
+                }
+                kept.push_back(block);
+                drop(kept);
                 next += period;
                 std::thread::sleep(next.saturating_duration_since(Instant::now()));
             }
         });
         PacedNode {
             bus: Arc::new(bus),
+            blocks,
             running,
             producer,
+        }
+    }
+
+    fn figures(&self) -> NodeFigures {
+        NodeFigures {
+            bus: Arc::downgrade(&self.bus),
+            blocks: Arc::clone(&self.blocks),
         }
     }
 
