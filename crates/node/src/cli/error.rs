@@ -170,7 +170,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_CONSUMERS: u8 = 3;
 /// Exit code: an event log is damaged or is not an event log.
 pub const EXIT_DATA: u8 = 4;
-/// Exit code: interrupted twice (Ctrl-C, SIGTERM): aborted, the outputs as they were.
+/// Exit code: interrupted twice (Ctrl-C, SIGTERM): aborted; the outputs not yet put in
+/// place are as they were.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 impl CliError {

@@ -1,7 +1,7 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP during `run` and `replay`: the first ends the run
 //! at the next block boundary like its last block (the consumers drain, the outputs are put
-//! in place, the summary is printed, exit 0); a second aborts at once (exit 130, the
-//! outputs as they were before the run).
+//! in place, the summary is printed, exit 0); a second aborts at once (exit 130: the
+//! outputs not yet put in place stay as they were).
 
 use super::error::{CliError, EXIT_INTERRUPTED};
 use crate::StopSignal;
@@ -51,8 +51,8 @@ fn on_signal() {
         }
         _ => {
             eprintln!(
-                "error: interrupted again: aborted; the outputs are as they were before the \
-                 run (temporary files may be left beside them)"
+                "error: interrupted again: aborted; the outputs not yet put in place are as \
+                 they were (temporary files may be left beside them)"
             );
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }

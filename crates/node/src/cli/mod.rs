@@ -45,7 +45,8 @@ Exit status:
      ones' files are as they were
   4  an event log is damaged (records missing, repeated, out of order, a block cut short) or
      is not an event log, or it holds another stream than a store it is replayed into
-  130  interrupted twice (Ctrl-C, SIGTERM): aborted, the outputs are as they were
+  130  interrupted twice (Ctrl-C, SIGTERM): aborted; the outputs not yet put in place are as
+       they were
 
 The first Ctrl-C (or SIGTERM) during run or replay ends it at the next block boundary like
 its last block: the consumers drain, the outputs are put in place, exit 0.
