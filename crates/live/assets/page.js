@@ -149,7 +149,8 @@ function setLink(state, text) {
 
 async function poll() {
   try {
-    const response = await fetch("/status", { cache: "no-store" });
+    // A node that stops answering must not stall the page: each request gives up in time.
+    const response = await fetch("/status", { cache: "no-store", signal: AbortSignal.timeout(3 * POLL_MS) });
     if (!response.ok) throw new Error(`/status answered ${response.status}`);
     const status = await response.json();
     render(status);

@@ -1,22 +1,20 @@
-//! The live page in a real browser: headless Chromium (Debian's `chromium`, installed by
-//! `scripts/services.sh install`) loads `/` from a live server beside a bus that a simulated
-//! node publishes to, waits for live figures, checks that the page shows the bus's consumers,
-//! a sequence that moves, the node's blocks, a detach and trades from its own stream, and
-//! saves a screenshot to `target/live/page.png`.
+//! The live page in a real browser, against a bus this test controls: headless Chromium
+//! loads `/` from a live server beside a bus that a simulated node publishes to, waits for
+//! live figures, checks that the page shows the bus's consumers, a sequence that moves, the
+//! node's blocks, a slow tap's detach and trades from the page's own stream, and saves a
+//! screenshot to `target/live/page-bus.png`. (`tests/live_page.rs` at the workspace's root
+//! does the same against the real `ringbus run --serve`.)
 //!
 //! Without Chromium the test fails and says how to install it: it never skips.
 
-use headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride;
-use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
 use ringbus_events::{topic_sets, Event, EventTopic};
 use ringbus_live::{
     BlockLine, EventBus, LiveConfig, LiveServer, NodeSnapshot, NodeStatus, StoreLine,
 };
 use ringbus_ring::{RingBus, Subscription, TapPolicy};
 use ringbus_sim::{SimConfig, Simulator};
+use ringbus_testkit::browser::{self, Page};
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -30,8 +28,9 @@ const PACE: u32 = 20;
 const KEPT_BLOCKS: usize = 16;
 
 #[test]
-fn the_page_shows_the_node_live_in_chromium() {
-    let chromium = chromium();
+fn the_page_shows_a_live_bus_in_chromium() {
+    // Before anything runs: without Chromium this fails at once, saying how to install it.
+    browser::chromium();
     let node = PacedNode::start();
     let server = LiveServer::start(
         LiveConfig::new("127.0.0.1:0".parse().unwrap(), 2, 24),
@@ -39,55 +38,14 @@ fn the_page_shows_the_node_live_in_chromium() {
         Arc::new(node.figures()),
     )
     .expect("the live server starts");
-    let url = format!("http://{}/", server.local_addr());
-
-    let browser = Browser::new(
-        LaunchOptions::default_builder()
-            .path(Some(chromium.clone()))
-            .headless(true)
-            // Root (CI) cannot run Chromium's sandbox; the page is our own, on loopback.
-            .sandbox(false)
-            .window_size(Some((1280, 800)))
-            .idle_browser_timeout(Duration::from_secs(120))
-            .build()
-            .expect("launch options"),
-    )
-    .unwrap_or_else(|e| panic!("cannot start {}: {e:#}", chromium.display()));
-    let tab = browser.new_tab().expect("a tab");
-    // A laptop's screen: the page's viewport exactly (a headless window's size includes
-    // the browser's own frame).
-    tab.call_method(SetDeviceMetricsOverride {
-        width: 1280,
-        height: 800,
-        device_scale_factor: 1.0,
-        mobile: false,
-        scale: None,
-        screen_width: None,
-        screen_height: None,
-        position_x: None,
-        position_y: None,
-        dont_set_visible_size: None,
-        screen_orientation: None,
-        viewport: None,
-        display_feature: None,
-        device_posture: None,
-    })
-    .expect("a 1280x800 viewport");
-    tab.navigate_to(&url)
-        .and_then(|t| t.wait_until_navigated())
-        .unwrap_or_else(|e| panic!("cannot load {url}: {e:#}"));
+    let page = Page::open(&format!("http://{}/", server.local_addr()));
 
     // Live figures: the consumer rows and the link marked live.
-    wait_for(&tab, "the page to show the bus's consumers", || {
-        eval(&tab, "document.getElementById('link').dataset.state") == "live"
-            && count(&tab, "#consumers tr[data-consumer]") >= CONSUMERS.len()
+    page.wait_for("the page to show the bus's consumers", |p| {
+        p.eval("document.getElementById('link').dataset.state") == "live"
+            && p.count("#consumers tr[data-consumer]") >= CONSUMERS.len()
     });
-    let shown: Vec<String> = serde_json::from_str(&eval(
-        &tab,
-        "JSON.stringify([...document.querySelectorAll('#consumers tr[data-consumer]')]\
-         .map(r => r.dataset.consumer))",
-    ))
-    .unwrap();
+    let shown = consumers(&page);
     for name in CONSUMERS {
         assert!(
             shown.iter().any(|s| s == name),
@@ -95,128 +53,52 @@ fn the_page_shows_the_node_live_in_chromium() {
         );
     }
     assert_eq!(
-        eval(
-            &tab,
-            "getComputedStyle(document.documentElement).backgroundColor"
-        ),
+        page.eval("getComputedStyle(document.documentElement).backgroundColor"),
         "rgb(243, 245, 248)",
         "the page's stylesheet did not apply"
     );
 
     // The sequence moves while the page is open, without a reload.
-    let first = sequence(&tab);
-    wait_for(&tab, "the shown sequence to move", || {
-        sequence(&tab) > first
-    });
-    let rate = eval(&tab, "document.getElementById('rate').textContent");
+    let first = sequence(&page);
+    page.wait_for("the shown sequence to move", |p| sequence(p) > first);
+    let rate = page.text("rate");
     assert!(
         rate != "–" && rate != "0",
         "events per second shown as {rate:?}"
     );
 
     // The node's blocks, the slow tap's detach, and trades from the page's own stream.
-    wait_for(&tab, "the latest blocks", || {
-        count(&tab, "#blocks tr:not(.empty)") > 0
+    page.wait_for("the latest blocks", |p| {
+        p.count("#blocks tr:not(.empty)") > 0
     });
-    wait_for(&tab, "the slow tap's detach", || {
-        eval(&tab, "document.getElementById('detaches').textContent").contains("audit-tap")
+    page.wait_for("the slow tap's detach", |p| {
+        p.text("detaches").contains("audit-tap")
     });
-    wait_for(&tab, "trades from /stream", || {
-        count(&tab, "#trades tr:not(.empty)") > 0
+    page.wait_for("trades from /stream", |p| {
+        p.count("#trades tr:not(.empty)") > 0
     });
 
-    // More history for the picture (the rate's sparkline).
-    std::thread::sleep(Duration::from_secs(8));
-    let png = tab
-        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
-        .expect("a screenshot");
-    let path = target_dir().join("live/page.png");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, png).unwrap();
-    eprintln!("screenshot: {}", path.display());
-
-    drop(tab);
-    drop(browser);
+    eprintln!(
+        "screenshot: {}",
+        page.screenshot("live/page-bus.png").display()
+    );
+    drop(page);
     server.shutdown().expect("the server stops");
     node.stop();
 }
 
-/// Chromium: `RINGBUS_CHROMIUM`, else `chromium` on the PATH. Missing, the test fails.
-fn chromium() -> PathBuf {
-    if let Some(path) = std::env::var_os("RINGBUS_CHROMIUM") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "RINGBUS_CHROMIUM is {}, which is not a file",
-            path.display()
-        );
-        return path;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("chromium"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "Chromium is missing: the live page's test loads the page in headless Chromium. \
-                 Install it with `scripts/services.sh install` (as root: Debian's chromium \
-                 package), or set RINGBUS_CHROMIUM to a Chromium or Chrome binary."
-            )
-        })
-}
-
-/// The target directory this test was built in (`<target>/<profile>/deps/<test>`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .expect("<target>/<profile>/deps/<test>")
-        .to_path_buf()
-}
-
-/// What `expression` evaluates to in the page, as a string ("" when undefined).
-fn eval(tab: &Tab, expression: &str) -> String {
-    let value = tab
-        .evaluate(expression, false)
-        .unwrap_or_else(|e| panic!("evaluating {expression}: {e:#}"))
-        .value;
-    match value {
-        Some(serde_json::Value::String(s)) => s,
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
-}
-
-/// How many elements match `selector`.
-fn count(tab: &Tab, selector: &str) -> usize {
-    eval(
-        tab,
-        &format!("document.querySelectorAll('{selector}').length"),
-    )
-    .parse()
-    .unwrap_or(0)
+/// The names in the consumers table, in its order.
+fn consumers(page: &Page) -> Vec<String> {
+    serde_json::from_str(&page.eval(
+        "JSON.stringify([...document.querySelectorAll('#consumers tr[data-consumer]')]\
+         .map(r => r.dataset.consumer))",
+    ))
+    .unwrap()
 }
 
 /// The sequence the page shows (0 before the first figures).
-fn sequence(tab: &Tab) -> u64 {
-    eval(tab, "document.getElementById('sequence').textContent")
-        .replace(',', "")
-        .parse()
-        .unwrap_or(0)
-}
-
-/// Polls `done` for up to 20 s; fails with `what` and the page's text otherwise.
-fn wait_for(tab: &Tab, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        if Instant::now() > deadline {
-            panic!(
-                "timed out waiting for {what}; the page shows:\n{}",
-                eval(tab, "document.body.innerText")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+fn sequence(page: &Page) -> u64 {
+    page.text("sequence").replace(',', "").parse().unwrap_or(0)
 }
 
 /// The node's own figures: the blocks the producer published, and the `stores` consumer's
