@@ -1,14 +1,14 @@
-// The live page: reads /status once a second and shows it. Plain JavaScript, no library.
+// The live page: the node's figures from /status once a second, the latest trades from a
+// WebSocket on /stream. Plain JavaScript, no library. The fields are /status's (docs/live.md).
 "use strict";
 
 const POLL_MS = 1000;
 const SPARK_POINTS = 60;
 const BLOCK_ROWS = 8;
-
-const rates = [];
-let lastOk = 0;
+const TRADE_ROWS = 5;
 
 const $ = (id) => document.getElementById(id);
+// A count with thousands separators; "–" for a figure not known (null) or missing.
 const fmt = (n) => (typeof n === "number" ? Math.round(n).toLocaleString("en-US") : "–");
 
 function fmtRate(n) {
@@ -18,12 +18,6 @@ function fmtRate(n) {
   return fmt(n);
 }
 
-// The first of `keys` that `obj` has (so a renamed field shows rather than vanishes).
-function pick(obj, ...keys) {
-  for (const k of keys) if (obj && obj[k] !== undefined && obj[k] !== null) return obj[k];
-  return undefined;
-}
-
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -31,114 +25,110 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-// Replaces a list's rows; `empty` is the row shown when there is none.
+// Replaces a table's or list's rows; `empty` is the row shown when there is none.
 function fill(target, rows, empty) {
-  const box = $(target);
-  box.replaceChildren(...(rows.length ? rows : [empty]));
+  $(target).replaceChildren(...(rows.length ? rows : [empty]));
 }
 
 function emptyRow(cols, text) {
   return el("tr", { class: "empty" }, el("td", { colspan: cols }, text));
 }
 
+function emptyItem() {
+  return el("li", { class: "empty" }, "none");
+}
+
 // Present consumers first (failed ones at the top), then those that have finished or left.
 const STATE_ORDER = { failed: 0, detached: 1, running: 2, finished: 3, left: 4 };
 
-function renderConsumers(all, capacity) {
+function renderConsumers(all) {
   const rank = (c) => STATE_ORDER[c.state] ?? 5;
-  const consumers = all.map((c, i) => [c, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map((p) => p[0]);
-  const maxLag = Math.max(1, capacity || 0, ...consumers.map((c) => c.lag || 0));
-  const rows = consumers.map((c) => {
-    const lag = c.lag || 0;
-    const share = Math.min(1, lag / maxLag);
-    const fillBar = el("div", { class: "fill" + (share > 0.5 ? " high" : ""), style: `width:${(share * 100).toFixed(1)}%` });
-    const state = String(pick(c, "state") ?? "unknown");
+  const consumers = all.map((c, i) => [c, i])
+    .sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1])
+    .map((p) => p[0]);
+  // The bars compare the consumers with each other: the largest lag fills its bar.
+  const maxLag = Math.max(1, ...consumers.map((c) => c.lag));
+  fill("consumers", consumers.map((c) => {
+    const share = Math.min(1, c.lag / maxLag);
+    const bar = el("div", { class: "fill" + (share > 0.5 ? " high" : ""), style: `width:${(share * 100).toFixed(1)}%` });
     return el("tr", { "data-consumer": c.name },
       el("td", { class: "text name", title: c.name }, c.name),
-      el("td", { class: "text kind" }, pick(c, "kind") ?? ""),
-      el("td", { class: "text" }, el("span", { class: "badge " + state }, state)),
-      el("td", {}, el("div", { class: "lag" }, el("span", { class: "lagval" }, fmt(lag)), el("div", { class: "bar" }, fillBar))),
+      el("td", { class: "text kind" }, c.kind),
+      el("td", { class: "text" }, el("span", { class: "badge " + c.state }, c.state)),
+      el("td", {}, el("div", { class: "lag" }, el("span", {}, fmt(c.lag)), el("div", { class: "bar" }, bar))),
       el("td", {}, fmt(c.handled)),
       el("td", {}, fmt(c.skipped)),
       el("td", {}, fmt(c.detaches)),
       el("td", {}, fmt(c.missed)));
-  });
-  fill("consumers", rows, emptyRow(8, "no consumer"));
+  }), emptyRow(8, "no consumer"));
+  const running = consumers.filter((c) => c.state === "running").length;
+  $("consumer-note").textContent = `${consumers.length} consumers on the bus, ${running} running`;
 }
 
+// Newest first, as /status lists them.
 function renderBlocks(blocks) {
-  const latest = [...blocks].sort((a, b) => (b.height || 0) - (a.height || 0)).slice(0, BLOCK_ROWS);
+  const latest = blocks.slice(0, BLOCK_ROWS);
   fill("blocks", latest.map((b) => el("tr", {},
     el("td", { class: "text" }, fmt(b.height)),
-    el("td", {}, fmt(pick(b, "events"))),
-    el("td", {}, fmt(pick(b, "txs", "tx_count", "transactions"))))), emptyRow(3, "no block yet"));
+    el("td", {}, fmt(b.events)),
+    el("td", {}, fmt(b.transactions)))), emptyRow(3, "no block yet"));
   const top = latest[0];
   $("height").textContent = top ? fmt(top.height) : "–";
   $("height-note").textContent = top
-    ? `${fmt(pick(top, "events"))} events · ${fmt(pick(top, "txs", "tx_count", "transactions"))} transactions`
+    ? `${fmt(top.events)} events · ${fmt(top.transactions)} transactions`
     : "no block yet";
 }
 
-// Stores and forwarders: a name and a figure (a forwarder's error in its place, if it failed).
-function renderPairs(target, items, valueKeys, empty) {
-  fill(target, items.map((s) => {
-    const error = pick(s, "error");
-    return el("tr", {},
-      el("td", { class: "text name" }, pick(s, "name") ?? ""),
-      error ? el("td", { class: "error", title: error }, error) : el("td", {}, fmt(pick(s, ...valueKeys))));
-  }), emptyRow(2, empty));
+// A name and a figure (a forwarder's error in its place, if it failed).
+function renderPairs(target, items, figure) {
+  fill(target, items.map((s) => el("tr", {},
+    el("td", { class: "text name" }, s.name),
+    s.error ? el("td", { class: "error", title: s.error }, s.error) : el("td", {}, fmt(figure(s))))),
+  emptyRow(2, "none"));
 }
 
-// A detach or failure: who, and what happened (objects or plain strings).
+// A detach or failure: who, and what happened.
 function logItem(who, what) {
   return el("li", {}, el("span", { class: "who" }, who), " ", el("span", { class: "what" }, what));
 }
 
-// Newest first, as /status lists them. A detach's missed count is known once the tap has
-// rejoined at the head (0 until then).
+// Newest first. A detach's missed count is known once the tap has rejoined at the head (0
+// until then).
 function renderDetaches(detaches) {
-  const items = detaches.map((d) => {
-    const missed = pick(d, "missed") || 0;
-    const what = `detached at ${fmt(pick(d, "sequence"))}` + (missed ? ` · missed ${fmt(missed)} events` : "");
-    return logItem(pick(d, "consumer", "name") ?? "?", what);
-  });
-  fill("detaches", items, el("li", { class: "empty" }, "none"));
+  fill("detaches", detaches.map((d) => logItem(d.consumer,
+    `detached at ${fmt(d.sequence)}` + (d.missed ? ` · missed ${fmt(d.missed)} events` : ""))),
+  emptyItem());
 }
 
 function renderFailures(failures) {
-  const items = failures.map((f) => typeof f === "string"
-    ? logItem("", f)
-    : logItem(pick(f, "consumer", "name") ?? "", pick(f, "error", "message", "reason") ?? JSON.stringify(f)));
-  fill("failures", items, el("li", { class: "empty" }, "none"));
+  fill("failures", failures.map((f) => logItem(f.consumer, f.error)), emptyItem());
 }
 
+// The rate's last minute, scaled from zero to its highest sample.
+const rates = [];
+
 function renderSpark(rate) {
-  rates.push(typeof rate === "number" ? rate : 0);
+  rates.push(rate);
   if (rates.length > SPARK_POINTS) rates.shift();
   const max = Math.max(1, ...rates);
   // Until a full window has been seen, the samples there are span the width.
   const step = 120 / Math.max(1, rates.length - 1);
   const points = rates.map((r, i) => `${(i * step).toFixed(1)},${(32 - (r / max) * 30).toFixed(1)}`);
   $("spark-line").setAttribute("points", points.join(" "));
-  // The area under the line, down to zero.
   $("spark-area").setAttribute("points", ["0,32", ...points, "120,32"].join(" "));
 }
 
 function render(s) {
   $("sequence").textContent = fmt(s.sequence);
-  const rate = pick(s, "events_per_second");
-  $("rate").textContent = fmtRate(rate);
-  renderSpark(rate);
-  $("clients").textContent = fmt(pick(s, "clients") ?? 0);
-  const consumers = s.consumers || [];
-  const running = consumers.filter((c) => c.state === "running").length;
-  $("consumer-note").textContent = `${consumers.length} consumers on the bus, ${running} running`;
-  renderConsumers(consumers, pick(s, "capacity"));
-  renderBlocks(s.blocks || []);
-  renderPairs("stores", s.stores || [], ["committed_height", "height"], "none");
-  renderPairs("forwarders", s.forwarders || [], ["backlog"], "none");
-  renderDetaches(s.detaches || []);
-  renderFailures(s.failures || []);
+  $("rate").textContent = fmtRate(s.events_per_second);
+  renderSpark(s.events_per_second);
+  $("clients").textContent = fmt(s.clients);
+  renderConsumers(s.consumers);
+  renderBlocks(s.blocks);
+  renderPairs("stores", s.stores, (store) => store.committed_height);
+  renderPairs("forwarders", s.forwarders, (forwarder) => forwarder.backlog);
+  renderDetaches(s.detaches);
+  renderFailures(s.failures);
 }
 
 function setLink(state, text) {
@@ -146,6 +136,8 @@ function setLink(state, text) {
   $("link-text").textContent = text;
   document.querySelector("main").classList.toggle("stale", state === "down");
 }
+
+let lastOk = 0;
 
 async function poll() {
   try {
@@ -155,7 +147,7 @@ async function poll() {
     const status = await response.json();
     render(status);
     lastOk = Date.now();
-    if (pick(status, "closed")) setLink("ended", "the run has ended");
+    if (status.closed) setLink("ended", "the run has ended");
     else setLink("live", "live · updated each second");
   } catch (e) {
     const since = lastOk ? ` · last update ${Math.round((Date.now() - lastOk) / 1000)} s ago` : "";
@@ -167,24 +159,22 @@ async function poll() {
 
 // The latest trades, from a WebSocket on /stream: a lossy tap of its own, so a busy node or a
 // slow browser costs the node nothing (the stream says how many trades went by unseen).
-const TRADE_ROWS = 5;
-let trades = [];
+const trades = [];
 let missedTrades = 0;
-let tradesDirty = false;
+let tradesChanged = false;
 
 function renderTrades() {
-  if (!tradesDirty) return;
-  tradesDirty = false;
+  if (!tradesChanged) return;
+  tradesChanged = false;
   fill("trades", trades.map((t) => {
-    const p = t.payload || {};
-    const side = String(p.aggressor ?? "");
+    const p = t.payload;
     return el("tr", {},
       el("td", { class: "text" }, fmt(t.sequence)),
       el("td", {}, fmt(t.block_height)),
       el("td", {}, fmt(p.market)),
       el("td", {}, fmt(p.price)),
       el("td", {}, fmt(p.size)),
-      el("td", { class: "text " + side.toLowerCase() }, side),
+      el("td", { class: "text " + String(p.aggressor).toLowerCase() }, p.aggressor),
       el("td", {}, fmt(p.buyer)),
       el("td", {}, fmt(p.seller)));
   }), emptyRow(8, "no trade yet"));
@@ -199,10 +189,13 @@ function streamTrades() {
   socket.onmessage = (message) => {
     let event;
     try { event = JSON.parse(message.data); } catch { return; }
-    if (typeof event.missed === "number") { missedTrades += event.missed; tradesDirty = true; return; }
-    trades.unshift(event);
-    if (trades.length > TRADE_ROWS) trades.length = TRADE_ROWS;
-    tradesDirty = true;
+    if (typeof event.missed === "number") {
+      missedTrades += event.missed;
+    } else {
+      trades.unshift(event);
+      if (trades.length > TRADE_ROWS) trades.length = TRADE_ROWS;
+    }
+    tradesChanged = true;
   };
   socket.onclose = () => {
     $("trades-link").textContent = "from /stream · reconnecting…";
