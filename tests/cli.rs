@@ -541,7 +541,18 @@ fn nonsensical_values_are_refused_by_the_parser() {
     for (args, message) in [
         (&["run", "--markets", "0"][..], "0 is not in 1..=65535"),
         (&["run", "--parties", "1"], "--parties"),
-        (&["run", "--blocks", "0"], "--blocks"),
+        (
+            &["run", "--pace", "0"],
+            "not a positive number of blocks per second",
+        ),
+        (
+            &["run", "--pace", "nan"],
+            "not a positive number of blocks per second",
+        ),
+        (
+            &["run", "--bench", "--blocks", "0"],
+            "--bench needs a number of blocks",
+        ),
         (&["run", "--capacity", "0"], "0 is not a power of two"),
         (&["run", "--nats-stream", "a.b"], "--nats-stream"),
         (

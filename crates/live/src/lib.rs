@@ -23,7 +23,7 @@ mod stream;
 
 pub use error::LiveError;
 pub use server::{LiveConfig, LiveServer};
-pub use status::{NodeSnapshot, NodeStatus};
+pub use status::{BlockLine, ForwarderLine, NodeSnapshot, NodeStatus, StoreLine};
 
 /// The bus a live node serves: the node's events, with their market and party keys.
 pub type EventBus = ringbus_ring::Bus<ringbus_events::Event, ringbus_events::EventKey>;

@@ -83,12 +83,15 @@ impl LiveServer {
             config: Arc::new(config),
             clients: Arc::new(AtomicUsize::new(0)),
             closing: closed.clone(),
+            sampler: Arc::default(),
         };
+        let sampling = state.clone();
         let app = router(state);
         let thread = std::thread::Builder::new()
             .name("ringbus-live".into())
             .spawn(move || {
                 let served = runtime.block_on(async move {
+                    tokio::spawn(crate::status::sample_each_second(sampling));
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     let mut closed = closed;
                     axum::serve(listener, app)

@@ -13,10 +13,6 @@ pub(crate) struct LiveState {
     /// The running bus: clients join it as lossy taps.
     pub(crate) bus: Arc<EventBus>,
     /// The node's figures beside the bus's own.
-    #[expect(
-        dead_code,
-        reason = "read by /metrics and /status, which are being built"
-    )]
     pub(crate) node: Arc<dyn NodeStatus>,
     /// How the server was configured (client limit, known markets and parties).
     pub(crate) config: Arc<LiveConfig>,
@@ -24,6 +20,8 @@ pub(crate) struct LiveState {
     pub(crate) clients: Arc<AtomicUsize>,
     /// Becomes `true` when the server shuts down: every open stream closes.
     pub(crate) closing: watch::Receiver<bool>,
+    /// Events per second and recent detaches, sampled each second (`/status`).
+    pub(crate) sampler: Arc<crate::status::Sampler>,
 }
 
 impl std::fmt::Debug for LiveState {

@@ -19,10 +19,18 @@
 #![forbid(unsafe_code)]
 
 mod atomic_file;
+mod blocks;
 pub mod cli;
 mod file_identity;
+mod node_view;
+mod pace;
 mod pipeline;
+mod stop;
 
 pub use atomic_file::AtomicFile;
+pub use blocks::PublishedBlock;
 pub use file_identity::FileIdentity;
-pub use pipeline::{ConsumerKind, Input, Pipeline, PipelineError, RunReport};
+pub use node_view::{ForwarderBacklog, NodeView, StoreHeight};
+pub use pace::{BadPace, Pace};
+pub use pipeline::{ConsumerKind, EventBus, Input, Pipeline, PipelineError, RunReport, Service};
+pub use stop::StopSignal;

@@ -2,13 +2,17 @@
 //! bus, and the consumers, wired together and measured.
 
 use crate::atomic_file::{AtomicFile, SQLITE_COMPANIONS};
-use crate::FileIdentity;
+use crate::blocks::{BlockHistory, PublishedBlock};
+use crate::pace::Schedule;
+use crate::{FileIdentity, NodeView, Pace, StopSignal};
 use indicatif::{ProgressBar, ProgressStyle};
 use ringbus_consumers::{
     BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
     SqliteWriter, StoreError, StoreView, Timed,
 };
-use ringbus_events::{topic_sets, Event, EventKey, EventLogReader, LogError, StreamIdentity};
+use ringbus_events::{
+    topic_sets, Event, EventKey, EventLogReader, EventTopic, LogError, StreamIdentity,
+};
 use ringbus_remote::{
     ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, PgOptions,
     PostgresWriter, RemoteError, ServiceUrl, PG_INPUTS,
@@ -21,7 +25,10 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub use ringbus_live::EventBus;
 
 /// A consumer the pipeline can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -115,6 +122,13 @@ pub enum PipelineError {
         /// The other.
         second: PathBuf,
     },
+    /// The service beside the bus (the live server) failed to start or to stop.
+    #[error("the live server")]
+    Service(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The service beside the bus still held the bus after it stopped, so the bus could not
+    /// be joined (a bug in the service): the outputs were not put in place.
+    #[error("the service beside the bus still held the bus after it stopped")]
+    BusStillShared,
     /// A file could not be opened, created or put in place.
     #[error("{action} {}", path.display())]
     Io {
@@ -203,6 +217,9 @@ pub struct Pipeline {
     pub capacity: usize,
     /// Wait strategy.
     pub wait_strategy: WaitStrategy,
+    /// The most consumers on the bus at once: the pipeline's own and those joining while
+    /// it runs (a live server's stream clients).
+    pub max_consumers: usize,
     /// Consumers to run.
     pub consumers: Vec<ConsumerKind>,
     /// The SQLite database (for [`ConsumerKind::Sqlite`]).
@@ -223,6 +240,12 @@ pub struct Pipeline {
     /// The JetStream forwarder's server and settings (for [`ConsumerKind::Nats`]). It
     /// resumes after the stream's last event.
     pub nats: Option<(ServiceUrl, ForwarderOptions)>,
+    /// How many blocks a second the simulator publishes (`None`: as fast as it can). The
+    /// pace decides only when a block is published, never what it holds.
+    pub pace: Option<Pace>,
+    /// Ends the run at the next block boundary, like its last block: the consumers drain,
+    /// the outputs are put in place, the report says [`RunReport::stopped`].
+    pub stop: StopSignal,
 }
 
 impl Pipeline {
@@ -231,6 +254,7 @@ impl Pipeline {
         Pipeline {
             capacity: 4096,
             wait_strategy: WaitStrategy::default(),
+            max_consumers: 64,
             consumers: ConsumerKind::ALL.to_vec(),
             db: dir.join("ringbus.db"),
             fresh_db: true,
@@ -239,6 +263,8 @@ impl Pipeline {
             progress: false,
             postgres: None,
             nats: None,
+            pace: None,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -281,12 +307,47 @@ pub struct RunReport {
     /// Output files not put in place because their consumer failed: each is as it was
     /// before the run (or still absent).
     pub not_written: Vec<PathBuf>,
+    /// Whether a [`Pipeline::stop`] request ended the run at a block boundary before the
+    /// end of its input.
+    pub stopped: bool,
+    /// The last block published whole, if any.
+    pub last_block: Option<PublishedBlock>,
 }
 
 impl RunReport {
     /// Events per second over the whole run.
     pub fn events_per_sec(&self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// What runs beside a pipeline while its bus runs (the live server): see
+/// [`Pipeline::run_serving`].
+pub trait Service {
+    /// Stops the service: it lets go of the bus before returning.
+    fn stop(self) -> Result<(), PipelineError>;
+}
+
+/// No service.
+impl Service for () {
+    fn stop(self) -> Result<(), PipelineError> {
+        Ok(())
+    }
+}
+
+/// A service, or none.
+impl<S: Service> Service for Option<S> {
+    fn stop(self) -> Result<(), PipelineError> {
+        self.map_or(Ok(()), Service::stop)
+    }
+}
+
+/// The live server: its shutdown closes every stream (their taps leave the bus) and lets go
+/// of the bus.
+impl Service for ringbus_live::LiveServer {
+    fn stop(self) -> Result<(), PipelineError> {
+        self.shutdown()
+            .map_err(|e| PipelineError::Service(Box::new(e)))
     }
 }
 
@@ -406,10 +467,25 @@ impl Pipeline {
     ///
     /// The output files (a fresh database, the event log) are written under temporary names
     /// beside their destinations and put in place only when the whole input was published
-    /// and their consumer finished: an error, a failed consumer or a killed process leaves
-    /// the previous files as they were. A resumed database (`fresh_db: false`) is written in
-    /// place, a transaction per block.
+    /// (or a [`Pipeline::stop`] request ended it at a block boundary) and their consumer
+    /// finished: an error, a failed consumer or a killed process leaves the previous files
+    /// as they were. A resumed database (`fresh_db: false`) is written in place, a
+    /// transaction per block.
     pub fn run(&self, input: Input) -> Result<RunReport, PipelineError> {
+        self.run_serving(input, |_, _| Ok(()))
+    }
+
+    /// Runs like [`Pipeline::run`], with a service beside the running bus (the live
+    /// server): `serve` is handed the bus and the node's view once the consumers are wired,
+    /// before the first event; the service is stopped once the producer has closed the bus
+    /// (its streams end), and must have let go of the bus by then; then the bus is joined.
+    /// A service that cannot start ends the run before any event is published (the outputs
+    /// stay as they were).
+    pub fn run_serving<S: Service>(
+        &self,
+        input: Input,
+        serve: impl FnOnce(Arc<EventBus>, NodeView) -> Result<S, PipelineError>,
+    ) -> Result<RunReport, PipelineError> {
         self.check_files(&input)?;
         let source = Source::open(input)?;
         let mut busy = Vec::new();
@@ -417,7 +493,8 @@ impl Pipeline {
         let mut outputs = Vec::new();
         let builder = RingBus::routed::<Event>()
             .capacity(self.capacity)
-            .wait_strategy(self.wait_strategy);
+            .wait_strategy(self.wait_strategy)
+            .max_consumers(self.max_consumers);
         let builder = self.wire(
             builder,
             &mut busy,
@@ -426,31 +503,38 @@ impl Pipeline {
             source.identity(),
         )?;
         let (producer, bus) = builder.build()?;
+        let bus = Arc::new(bus);
+        let blocks = BlockHistory::default();
+        let view = NodeView::new(&bus, blocks.clone(), &self.consumers, views.nats.clone());
+        let service = match serve(Arc::clone(&bus), view) {
+            Ok(service) => service,
+            Err(e) => {
+                // Nothing was published: the consumers see an empty stream and stop; their
+                // temporary files are removed with `outputs`.
+                drop(producer);
+                if let Ok(bus) = Arc::try_unwrap(bus) {
+                    let _ = bus.join();
+                }
+                return Err(e);
+            }
+        };
         let mut sink = Counting::new(producer);
         let start = Instant::now();
         let mut sim_stats = None;
         let published = match source {
             Source::Simulate(mut sim) => {
-                let bar = self.bar(sim.config().blocks, "blocks");
-                let r = (|| {
-                    while !sim.is_done() {
-                        sim.step(&mut sink)?;
-                        if sim.height().is_multiple_of(64) {
-                            bar.set_position(sim.height());
-                        }
-                    }
-                    Ok::<_, PipelineError>(())
-                })();
-                bar.finish_and_clear();
+                let r = self.simulate(&mut sim, &mut sink, &blocks);
                 sim_stats = Some(sim.stats());
                 r
             }
-            Source::Replay { name, reader, len } => self.replay(&name, reader, len, &mut sink),
+            Source::Replay { name, reader, len } => {
+                self.replay(&name, reader, len, &mut sink, &blocks)
+            }
             Source::Events(events) => {
                 for chunk in events.chunks(64) {
                     sink.publish(chunk)?;
                 }
-                Ok(())
+                Ok(false)
             }
         };
         let Counting {
@@ -460,12 +544,15 @@ impl Pipeline {
         } = sink;
         let publish_elapsed = start.elapsed();
         drop(producer);
-        let (metrics, failures) = match bus.join() {
+        let served = service.stop();
+        let bus = Arc::try_unwrap(bus).map_err(|_| PipelineError::BusStillShared);
+        let (metrics, failures) = match bus?.join() {
             Ok(m) => (m, Vec::new()),
             Err(e) => (*e.report, e.failures),
         };
         let elapsed = start.elapsed();
-        published?;
+        let stopped = published?;
+        served?;
         // Every event was published and every consumer has stopped (its files closed).
         let (mut written, mut not_written) = (Vec::new(), Vec::new());
         for (kind, file) in outputs {
@@ -495,26 +582,78 @@ impl Pipeline {
             nats: views.nats.map(|s| s.snapshot()),
             written,
             not_written,
+            stopped,
+            last_block: blocks.latest(1).first().copied(),
         })
     }
 
-    /// Publishes the events of the log `name` up to its end or its first damage (the events
+    /// Runs the simulator's blocks at the pipeline's pace until its last block or a stop
+    /// request; whether a stop request ended it.
+    fn simulate(
+        &self,
+        sim: &mut Simulator,
+        sink: &mut Counting<impl EventSink>,
+        blocks: &BlockHistory,
+    ) -> Result<bool, PipelineError> {
+        let unbounded = sim.config().blocks == u64::MAX;
+        let bar = self.bar(if unbounded { 0 } else { sim.config().blocks }, "blocks");
+        let mut schedule = self.pace.map(|p| Schedule::new(p, Instant::now()));
+        let r = (|| {
+            while !sim.is_done() {
+                if let Some(schedule) = &mut schedule {
+                    if self.stop.wait_until(schedule.next_block(Instant::now())) {
+                        return Ok(true);
+                    }
+                } else if self.stop.is_requested() {
+                    return Ok(true);
+                }
+                let first = sim.events_emitted();
+                let txs = sim.stats().transactions;
+                sim.step(sink)?;
+                blocks.push(PublishedBlock {
+                    height: sim.height(),
+                    first,
+                    last: sim.events_emitted() - 1,
+                    transactions: sim.stats().transactions - txs,
+                });
+                if sim.height().is_multiple_of(64) || schedule.is_some() {
+                    bar.set_position(sim.height());
+                }
+            }
+            Ok::<_, PipelineError>(false)
+        })();
+        bar.finish_and_clear();
+        r
+    }
+
+    /// Publishes the events of the log `name` up to its end, its first damage (the events
     /// before the damage are published too, so the stores commit every whole block before
-    /// it), then reports the damage.
+    /// it) or the first block end after a stop request; whether a stop request ended it.
     fn replay(
         &self,
         name: &Path,
         mut reader: EventLogReader<BufReader<Box<dyn Read>>>,
         len: u64,
         sink: &mut impl EventSink,
-    ) -> Result<(), PipelineError> {
+        blocks: &BlockHistory,
+    ) -> Result<bool, PipelineError> {
         let bar = self.bar(len, "bytes");
         let mut batch = Vec::with_capacity(256);
+        let mut framing = BlockFraming::default();
         let result = (|| {
             let mut damage = None;
+            let mut stopped = false;
             while let Some(event) = reader.next() {
                 match event {
-                    Ok(event) => batch.push(event),
+                    Ok(event) => {
+                        batch.push(event);
+                        // A stop is honoured at a block's end only: the stores commit whole
+                        // blocks, and the log written again ends with a complete block.
+                        if framing.see(&event) && self.stop.is_requested() {
+                            stopped = true;
+                            break;
+                        }
+                    }
                     Err(e) => {
                         damage = Some(e);
                         break;
@@ -522,15 +661,17 @@ impl Pipeline {
                 }
                 if batch.len() == 256 {
                     sink.publish(&batch)?;
+                    framing.published(blocks);
                     batch.clear();
                     bar.set_position(reader.offset());
                 }
             }
             if !batch.is_empty() {
                 sink.publish(&batch)?;
+                framing.published(blocks);
             }
             match damage {
-                None => Ok(()),
+                None => Ok(stopped),
                 Some(source) => Err(PipelineError::Log {
                     path: name.to_path_buf(),
                     source,
@@ -565,4 +706,50 @@ struct Views {
     sqlite_resumed_after: Option<Option<u64>>,
     postgres_resumed_after: Option<Option<u64>>,
     nats: Option<ForwarderStatus>,
+}
+
+/// The blocks of a replayed log as its events go by, recorded once published.
+#[derive(Debug, Default)]
+struct BlockFraming {
+    /// The block being read: its height, first sequence and transactions so far.
+    open: Option<(u64, u64, u64)>,
+    /// Blocks read whole, not yet published.
+    ended: Vec<PublishedBlock>,
+}
+
+impl BlockFraming {
+    /// Takes `event` into account; whether it ends a block.
+    fn see(&mut self, event: &Event) -> bool {
+        match event.topic() {
+            EventTopic::BeginBlock => {
+                self.open = Some((event.block_height, event.sequence, 0));
+                false
+            }
+            EventTopic::TxResult => {
+                if let Some((_, _, txs)) = &mut self.open {
+                    *txs += 1;
+                }
+                false
+            }
+            EventTopic::EndBlock => {
+                if let Some((height, first, transactions)) = self.open.take() {
+                    self.ended.push(PublishedBlock {
+                        height,
+                        first,
+                        last: event.sequence,
+                        transactions,
+                    });
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The blocks read so far were published.
+    fn published(&mut self, blocks: &BlockHistory) {
+        for block in self.ended.drain(..) {
+            blocks.push(block);
+        }
+    }
 }

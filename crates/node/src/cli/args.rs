@@ -3,7 +3,7 @@
 use super::error::InvocationError;
 use super::files::{Files, NATS_CA, PG_CA};
 use super::values;
-use crate::{ConsumerKind, Pipeline};
+use crate::{ConsumerKind, Pace, Pipeline};
 use clap::Args;
 use ringbus_events::{topic_sets, EventTopic};
 use ringbus_remote::{
@@ -11,6 +11,7 @@ use ringbus_remote::{
 };
 use ringbus_ring::WaitStrategy;
 use ringbus_sim::SimConfig;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -253,11 +254,28 @@ pub(super) struct BusArgs {
     pub(super) summary_json: Option<PathBuf>,
 }
 
+/// The live server of `run` and `replay`.
+#[derive(Debug, Clone, Args)]
+pub(super) struct ServeArgs {
+    /// Serve the running node at ADDR (e.g. 127.0.0.1:8080; port 0 picks a free one): the
+    /// live page at /, event streams at /stream, /metrics (Prometheus), /status (JSON).
+    /// The address bound is said on stderr.
+    #[arg(long, value_name = "ADDR")]
+    pub(super) serve: Option<SocketAddr>,
+    /// Stream clients served at once (with --serve); one more is refused with 503.
+    #[arg(long, default_value_t = 512, requires = "serve", value_parser = clap::value_parser!(u16).range(1..=4000))]
+    pub(super) max_clients: u16,
+}
+
 #[derive(Debug, Clone, Args)]
 pub(super) struct RunArgs {
-    /// Blocks to simulate (at least 1: the genesis block).
-    #[arg(long, default_value_t = SimConfig::default().blocks, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Blocks to simulate, the genesis block included; 0: until stopped (Ctrl-C, SIGTERM).
+    #[arg(long, default_value_t = SimConfig::default().blocks)]
     pub(super) blocks: u64,
+    /// Publish this many blocks per second (e.g. 1 like a real node, 0.5, 50); default: as
+    /// fast as possible. The pace changes when blocks are published, never what they hold.
+    #[arg(long, value_name = "BLOCKS_PER_SEC", value_parser = values::pace, conflicts_with = "bench")]
+    pub(super) pace: Option<Pace>,
     /// Markets (at least 1).
     #[arg(long, default_value_t = SimConfig::default().markets, value_parser = clap::value_parser!(u16).range(1..))]
     pub(super) markets: u16,
@@ -280,8 +298,10 @@ pub(super) struct RunArgs {
     /// Measure events/s of pre-generated events through the bus for several consumer layouts
     /// (files in a temporary directory under OUT, removed after; with --postgres / --nats:
     /// also into PostgreSQL and JetStream, reset before each).
-    #[arg(long, conflicts_with_all = ["db", "event_log", "summary_json"])]
+    #[arg(long, conflicts_with_all = ["db", "event_log", "summary_json", "serve"])]
     pub(super) bench: bool,
+    #[command(flatten)]
+    pub(super) serve: ServeArgs,
     #[command(flatten)]
     pub(super) bus: BusArgs,
     #[command(flatten)]
@@ -301,6 +321,8 @@ pub(super) struct ReplayArgs {
     /// target/ringbus-replay/events.rbl), put in place when complete.
     #[arg(long)]
     pub(super) event_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) serve: ServeArgs,
     #[command(flatten)]
     pub(super) bus: BusArgs,
     #[command(flatten)]

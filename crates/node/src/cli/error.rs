@@ -96,6 +96,9 @@ pub enum InvocationError {
     /// string that does not parse).
     #[error(transparent)]
     Url(RemoteError),
+    /// `run --bench` without a number of blocks: it generates every event first.
+    #[error("--bench needs a number of blocks (--blocks 0 runs until stopped)")]
+    BenchWithoutEnd,
 }
 
 /// What the command line reports as a failure. Each variant's message says only its own
@@ -152,6 +155,9 @@ pub enum CliError {
     /// A remote server could not be reached or refused (tail, reset).
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// The handler of Ctrl-C and SIGTERM could not be installed.
+    #[error("installing the handler of Ctrl-C and SIGTERM: {0}")]
+    Signals(String),
 }
 
 /// Exit code: success.
@@ -164,6 +170,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_CONSUMERS: u8 = 3;
 /// Exit code: an event log is damaged or is not an event log.
 pub const EXIT_DATA: u8 = 4;
+/// Exit code: interrupted twice (Ctrl-C, SIGTERM): aborted; the outputs not yet put in
+/// place are as they were.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 impl CliError {
     /// The process exit code: 2 an invalid invocation, 3 consumers failed, 4 a damaged
@@ -179,7 +188,10 @@ impl CliError {
             | CliError::Pipeline(PipelineError::Store(StoreError::ForeignStream(_)))
             | CliError::Pipeline(PipelineError::Remote(RemoteError::ForeignStream(_))) => EXIT_DATA,
             CliError::ConsumersFailed { .. } => EXIT_CONSUMERS,
-            CliError::Pipeline(_) | CliError::Io { .. } | CliError::Remote(_) => EXIT_RUNTIME,
+            CliError::Pipeline(_)
+            | CliError::Io { .. }
+            | CliError::Remote(_)
+            | CliError::Signals(_) => EXIT_RUNTIME,
         }
     }
 

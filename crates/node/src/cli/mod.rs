@@ -10,17 +10,19 @@ mod bench;
 mod dump_filter;
 mod error;
 mod files;
+mod interrupt;
 mod log_tools;
 mod logging;
 mod run;
+mod serve;
 mod summary;
 mod tail;
 mod values;
 
 pub use bench::BenchLine;
 pub use error::{
-    error_lines, CliError, InvocationError, EXIT_CONSUMERS, EXIT_DATA, EXIT_OK, EXIT_RUNTIME,
-    EXIT_USAGE,
+    error_lines, CliError, InvocationError, EXIT_CONSUMERS, EXIT_DATA, EXIT_INTERRUPTED, EXIT_OK,
+    EXIT_RUNTIME, EXIT_USAGE,
 };
 pub use summary::Summary;
 
@@ -43,6 +45,11 @@ Exit status:
      ones' files are as they were
   4  an event log is damaged (records missing, repeated, out of order, a block cut short) or
      is not an event log, or it holds another stream than a store it is replayed into
+  130  interrupted twice (Ctrl-C, SIGTERM): aborted; the outputs not yet put in place are as
+       they were
+
+The first Ctrl-C (or SIGTERM) during run or replay ends it at the next block boundary like
+its last block: the consumers drain, the outputs are put in place, exit 0.
 
 A file argument `-` is standard input (the log of replay, dump and verify) or standard output
 (dump --output, --summary-json).";

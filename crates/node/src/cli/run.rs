@@ -3,13 +3,17 @@
 
 use super::args::{BusArgs, Remotes, ReplayArgs, RunArgs};
 use super::bench;
-use super::error::CliError;
+use super::error::{CliError, InvocationError};
 use super::files::{self, is_std, Files};
 use super::summary::Summary;
+use super::{interrupt, serve};
 use crate::{AtomicFile, ConsumerKind, Input, Pipeline, RunReport};
 use ringbus_sim::SimConfig;
 use std::io::Write;
 use std::path::Path;
+
+/// The simulator's number of blocks for `--blocks 0`: a run until stopped.
+const UNTIL_STOPPED: u64 = u64::MAX;
 
 /// Where `replay` writes by default.
 const REPLAY_DIR: &str = "target/ringbus-replay";
@@ -36,15 +40,24 @@ pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
     let remotes = args.remote.resolve(&mut kinds)?;
     let cfg = SimConfig {
         seed: args.seed,
-        blocks: args.blocks,
+        // Until stopped: the stream of the longest run, cut at a block boundary.
+        blocks: if args.blocks == 0 {
+            UNTIL_STOPPED
+        } else {
+            args.blocks
+        },
         markets: args.markets,
         parties: args.parties,
         ..SimConfig::default()
     };
     if args.bench {
+        if args.blocks == 0 {
+            return Err(InvocationError::BenchWithoutEnd.into());
+        }
         return run_bench(args, kinds, remotes, cfg);
     }
     let mut p = pipeline(&args.bus, kinds, quiet);
+    p.pace = args.pace;
     p.db = args.db.unwrap_or_else(|| args.out.join("ringbus.db"));
     p.event_log = args
         .event_log
@@ -55,9 +68,16 @@ pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
     // The invocation holds together: from here on files and servers are touched.
     files.create_output_dirs()?;
     if !quiet {
+        let blocks = match cfg.blocks {
+            UNTIL_STOPPED => "blocks until stopped (Ctrl-C)".to_string(),
+            n => format!("{n} blocks"),
+        };
+        let pace = match p.pace {
+            Some(pace) => format!(" at {} blocks/s", pace.blocks_per_sec()),
+            None => String::new(),
+        };
         println!(
-            "ringbus run: {} blocks, {} markets, {} parties, seed {}; ring {} slots, {} wait",
-            cfg.blocks,
+            "ringbus run: {blocks}{pace}, {} markets, {} parties, seed {}; ring {} slots, {} wait",
             cfg.markets,
             cfg.parties,
             cfg.seed,
@@ -67,7 +87,9 @@ pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
         print_files(&p, &remotes);
     }
     connect(remotes, args.remote.reset_remote, &mut p)?;
-    let report = p.run(Input::Simulate(cfg))?;
+    let _listening = interrupt::stop_on_signal(&p.stop, quiet)?;
+    let ids = (cfg.markets, cfg.parties);
+    let report = serve::run(&mut p, Input::Simulate(cfg), &args.serve, ids)?;
     finish("run", report, args.bus.summary_json.as_deref(), quiet)
 }
 
@@ -94,7 +116,9 @@ pub(super) fn replay(args: ReplayArgs, quiet: bool) -> Result<(), CliError> {
     } else {
         Input::Replay(args.log.clone())
     };
-    let report = p.run(input)?;
+    let _listening = interrupt::stop_on_signal(&p.stop, quiet)?;
+    let ids = serve::known_ids(&args.log);
+    let report = serve::run(&mut p, input, &args.serve, ids)?;
     finish("replay", report, args.bus.summary_json.as_deref(), quiet)
 }
 

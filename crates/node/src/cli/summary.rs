@@ -56,6 +56,11 @@ pub struct Summary {
     pub postgres_resumed_after: Option<Option<u64>>,
     /// The JetStream forwarder's counters.
     pub nats: Option<NatsLine>,
+    /// Whether a stop request (Ctrl-C, SIGTERM) ended the run at a block boundary before
+    /// the end of its input.
+    pub stopped: bool,
+    /// The height of the last block published, if any.
+    pub last_height: Option<u64>,
 }
 
 /// The JetStream forwarder's part of the summary.
@@ -137,6 +142,8 @@ impl Summary {
                 acked_through: n.acked_through,
                 error: n.error.clone(),
             }),
+            stopped: report.stopped,
+            last_height: report.last_block.map(|b| b.height),
         }
     }
 
@@ -146,6 +153,12 @@ impl Summary {
             "{}: {} events in {:.2} s = {:.0} events/s (producer waited {} times)",
             self.mode, self.events, self.elapsed_secs, self.events_per_sec, self.producer_waits
         );
+        if self.stopped {
+            match self.last_height {
+                Some(h) => println!("  stopped on request after block {h}, a block boundary"),
+                None => println!("  stopped on request before the first block"),
+            }
+        }
         if let Some(s) = &self.sim {
             println!(
                 "  simulated: {} txs ({} failed), {} trades, {} mark-to-market cascades, {} shocks, {} distressed, {} closeouts, {} loss socialisations",

@@ -1,6 +1,7 @@
 //! Value parsers of the command line: a value that can never work is refused by the parser
 //! (a usage error, exit code 2) instead of being raised, clamped or failing later.
 
+use crate::Pace;
 use ringbus_remote::{Batching, ServiceUrl};
 use ringbus_ring::WaitStrategy;
 use std::time::Duration;
@@ -15,6 +16,12 @@ pub(super) fn capacity(s: &str) -> Result<usize, String> {
             "{n} is not a power of two (1, 2, 4, ..., 4096, ...)"
         ))
     }
+}
+
+/// A pace: a positive, finite number of blocks per second.
+pub(super) fn pace(s: &str) -> Result<Pace, String> {
+    let rate: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    Pace::new(rate).map_err(|e| e.to_string())
 }
 
 /// A positive, finite number of seconds.

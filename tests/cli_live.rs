@@ -1,0 +1,260 @@
+//! `ringbus run --serve` as an operator runs it: the real binary paced and unbounded, scraped
+//! over HTTP while it runs, then stopped with SIGINT like Ctrl-C: it drains, commits, prints
+//! its summary and exits 0, its outputs complete.
+
+use ringbus_consumers::{SqliteOptions, SqliteStore};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Kills the child when dropped (a failed assertion included).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> String {
+    ureq::get(format!("http://{addr}{path}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
+fn status(addr: SocketAddr) -> serde_json::Value {
+    serde_json::from_str(&get(addr, "/status")).unwrap()
+}
+
+/// The value of the unlabelled series `name` in a scrape.
+fn value(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+/// Starts `ringbus run --serve 127.0.0.1:0 ARGS` in `dir`; the child, the address it says
+/// it serves on, and its stderr lines still to come.
+fn serve(dir: &std::path::Path, args: &[&str]) -> (Killed, SocketAddr, mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringbus"))
+        .current_dir(dir)
+        .args(["run", "--serve", "127.0.0.1:0", "--out", "out"])
+        .args(args)
+        .env_remove("RINGBUS_NATS_URL")
+        .env_remove("RINGBUS_POSTGRES_URL")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let child = Killed(child);
+    let line = lines
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the binary says where it serves");
+    let addr = line
+        .strip_prefix("serving on http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .unwrap();
+    (child, addr, lines)
+}
+
+#[test]
+fn a_served_run_is_scraped_live_and_stopped_by_ctrl_c_like_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, stderr) = serve(dir.path(), &["--pace", "50", "--blocks", "0"]);
+
+    let first = get(addr, "/metrics");
+    let first_status = status(addr);
+    std::thread::sleep(Duration::from_millis(1_500));
+    let second = get(addr, "/metrics");
+    let second_status = status(addr);
+    let published = |text: &str| value(text, "ringbus_events_published_total");
+    assert!(published(&second) > published(&first), "{second}");
+    assert!(
+        second_status["sequence"].as_u64() > first_status["sequence"].as_u64(),
+        "{second_status}"
+    );
+    // The page's figures: the default consumers, the latest blocks, the stores' heights.
+    let names: Vec<&str> = second_status["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["positions", "stores", "sqlite", "log"],
+        "{second_status}"
+    );
+    assert!(second_status["events_per_second"].as_f64().unwrap() > 0.0);
+    let height = second_status["blocks"][0]["height"].as_u64().unwrap();
+    // Paced at 50 blocks a second: about 100 blocks after 2 s, not the thousands an
+    // unpaced run makes.
+    assert!((20..=1_000).contains(&height), "{second_status}");
+    let committed = second_status["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "sqlite")
+        .and_then(|s| s["committed_height"].as_u64())
+        .expect("sqlite has committed blocks");
+    assert!(
+        committed <= height && committed + 50 >= height,
+        "{second_status}"
+    );
+
+    // Ctrl-C: the run ends at a block boundary like its last block.
+    signal(&child.0, "INT");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let err: Vec<String> = stderr.try_iter().collect();
+    assert_eq!(status.code(), Some(0), "{err:?}");
+    assert!(
+        err.iter()
+            .any(|l| l.starts_with("stopping after the current block")),
+        "{err:?}"
+    );
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut out).unwrap();
+    let last: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("stopped on request after block "))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("{out}"))
+        .parse()
+        .unwrap();
+    assert!(last >= height, "{out}");
+    // The server is gone with the run.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+
+    // The outputs are in place and complete: the log verifies, the database holds every block.
+    let verify = Command::new(env!("CARGO_BIN_EXE_ringbus"))
+        .current_dir(dir.path())
+        .args(["verify", "out/events.rbl"])
+        .output()
+        .unwrap();
+    let verified = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{verified}");
+    assert!(verified.contains(&format!(" {last} blocks")), "{verified}");
+    // No temporary file is left beside them.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["events.rbl", "ringbus.db"]);
+    let db =
+        SqliteStore::open(dir.path().join("out/ringbus.db"), SqliteOptions::default()).unwrap();
+    assert_eq!(db.load().unwrap().blocks, last);
+}
+
+#[test]
+fn a_second_interrupt_aborts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _addr, stderr) = serve(dir.path(), &["--pace", "0.1", "--blocks", "0"]);
+    signal(&child.0, "TERM");
+    let line = stderr.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(
+        line.starts_with("stopping after the current block"),
+        "{line}"
+    );
+    signal(&child.0, "INT");
+    let status = child.0.wait().unwrap();
+    // Either the second signal found the run still going (aborted, 130), or the first had
+    // already ended it (0). An output is in place only if it is complete.
+    assert!(matches!(status.code(), Some(0 | 130)), "{status:?}");
+    let log = dir.path().join("out/events.rbl");
+    if log.exists() {
+        let verify = Command::new(env!("CARGO_BIN_EXE_ringbus"))
+            .args(["verify", log.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(verify.status.success());
+    } else {
+        assert_eq!(status.code(), Some(130));
+    }
+}
+
+#[test]
+fn an_address_in_use_fails_before_any_event_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbus"))
+        .current_dir(dir.path())
+        .args(["run", "--blocks", "5", "--out", "out", "--serve", &addr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn serve_flags_that_cannot_work_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, message) in [
+        (
+            &["run", "--serve", "localhost"][..],
+            "invalid socket address",
+        ),
+        (
+            &["run", "--bench", "--serve", "127.0.0.1:0"],
+            "cannot be used with",
+        ),
+        (&["run", "--max-clients", "5"], "--serve"),
+        (
+            &["run", "--serve", "127.0.0.1:0", "--max-clients", "0"],
+            "--max-clients",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_ringbus"))
+            .current_dir(dir.path())
+            .args(args)
+            .args(["--out", "out"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!dir.path().join("out").exists(), "{args:?}");
+    }
+}
