@@ -121,6 +121,18 @@ fn drain(poller: &mut Poller<Fill, FillKey>) -> Vec<u64> {
 
 #[test]
 fn every_consumer_kind_sees_exactly_what_its_key_filter_selects() {
+    // Rings of 8 slots: every range is shorter than a block of the key scan.
+    sees_exactly_what_its_key_filter_selects(8);
+}
+
+#[test]
+fn every_consumer_kind_sees_exactly_what_its_key_filter_selects_in_whole_blocks() {
+    // Rings of 256: consumers that fall behind scan whole blocks of 64 slots, cut where a
+    // range wraps around the ring.
+    sees_exactly_what_its_key_filter_selects(256);
+}
+
+fn sees_exactly_what_its_key_filter_selects(capacity: usize) {
     let trader_1 = FillFilter {
         desk: None,
         trader: Some(1),
@@ -136,7 +148,7 @@ fn every_consumer_kind_sees_exactly_what_its_key_filter_selects() {
     let handled = Arc::new(Mutex::new(Vec::new()));
     let into = Arc::clone(&handled);
     let (mut producer, mut bus) = RingBus::routed::<Fill>()
-        .capacity(8)
+        .capacity(capacity)
         .poller(Subscription::new("trader 1").keys(trader_1))
         .poller(
             Subscription::new("desk 2, trader 9, topic 2, framing")

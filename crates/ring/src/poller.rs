@@ -168,22 +168,13 @@ impl<'a, T, K: SlotKey> Batch<'a, T, K> {
     /// The events of the poller's topics in this batch, in sequence order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> + '_ {
         let reader = &*self.reader;
-        let end = self.end;
-        let mut sequence = self.start;
-        std::iter::from_fn(move || {
-            // SAFETY: every sequence of `start..end` is below the end this reader observed
-            // readable (Acquire loads in `Reader::try_available`) and at or past its cursor,
-            // which it only moves when this batch is dropped or `release_to` (which takes
-            // `&mut self`) runs, after every borrow of `self` ends.
-            sequence = unsafe { reader.next_wanted(sequence, end) };
-            if sequence >= end {
-                return None;
-            }
-            // SAFETY: as above; the reference lives no longer than `&self`.
-            let event = (sequence, unsafe { reader.shared.slots.get(sequence) });
-            sequence += 1;
-            Some(event)
-        })
+        // SAFETY: every sequence of `start..end` is below the end this reader observed
+        // readable (Acquire loads in `Reader::try_available`) and at or past its cursor,
+        // which it only moves when this batch is dropped or `release_to` (which takes
+        // `&mut self`) runs, after every borrow of `self` ends.
+        let wanted = unsafe { reader.wanted(self.start, self.end) };
+        // SAFETY: as above; the reference lives no longer than `&self`.
+        wanted.map(move |sequence| (sequence, unsafe { reader.shared.slots.get(sequence) }))
     }
 
     /// The range of sequences this batch still covers (events of every topic).
@@ -230,16 +221,8 @@ impl<'a, T, K: SlotKey> Batch<'a, T, K> {
         if self.reader.takes_everything() {
             return range.end - range.start;
         }
-        let (mut sequence, mut handled) = (range.start, 0);
-        loop {
-            // SAFETY: as in `iter`: the range is in this batch, not yet released.
-            sequence = unsafe { self.reader.next_wanted(sequence, range.end) };
-            if sequence >= range.end {
-                return handled;
-            }
-            handled += 1;
-            sequence += 1;
-        }
+        // SAFETY: as in `iter`: the range is in this batch, not yet released.
+        unsafe { self.reader.wanted(range.start, range.end) }.count() as u64
     }
 }
 

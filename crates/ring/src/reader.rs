@@ -220,72 +220,94 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// released by this reader.
     #[inline]
     pub(crate) unsafe fn next_wanted(&self, from: u64, end: u64) -> u64 {
-        if K::STORED {
-            if let Some(keys) = &self.keys {
-                // SAFETY: per this function's contract.
-                return unsafe { self.next_keyed(from, end, keys) };
-            }
+        if self.filters_keys() {
+            // The next few slots alone first: a caller asking event by event with a filter
+            // that takes most events should not pay for a whole block each time.
+            let near = end.min(from.saturating_add(8));
+            // SAFETY: per this function's contract (`from..near` and `near..end` are in it).
+            return unsafe { self.wanted(from, near) }
+                .next()
+                // SAFETY: as above.
+                .or_else(|| unsafe { self.wanted(near, end) }.next())
+                .unwrap_or(end);
         }
         // SAFETY: per this function's contract.
         unsafe { self.next_of_topics(from, end) }
     }
 
-    /// The first sequence in `from..end` of this reader's topics that passes `keys`, or
-    /// `end`. A foreign event costs a read of its tag and key (eight slots per step,
-    /// `Slots::find_slot`); the event itself is read only when its key cannot tell
-    /// ([`KeyMatch::Maybe`]).
+    /// Whether this reader checks keys (a key filter, on a bus that stores keys).
+    #[inline(always)]
+    pub(crate) fn filters_keys(&self) -> bool {
+        K::STORED && self.keys.is_some()
+    }
+
+    /// The sequences in `from..end` this reader wants, in order: a consumer working through
+    /// a batch takes them from one iterator, so that a key filter's scan of a block of
+    /// foreign events serves every event of the block.
     ///
     /// # Safety
-    /// As for [`Reader::next_wanted`].
-    #[inline(never)]
-    unsafe fn next_keyed(&self, from: u64, end: u64, keys: &KeyFilter<K>) -> u64 {
-        let slots = &self.shared.slots;
-        let (all, topics, unkeyed) = (self.all_topics, &self.topics, &keys.unkeyed);
-        // A candidate: of its topics, and either of a topic that passes whatever its key or
-        // of a key that does not rule it out.
-        let candidate = |topic: Topic, key: K| {
-            (all || topics.contains(topic))
-                && (unkeyed.contains(topic) || key.check(&keys.filter) != KeyMatch::No)
-        };
-        let mut sequence = from;
-        loop {
-            if sequence >= end {
-                return end;
-            }
-            // SAFETY: per this function's contract.
-            let mut topic = unsafe { slots.topic(sequence) };
-            // SAFETY: per this function's contract.
-            let mut key = unsafe { slots.key(sequence) };
-            // The next slot alone first: a filter that takes most events (one market of few)
-            // should not pay for eight.
-            if !candidate(topic, key) {
-                // SAFETY: per this function's contract (a bus with a key filter stores keys:
-                // `Reader::new` drops the filter otherwise).
-                sequence = unsafe { slots.find_slot(sequence + 1, end, candidate) };
-                if sequence >= end {
-                    return end;
-                }
-                // SAFETY: per this function's contract.
-                topic = unsafe { slots.topic(sequence) };
-                // SAFETY: per this function's contract.
-                key = unsafe { slots.key(sequence) };
-            }
-            let passes = unkeyed.contains(topic)
-                || match key.check(&keys.filter) {
-                    KeyMatch::Yes => true,
-                    KeyMatch::No => false,
-                    KeyMatch::Maybe => {
-                        // SAFETY: per this function's contract; the reference ends with the
-                        // call.
-                        let event = unsafe { slots.get(sequence) };
-                        (self.shared.confirm)(event, &keys.filter)
-                    }
-                };
-            if passes {
-                return sequence;
-            }
-            sequence += 1;
+    /// As for [`Reader::next_wanted`], while the iterator lives (it borrows the reader, whose
+    /// cursor moves only through `&mut self`).
+    #[inline]
+    pub(crate) unsafe fn wanted(&self, from: u64, end: u64) -> Wanted<'_, T, K> {
+        Wanted {
+            reader: self,
+            at: from,
+            end,
+            block: from,
+            bits: 0,
         }
+    }
+
+    /// Which slots of the block that starts at `from` (up to 64 of `from..end`, see
+    /// `Slots::wanted_block`) are candidates: of this reader's topics, and either of a topic
+    /// that passes whatever its key or of a key that does not rule them out. Returns the
+    /// candidates as bits (bit `j`: `from + j`) and the block's length.
+    ///
+    /// # Safety
+    /// As for [`Reader::next_wanted`]; `from < end`; a bus with a key filter stores keys
+    /// (`Reader::new` drops the filter otherwise).
+    #[inline]
+    unsafe fn candidates(&self, from: u64, end: u64, keys: &KeyFilter<K>) -> (u64, u64) {
+        let slots = &self.shared.slots;
+        let (topics, unkeyed, filter) = (&self.topics, &keys.unkeyed, &keys.filter);
+        if self.all_topics && unkeyed.is_empty() {
+            // Every topic, and the key decides for each: the scan compares keys only.
+            // SAFETY: per this function's contract.
+            unsafe { slots.wanted_block(from, end, |_, key: K| key.check(filter) != KeyMatch::No) }
+        } else {
+            let all = self.all_topics;
+            // SAFETY: per this function's contract.
+            unsafe {
+                slots.wanted_block(from, end, |topic, key: K| {
+                    (all || topics.contains(topic))
+                        && (unkeyed.contains(topic) || key.check(filter) != KeyMatch::No)
+                })
+            }
+        }
+    }
+
+    /// Whether the candidate `sequence` (of this reader's topics, its key not ruling it out)
+    /// passes `keys`: its topic takes any key, or its key says yes, or (a digest that cannot
+    /// tell) the event itself says yes.
+    ///
+    /// # Safety
+    /// As for [`Reader::next_wanted`], for `sequence`.
+    #[inline(always)]
+    unsafe fn passes(&self, sequence: u64, keys: &KeyFilter<K>) -> bool {
+        let slots = &self.shared.slots;
+        // SAFETY: per this function's contract.
+        keys.unkeyed.contains(unsafe { slots.topic(sequence) })
+            // SAFETY: as above.
+            || match unsafe { slots.key(sequence) }.check(&keys.filter) {
+                KeyMatch::Yes => true,
+                KeyMatch::No => false,
+                KeyMatch::Maybe => {
+                    // SAFETY: per this function's contract; the reference ends with the call.
+                    let event = unsafe { slots.get(sequence) };
+                    (self.shared.confirm)(event, &keys.filter)
+                }
+            }
     }
 
     /// The first sequence in `from..end` of this reader's topics, or `end`.
@@ -293,7 +315,7 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// # Safety
     /// As for [`Reader::next_wanted`].
     #[inline]
-    unsafe fn next_of_topics(&self, from: u64, end: u64) -> u64 {
+    pub(crate) unsafe fn next_of_topics(&self, from: u64, end: u64) -> u64 {
         if self.all_topics {
             return from.min(end);
         }
@@ -420,6 +442,73 @@ impl<T, K: SlotKey> Reader<T, K> {
             Idle::End(_) | Idle::Stop => self.leave(Done::Left, None),
             // Not an end.
             Idle::Timeout => {}
+        }
+    }
+}
+
+/// The sequences of a range a reader wants, in order ([`Reader::wanted`]).
+pub(crate) struct Wanted<'r, T, K: SlotKey> {
+    reader: &'r Reader<T, K>,
+    /// The first sequence not looked at yet (with a key filter: not in a block yet).
+    at: u64,
+    end: u64,
+    /// With a key filter: where the block of `bits` starts.
+    block: u64,
+    /// With a key filter: the block's candidates not taken yet (bit `j`: `block + j`).
+    bits: u64,
+}
+
+impl<T, K: SlotKey> Iterator for Wanted<'_, T, K> {
+    type Item = u64;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<u64> {
+        if self.reader.filters_keys() {
+            // SAFETY: `Reader::wanted`'s contract covers `at..end`, where every block is.
+            return unsafe { self.next_keyed() };
+        }
+        // SAFETY: as above.
+        let sequence = unsafe { self.reader.next_of_topics(self.at, self.end) };
+        if sequence >= self.end {
+            self.at = self.end;
+            return None;
+        }
+        self.at = sequence + 1;
+        Some(sequence)
+    }
+}
+
+impl<T, K: SlotKey> Wanted<'_, T, K> {
+    /// The next sequence that passes the reader's key filter: the next candidate of the
+    /// current block that passes, else of the blocks after it. A foreign event costs its
+    /// share of a block scan (its tag and key); the event itself is read only when its key
+    /// cannot tell ([`KeyMatch::Maybe`]).
+    ///
+    /// # Safety
+    /// As for [`Reader::wanted`]; the reader has a key filter.
+    #[inline(never)]
+    unsafe fn next_keyed(&mut self) -> Option<u64> {
+        let Some(keys) = &self.reader.keys else {
+            return None;
+        };
+        loop {
+            while self.bits != 0 {
+                let sequence = self.block + u64::from(self.bits.trailing_zeros());
+                self.bits &= self.bits - 1;
+                // SAFETY: per this function's contract; `sequence` is in a block of `at..end`.
+                if unsafe { self.reader.passes(sequence, keys) } {
+                    return Some(sequence);
+                }
+            }
+            if self.at >= self.end {
+                return None;
+            }
+            // SAFETY: per this function's contract; `at < end`; the reader has a key filter,
+            // so its bus stores keys.
+            let (bits, len) = unsafe { self.reader.candidates(self.at, self.end, keys) };
+            self.block = self.at;
+            self.bits = bits;
+            self.at += len;
         }
     }
 }

@@ -129,20 +129,13 @@ impl<T: Clone, K: SlotKey> Reader<T, K> {
             };
         }
         let copied = catch_unwind(AssertUnwindSafe(|| {
-            let mut sequence = start;
-            loop {
-                // SAFETY: `start..end` is published (observed in `try_available` with
-                // Acquire) and at or past our cursor, which holds COPYING: the producer does
-                // not overwrite it until we clear that bit, attached or not
-                // (`Producer::detach`).
-                sequence = unsafe { self.next_wanted(sequence, end) };
-                if sequence >= end {
-                    break;
-                }
+            // SAFETY: `start..end` is published (observed in `try_available` with Acquire)
+            // and at or past our cursor, which holds COPYING: the producer does not overwrite
+            // it until we clear that bit, attached or not (`Producer::detach`).
+            for sequence in unsafe { self.wanted(start, end) } {
                 // SAFETY: as above; the clone completes before COPYING is cleared below
                 // (or, if it panics, in the unwinding branch after this closure).
                 out.push((sequence, unsafe { self.shared.slots.get(sequence) }.clone()));
-                sequence += 1;
             }
         }));
         if let Err(payload) = copied {
