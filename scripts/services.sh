@@ -13,7 +13,8 @@
 # plain one (nats-server 2.9 has no allow_non_tls).
 #
 #   scripts/services.sh install            install what is missing (PostgreSQL 15, nats-server,
-#                                          openssl), nothing else (idempotent)
+#                                          openssl, and chromium for the live page's browser
+#                                          test), nothing else (idempotent)
 #   scripts/services.sh start              install what is missing, start both, wait until
 #                                          both accept connections (idempotent)
 #   scripts/services.sh stop               stop both (idempotent)
@@ -67,6 +68,8 @@ install_missing() {
     [ -x "$PG_BIN/postgres" ] || want+=(postgresql-15)
     command -v nats-server >/dev/null 2>&1 || want+=(nats-server)
     command -v openssl >/dev/null 2>&1 || want+=(openssl)
+    # Headless Chromium: the live page's test loads the page in it (crates/live/tests/page.rs).
+    command -v chromium >/dev/null 2>&1 || want+=(chromium)
     [ "${#want[@]}" = 0 ] && return 0
     [ "$(id -u)" = 0 ] || die "missing ${want[*]}; run this script as root once to install them"
     log "installing ${want[*]} (apt-get)"
@@ -87,6 +90,7 @@ install_missing() {
     [ -x "$PG_BIN/postgres" ] || die "postgresql-15 did not install $PG_BIN/postgres"
     command -v nats-server >/dev/null 2>&1 || die "nats-server did not install"
     command -v openssl >/dev/null 2>&1 || die "openssl did not install"
+    command -v chromium >/dev/null 2>&1 || die "chromium did not install"
 }
 
 tls_init() {

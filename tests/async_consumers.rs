@@ -255,7 +255,7 @@ fn async_consumers_see_exactly_what_blocking_ones_see_to_the_end_whatever_it_is(
             }
             Err(e) => {
                 assert!(abort && e.producer_failed && e.failures.is_empty(), "{e}");
-                e.report
+                *e.report
             }
         };
         let figures = |name: &str| {

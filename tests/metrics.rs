@@ -305,3 +305,37 @@ fn tracing_event_when_a_consumer_fails() {
     assert_eq!(c.state, ConsumerState::Failed);
     assert_eq!(c.failure.as_ref().unwrap().sequence, 3);
 }
+
+/// Consumers that come and go for as long as the bus runs leave bounded figures behind: the
+/// most recent departures, a failure before any clean departure, and a count of the rest.
+#[test]
+fn departed_figures_are_bounded_and_failures_outlast_clean_departures() {
+    let (mut producer, bus) = RingBus::builder::<Ev>()
+        .capacity(8)
+        .departed_kept(3)
+        .build()
+        .unwrap();
+    bus.spawn(Subscription::new("fails"), |_: &Ev, _: u64, _: bool| {
+        Err("bad event".into())
+    })
+    .unwrap();
+    publish_n(&mut producer, 1);
+    wait_metrics(&bus, LIMIT, "the failed handler leaves", |m| {
+        m.consumer("fails")
+            .is_some_and(|c| c.state == ConsumerState::Failed)
+    });
+    for i in 0..10 {
+        drop(
+            bus.subscribe(Subscription::new(format!("client-{i}")))
+                .unwrap(),
+        );
+    }
+    let m = bus.metrics();
+    let names: Vec<&str> = m.consumers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["fails", "client-8", "client-9"]);
+    assert_eq!(m.departed_forgotten, 8);
+    drop(producer);
+    let err = bus.join().unwrap_err();
+    assert_eq!(err.failures.len(), 1);
+    assert_eq!(err.failures[0].name, "fails");
+}

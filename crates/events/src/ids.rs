@@ -24,7 +24,45 @@ macro_rules! id_type {
                 write!(f, concat!($prefix, "{}"), self.0)
             }
         }
+
+        /// Parses a bare number or the id as it prints (surrounding spaces ignored).
+        ///
+        /// ```
+        #[doc = concat!("use ringbus_events::", stringify!($name), ";")]
+        #[doc = concat!("assert_eq!(\"", $example, "\".parse(), Ok(", stringify!($name), "(", $example, ")));")]
+        #[doc = concat!("assert_eq!(\"", $prefix, $example, "\".parse(), Ok(", stringify!($name), "(", $example, ")));")]
+        #[doc = concat!("assert!(\"x", $example, "\".parse::<", stringify!($name), ">().is_err());")]
+        /// ```
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+
+            fn from_str(s: &str) -> Result<Self, InvalidId> {
+                let text = s.trim();
+                let digits = text.strip_prefix($prefix).unwrap_or(text);
+                digits.parse().map($name).map_err(|_| InvalidId {
+                    text: s.to_owned(),
+                    kind: $prefix.trim_end_matches('-'),
+                })
+            }
+        }
     };
+}
+
+/// Text that names no id of its kind: neither a number in the id's range nor the id as it
+/// prints (`market-3`).
+///
+/// ```
+/// use ringbus_events::MarketId;
+/// let err = "70000".parse::<MarketId>().unwrap_err();
+/// assert_eq!(err.to_string(), "`70000` is not a market id (a number, or market-N)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a {kind} id (a number, or {kind}-N)")]
+pub struct InvalidId {
+    /// The text given.
+    pub text: String,
+    /// The kind of id asked for (`market`, `party`, ...).
+    pub kind: &'static str,
 }
 
 id_type!(

@@ -121,7 +121,9 @@ pub mod topic_sets;
 pub use event::{Event, Source, Trigger, TriggerType};
 pub use framing::{BlockFraming, FramingError};
 pub use identity::{IdentityError, StreamIdentity, MAX_CHAIN_ID_LEN, MAX_CONFIG_LEN};
-pub use ids::{AssetId, BlockHash, BlockTime, MarketId, OrderId, PartyId, TradeId, TxHash};
+pub use ids::{
+    AssetId, BlockHash, BlockTime, InvalidId, MarketId, OrderId, PartyId, TradeId, TxHash,
+};
 pub use interfaces::{MarketEvent, MarketField, PartyEvent, PartyField, PayloadInterfaces};
 pub use json::{to_json_line, write_json_line, JsonLinesWriter};
 pub use key::{EventFilter, EventKey};

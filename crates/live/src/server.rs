@@ -25,6 +25,10 @@ pub struct LiveConfig {
     pub parties: u32,
     /// Worker threads of the server's runtime.
     pub threads: usize,
+    /// How long a WebSocket client may take to accept one batch of messages before it is
+    /// disconnected: a client that stops reading would otherwise hold its place among
+    /// `max_clients` for ever (its tap, detached, costs the producer nothing).
+    pub send_timeout: std::time::Duration,
 }
 
 impl LiveConfig {
@@ -38,6 +42,7 @@ impl LiveConfig {
             parties,
             // One: on a small machine the server's threads take cores from the producer.
             threads: 1,
+            send_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -549,7 +549,7 @@ impl Pipeline {
         let bus = Arc::try_unwrap(bus).map_err(|_| PipelineError::BusStillShared);
         let (metrics, failures) = match bus?.join() {
             Ok(m) => (m, Vec::new()),
-            Err(e) => (e.report, e.failures),
+            Err(e) => (*e.report, e.failures),
         };
         let elapsed = start.elapsed();
         let stopped = published?;

@@ -15,6 +15,9 @@ use crate::thread::{ConsumerThread, SpawnHook};
 use crate::wait::WaitStrategy;
 use std::collections::HashMap;
 
+/// Departed consumers' figures a bus keeps unless told otherwise.
+const DEFAULT_DEPARTED_KEPT: usize = 1024;
+
 /// What an event type must be: shared between the producer's thread, which writes it in
 /// place, and the consumers' threads, which read it at the same time.
 #[diagnostic::on_unimplemented(
@@ -123,6 +126,7 @@ pub struct Builder<T, K: SlotKey = ()> {
     capacity: usize,
     strategy: WaitStrategy,
     max_consumers: usize,
+    departed_kept: usize,
     replay_window: Option<usize>,
     dynamic: bool,
     declared: Vec<Declared<T, K>>,
@@ -136,6 +140,7 @@ impl<T, K: SlotKey> std::fmt::Debug for Builder<T, K> {
             .field("capacity", &self.capacity)
             .field("strategy", &self.strategy)
             .field("max_consumers", &self.max_consumers)
+            .field("departed_kept", &self.departed_kept)
             .field("replay_window", &self.replay_window)
             .field("dynamic", &self.dynamic)
             .field("spawn_hook", &self.spawn_hook.is_some())
@@ -157,6 +162,7 @@ impl<T: Send + Sync + 'static, K: SlotKey> Builder<T, K> {
             capacity: 1024,
             strategy: WaitStrategy::default(),
             max_consumers: 64,
+            departed_kept: DEFAULT_DEPARTED_KEPT,
             replay_window: None,
             dynamic: true,
             declared: Vec::new(),
@@ -180,6 +186,20 @@ impl<T: Send + Sync + 'static, K: SlotKey> Builder<T, K> {
     /// The most consumers present at once (1..=4096). Default 64.
     pub fn max_consumers(mut self, max: usize) -> Self {
         self.max_consumers = max;
+        self
+    }
+
+    /// How many departed consumers' final figures the bus keeps for [`Bus::metrics`] and
+    /// [`Bus::join`]: the most recent ones, a failed consumer's before any that left cleanly.
+    /// Default 1024. A bus whose consumers come and go for as long as it runs (a live node's
+    /// stream clients) keeps bounded memory; [`Metrics::departed_forgotten`] counts the
+    /// figures let go.
+    ///
+    /// [`Bus::metrics`]: crate::Bus::metrics
+    /// [`Bus::join`]: crate::Bus::join
+    /// [`Metrics::departed_forgotten`]: crate::Metrics::departed_forgotten
+    pub fn departed_kept(mut self, kept: usize) -> Self {
+        self.departed_kept = kept;
         self
     }
 
@@ -274,6 +294,7 @@ impl<T: Send + Sync + 'static, K: SlotKey> Builder<T, K> {
             replay_window: window as u64,
             dynamic: self.dynamic,
             bus_id: next_bus_id(),
+            departed_kept: self.departed_kept,
         };
         let shared = Arc::new(Shared::new(slots, self.confirm, self.max_consumers, config));
         let mut bus = Bus::new(Arc::clone(&shared), self.spawn_hook);

@@ -311,11 +311,13 @@ impl<T: Send + Sync + 'static, K: SlotKey> Bus<T, K> {
             closed: self.shared.closed.load(Relaxed) != StreamEnd::Open,
             failed: self.shared.closed.load(Relaxed) == StreamEnd::Aborted,
         };
+        let (consumers, departed_forgotten) = self.shared.consumer_metrics();
         Metrics {
             capacity: self.shared.capacity(),
             wait_strategy: self.shared.config.strategy,
             producer,
-            consumers: self.shared.consumer_metrics(),
+            consumers,
+            departed_forgotten,
         }
     }
 
@@ -354,7 +356,7 @@ impl<T: Send + Sync + 'static, K: SlotKey> Bus<T, K> {
             Err(ShutdownError {
                 producer_failed,
                 failures,
-                report,
+                report: Box::new(report),
             })
         }
     }

@@ -296,8 +296,8 @@ pub struct ShutdownError {
     pub producer_failed: bool,
     /// Each failed consumer.
     pub failures: Vec<ConsumerFailure>,
-    /// The report of the whole run, failures included.
-    pub report: crate::metrics::Metrics,
+    /// The report of the whole run, failures included (boxed: an error stays small).
+    pub report: Box<crate::metrics::Metrics>,
 }
 
 fn shutdown_message(producer_failed: bool, failures: &[ConsumerFailure]) -> String {

@@ -35,14 +35,18 @@ use crate::shared::Shared;
 use crate::subscription::{ConsumerId, ConsumerKind, Dependency, StartAt, Subscription};
 use crate::sync::{self, fence};
 use crate::topic::TopicSet;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
 /// The cold half of the membership table, behind `Shared::members`.
 #[derive(Debug)]
 pub(crate) struct Members {
     entries: Vec<Entry>,
-    /// Final figures of consumers whose table entry was freed.
-    departed: Vec<ConsumerMetrics>,
+    /// Final figures of consumers whose table entry was freed, oldest first: at most `kept`.
+    departed: VecDeque<ConsumerMetrics>,
+    kept: usize,
+    /// Departed consumers' figures let go to stay within `kept`.
+    forgotten: u64,
     /// Threads of managed handlers, joined by `Bus::stop` and `Bus::join`.
     pub(crate) threads: Vec<(ConsumerId, std::thread::JoinHandle<()>)>,
 }
@@ -78,11 +82,26 @@ struct Member {
 }
 
 impl Members {
-    pub(crate) fn new(max_consumers: usize) -> Self {
+    pub(crate) fn new(max_consumers: usize, kept: usize) -> Self {
         Members {
             entries: (0..max_consumers).map(|_| Entry::default()).collect(),
-            departed: Vec::new(),
+            departed: VecDeque::new(),
+            kept,
+            forgotten: 0,
             threads: Vec::new(),
+        }
+    }
+}
+
+impl Members {
+    /// Keeps a departed consumer's final figures, letting the oldest go beyond `kept`: a
+    /// clean departure's first, so the failures `Bus::join` reports stay as long as they can.
+    fn remember(&mut self, report: ConsumerMetrics) {
+        self.departed.push_back(report);
+        while self.departed.len() > self.kept {
+            let oldest_clean = self.departed.iter().position(|c| c.failure.is_none());
+            self.departed.remove(oldest_clean.unwrap_or(0));
+            self.forgotten += 1;
         }
     }
 }
@@ -384,7 +403,7 @@ impl<T, K: crate::key::SlotKey> Shared<T, K> {
             return;
         };
         let report = self.report(&member, cursor);
-        members.departed.push(report);
+        members.remember(report);
         for u in member.upstream {
             let free_upstream = match members.entries[u].member.as_mut() {
                 Some(up) => {
@@ -437,8 +456,9 @@ impl<T, K: crate::key::SlotKey> Shared<T, K> {
         }
     }
 
-    /// Every consumer's figures: present ones first, in table order, then departed ones.
-    pub(crate) fn consumer_metrics(&self) -> Vec<ConsumerMetrics> {
+    /// Every consumer's figures: present ones first, in table order, then the departed ones
+    /// kept; and how many departed ones were let go.
+    pub(crate) fn consumer_metrics(&self) -> (Vec<ConsumerMetrics>, u64) {
         let members = sync::lock(&self.members);
         let mut out: Vec<ConsumerMetrics> = members
             .entries
@@ -447,7 +467,7 @@ impl<T, K: crate::key::SlotKey> Shared<T, K> {
             .filter_map(|(i, e)| e.member.as_ref().map(|m| self.report(m, self.cursor(i))))
             .collect();
         out.extend(members.departed.iter().cloned());
-        out
+        (out, members.forgotten)
     }
 
     /// The table index of a present consumer, for `Bus::stop`; under the membership lock the
@@ -479,6 +499,7 @@ mod tests {
             replay_window: 0,
             dynamic: true,
             bus_id: 1,
+            departed_kept: usize::MAX,
         };
         Shared::new(
             Slots::<u64, ()>::new(4, || 0u64).unwrap(),

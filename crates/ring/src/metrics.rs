@@ -100,8 +100,12 @@ pub struct Metrics {
     pub wait_strategy: WaitStrategy,
     /// The producer's figures.
     pub producer: ProducerMetrics,
-    /// Every consumer, present and departed, in order of joining slot then departure.
+    /// Every consumer present, in order of joining slot, then the departed ones the bus
+    /// keeps ([`Builder::departed_kept`](crate::Builder::departed_kept)), in order of departure.
     pub consumers: Vec<ConsumerMetrics>,
+    /// Departed consumers whose figures the bus no longer keeps (the oldest clean departures
+    /// first).
+    pub departed_forgotten: u64,
 }
 
 impl Metrics {

@@ -25,6 +25,8 @@ pub(crate) struct Config {
     /// Whether consumers may join after `build`.
     pub(crate) dynamic: bool,
     pub(crate) bus_id: u64,
+    /// How many departed consumers' final figures are kept for the metrics.
+    pub(crate) departed_kept: usize,
 }
 
 /// The producer's wait statistics, written by the producer only, on its slow path.
@@ -105,7 +107,7 @@ impl<T, K: SlotKey> Shared<T, K> {
             high_water: CachePadded::new(AtomicUsize::new(0)),
             generation: CachePadded::new(AtomicU64::new(0)),
             scans: CachePadded::new(AtomicU64::new(0)),
-            members: Mutex::new(Members::new(max_consumers)),
+            members: Mutex::new(Members::new(max_consumers, config.departed_kept)),
             data_waker: CachePadded::new(Waker::new(config.barriers)),
             upstream_waker: CachePadded::new(Waker::new(config.barriers)),
             space_waker: CachePadded::new(Waker::new(config.barriers)),
@@ -170,6 +172,7 @@ mod tests {
             replay_window: 0,
             dynamic: true,
             bus_id: 1,
+            departed_kept: usize::MAX,
         };
         let slots = Slots::<u64, ()>::new(4, || 0u64).unwrap();
         let shared = Shared::new(slots, |_, _| true, 2, config);

@@ -2,8 +2,10 @@
 //! JetStream, a second nats-server that requires TLS), each started by the first test of a
 //! process that asks for it, on free ports, and stopped when the process ends however it
 //! ends (see [`servers`]); a lock that keeps fault tests (which restart a server) apart from the others;
-//! a fresh database or stream per test; simulated events; deadlines.
+//! a fresh database or stream per test; simulated events; deadlines; a page in headless
+//! Chromium ([`browser`]).
 
+pub mod browser;
 pub mod damage;
 mod databases;
 pub mod servers;

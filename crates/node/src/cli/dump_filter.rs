@@ -34,22 +34,14 @@ impl DumpFilter {
 }
 
 /// A number, or the id as events print it (`market-3`).
-fn parse_id<T: std::str::FromStr>(s: &str, prefix: &str) -> Result<T, String> {
-    let digits = s.trim().strip_prefix(prefix).unwrap_or(s.trim());
-    digits.parse().map_err(|_| {
-        format!(
-            "`{s}` is not a {} id (a number, or {prefix}N)",
-            &prefix[..prefix.len() - 1]
-        )
-    })
-}
-
 fn parse_market(s: &str) -> Result<MarketId, String> {
-    parse_id(s, "market-").map(MarketId)
+    s.parse()
+        .map_err(|e: ringbus_events::InvalidId| e.to_string())
 }
 
 fn parse_party(s: &str) -> Result<PartyId, String> {
-    parse_id(s, "party-").map(PartyId)
+    s.parse()
+        .map_err(|e: ringbus_events::InvalidId| e.to_string())
 }
 
 #[cfg(test)]
