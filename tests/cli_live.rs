@@ -50,10 +50,9 @@ fn signal(child: &Child, name: &str) {
     assert!(ok, "kill -{name}");
 }
 
-/// Starts `ringbus run --serve 127.0.0.1:0 ARGS` in `dir`; the child, the address it says
-/// it serves on, and its stderr lines still to come.
+/// Starts `ringbus run --serve 127.0.0.1:0 ARGS` in `dir`: see [`serving`].
 fn serve(dir: &std::path::Path, args: &[&str]) -> (Killed, SocketAddr, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringbus"))
+    let child = Command::new(env!("CARGO_BIN_EXE_ringbus"))
         .current_dir(dir)
         .args(["run", "--serve", "127.0.0.1:0", "--out", "out"])
         .args(args)
@@ -65,6 +64,12 @@ fn serve(dir: &std::path::Path, args: &[&str]) -> (Killed, SocketAddr, mpsc::Rec
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    serving(child)
+}
+
+/// The child started with `--serve` and its stderr piped, the address it says it serves on,
+/// and its stderr lines still to come.
+fn serving(mut child: Child) -> (Killed, SocketAddr, mpsc::Receiver<String>) {
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -257,4 +262,61 @@ fn serve_flags_that_cannot_work_are_refused() {
         assert!(err.contains(message), "{args:?}: {err}");
         assert!(!dir.path().join("out").exists(), "{args:?}");
     }
+}
+
+#[test]
+fn a_replay_is_served_while_it_reads_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_ringbus");
+    let made = Command::new(bin)
+        .current_dir(dir.path())
+        .args(["run", "-q", "--blocks", "60", "--out", "src"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let log = std::fs::read(dir.path().join("src/events.rbl")).unwrap();
+
+    // The log comes through a pipe: half of it first, so the replay is served mid-way.
+    let mut child = Command::new(bin)
+        .current_dir(dir.path())
+        .args([
+            "replay",
+            "-",
+            "--serve",
+            "127.0.0.1:0",
+            "--event-log",
+            "again.rbl",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The replay reads the log's header before it serves: the pipe is fed by its own thread.
+    let mut stdin = child.stdin.take().unwrap();
+    let (more, fed) = mpsc::channel::<()>();
+    let half = log.len() / 2;
+    let feed = log.clone();
+    let feeder = std::thread::spawn(move || {
+        std::io::Write::write_all(&mut stdin, &feed[..half]).unwrap();
+        if fed.recv().is_ok() {
+            std::io::Write::write_all(&mut stdin, &feed[half..]).unwrap();
+        }
+    });
+    let (mut child, addr, _stderr) = serving(child);
+    let start = Instant::now();
+    let mid = loop {
+        let s = status(addr);
+        if s["blocks"].as_array().is_some_and(|b| !b.is_empty()) {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(mid["sequence"].as_u64().unwrap() > 0, "{mid}");
+    more.send(()).unwrap();
+    feeder.join().unwrap();
+    assert!(child.0.wait().unwrap().success());
+    let again = std::fs::read(dir.path().join("again.rbl")).unwrap();
+    assert!(again == log, "the log written again differs");
 }

@@ -189,5 +189,9 @@ fn status_reports_the_rate_consumers_detaches_and_the_node() {
     }
     let eps = status(addr)["events_per_second"].as_f64().unwrap();
     assert!(eps > 100.0, "{eps}");
+
+    // A tap that leaves (a stream client gone) is no longer listed.
+    drop(slow);
+    assert_eq!(status(addr)["consumers"], serde_json::json!([]));
     server.shutdown().unwrap();
 }

@@ -480,7 +480,8 @@ impl Pipeline {
     /// before the first event; the service is stopped once the producer has closed the bus
     /// (its streams end), and must have let go of the bus by then; then the bus is joined.
     /// A service that cannot start ends the run before any event is published (the outputs
-    /// stay as they were).
+    /// stay as they were); one that fails to stop is reported after the outputs were put in
+    /// place.
     pub fn run_serving<S: Service>(
         &self,
         input: Input,
@@ -552,8 +553,8 @@ impl Pipeline {
         };
         let elapsed = start.elapsed();
         let stopped = published?;
-        served?;
-        // Every event was published and every consumer has stopped (its files closed).
+        // Every event was published and every consumer has stopped (its files closed): the
+        // outputs are complete whatever became of the service.
         let (mut written, mut not_written) = (Vec::new(), Vec::new());
         for (kind, file) in outputs {
             if failures.iter().any(|f| f.name == kind.name()) {
@@ -565,6 +566,7 @@ impl Pipeline {
                 written.push(dest);
             }
         }
+        served?;
         Ok(RunReport {
             events: metrics.producer.published,
             by_topic,
