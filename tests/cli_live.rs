@@ -3,21 +3,11 @@
 //! its summary and exits 0, its outputs complete.
 
 use ringbus_consumers::{SqliteOptions, SqliteStore};
-use std::io::{BufRead, BufReader};
+use ringbus_testkit::Served;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Kills the child when dropped (a failed assertion included).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn get(addr: SocketAddr, path: &str) -> String {
     ureq::get(format!("http://{addr}{path}"))
@@ -41,59 +31,15 @@ fn value(text: &str, name: &str) -> u64 {
         .unwrap()
 }
 
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
-}
-
-/// Starts `ringbus run --serve 127.0.0.1:0 ARGS` in `dir`: see [`serving`].
-fn serve(dir: &std::path::Path, args: &[&str]) -> (Killed, SocketAddr, mpsc::Receiver<String>) {
-    let child = Command::new(env!("CARGO_BIN_EXE_ringbus"))
-        .current_dir(dir)
-        .args(["run", "--serve", "127.0.0.1:0", "--out", "out"])
-        .args(args)
-        .env_remove("RINGBUS_NATS_URL")
-        .env_remove("RINGBUS_POSTGRES_URL")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    serving(child)
-}
-
-/// The child started with `--serve` and its stderr piped, the address it says it serves on,
-/// and its stderr lines still to come.
-fn serving(mut child: Child) -> (Killed, SocketAddr, mpsc::Receiver<String>) {
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let child = Killed(child);
-    let line = lines
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the binary says where it serves");
-    let addr = line
-        .strip_prefix("serving on http://")
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .unwrap();
-    (child, addr, lines)
-}
-
 #[test]
 fn a_served_run_is_scraped_live_and_stopped_by_ctrl_c_like_its_end() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, stderr) = serve(dir.path(), &["--pace", "50", "--blocks", "0"]);
+    let mut node = Served::run(
+        env!("CARGO_BIN_EXE_ringbus"),
+        dir.path(),
+        &["--pace", "50", "--blocks", "0"],
+    );
+    let addr = node.addr;
 
     let first = get(addr, "/metrics");
     let first_status = status(addr);
@@ -136,16 +82,9 @@ fn a_served_run_is_scraped_live_and_stopped_by_ctrl_c_like_its_end() {
     );
 
     // Ctrl-C: the run ends at a block boundary like its last block.
-    signal(&child.0, "INT");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "still running");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let err: Vec<String> = stderr.try_iter().collect();
+    node.signal("INT");
+    let status = node.wait_for_exit(Duration::from_secs(60));
+    let err: Vec<String> = node.stderr.try_iter().collect();
     assert_eq!(status.code(), Some(0), "{err:?}");
     assert!(
         err.iter()
@@ -153,7 +92,7 @@ fn a_served_run_is_scraped_live_and_stopped_by_ctrl_c_like_its_end() {
         "{err:?}"
     );
     let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut out).unwrap();
+    std::io::Read::read_to_string(&mut node.child.stdout.take().unwrap(), &mut out).unwrap();
     let last: u64 = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("stopped on request after block "))
@@ -189,15 +128,19 @@ fn a_served_run_is_scraped_live_and_stopped_by_ctrl_c_like_its_end() {
 #[test]
 fn a_second_interrupt_aborts_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, _addr, stderr) = serve(dir.path(), &["--pace", "0.1", "--blocks", "0"]);
-    signal(&child.0, "TERM");
-    let line = stderr.recv_timeout(Duration::from_secs(30)).unwrap();
+    let mut node = Served::run(
+        env!("CARGO_BIN_EXE_ringbus"),
+        dir.path(),
+        &["--pace", "0.1", "--blocks", "0"],
+    );
+    node.signal("TERM");
+    let line = node.stderr.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(
         line.starts_with("stopping after the current block"),
         "{line}"
     );
-    signal(&child.0, "INT");
-    let status = child.0.wait().unwrap();
+    node.signal("INT");
+    let status = node.child.wait().unwrap();
     // Either the second signal found the run still going (aborted, 130), or the first had
     // already ended it (0). An output is in place only if it is complete.
     assert!(matches!(status.code(), Some(0 | 130)), "{status:?}");
@@ -303,7 +246,8 @@ fn a_replay_is_served_while_it_reads_its_log() {
             std::io::Write::write_all(&mut stdin, &feed[half..]).unwrap();
         }
     });
-    let (mut child, addr, _stderr) = serving(child);
+    let mut node = Served::from_child(child);
+    let addr = node.addr;
     let start = Instant::now();
     let mid = loop {
         let s = status(addr);
@@ -316,7 +260,7 @@ fn a_replay_is_served_while_it_reads_its_log() {
     assert!(mid["sequence"].as_u64().unwrap() > 0, "{mid}");
     more.send(()).unwrap();
     feeder.join().unwrap();
-    assert!(child.0.wait().unwrap().success());
+    assert!(node.child.wait().unwrap().success());
     let again = std::fs::read(dir.path().join("again.rbl")).unwrap();
     assert!(again == log, "the log written again differs");
 }

@@ -3,15 +3,17 @@
 //! process that asks for it, on free ports, and stopped when the process ends however it
 //! ends (see [`servers`]); a lock that keeps fault tests (which restart a server) apart from the others;
 //! a fresh database or stream per test; simulated events; deadlines; a page in headless
-//! Chromium ([`browser`]).
+//! Chromium ([`browser`]); a `ringbus` process serving ([`Served`]).
 
 pub mod browser;
 pub mod damage;
 mod databases;
+mod served;
 pub mod servers;
 mod streams;
 
 pub use databases::{fresh_database, fresh_database_ssl};
+pub use served::Served;
 pub use servers::{
     fault_nats, fault_postgres, nats, nats_tls, postgres, run_dir, use_servers, Nats, NatsControl,
     PgControl, Postgres, ServerLock, StartError,
