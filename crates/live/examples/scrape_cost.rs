@@ -61,12 +61,7 @@ fn main() {
     let mut one = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        ureq::get(&url)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
+        scrape(&url);
         one.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let scrape_us = median(&mut one);
@@ -91,12 +86,7 @@ fn main() {
                 u64::MAX => return,
                 0 => std::thread::sleep(Duration::from_millis(1)),
                 r => {
-                    ureq::get(&url)
-                        .call()
-                        .unwrap()
-                        .body_mut()
-                        .read_to_string()
-                        .unwrap();
+                    scrape(&url);
                     scrapes.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(Duration::from_secs_f64(1.0 / r as f64));
                 }
@@ -162,4 +152,14 @@ fn main() {
             done[i]
         );
     }
+}
+
+/// One scrape of `url`, its body read to the end.
+fn scrape(url: &str) -> String {
+    ureq::get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
 }
