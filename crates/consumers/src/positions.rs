@@ -60,6 +60,19 @@ impl PositionsSnapshot {
         out
     }
 
+    /// Takes in the snapshot of a plug-in of other markets (see [`PositionsView::merged`]):
+    /// their positions, marks and distressed parties are disjoint from these, the counts
+    /// add up, and the block is the one both have applied.
+    fn absorb(&mut self, other: &PositionsSnapshot) {
+        self.states.extend(&other.states);
+        self.marks.extend(&other.marks);
+        self.distressed.extend(&other.distressed);
+        self.distress_reports += other.distress_reports;
+        self.closeouts += other.closeouts;
+        self.block_height = self.block_height.min(other.block_height);
+        self.sequence = self.sequence.min(other.sequence);
+    }
+
     /// The `n` parties with the largest total P&L, best first (ties by party id).
     pub fn top_parties(&self, n: usize) -> Vec<(PartyId, i64)> {
         let mut all: Vec<_> = self.pnl_by_party().into_iter().collect();
@@ -69,22 +82,95 @@ impl PositionsSnapshot {
     }
 }
 
-/// A reader's handle on the plug-in's snapshots. Cheap to clone.
-#[derive(Clone, Debug, Default)]
-pub struct PositionsView(Arc<RwLock<PositionsSnapshot>>);
+/// A reader's handle on the plug-in's snapshots (or on those of plug-ins of one market
+/// each, [`PositionsView::merged`]). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PositionsView(Arc<[Part]>);
+
+/// The snapshot one plug-in publishes to.
+type Part = Arc<RwLock<PositionsSnapshot>>;
+
+impl Default for PositionsView {
+    fn default() -> Self {
+        PositionsView(Arc::new([Part::default()]))
+    }
+}
 
 impl PositionsView {
-    /// A copy of the latest snapshot.
-    pub fn snapshot(&self) -> PositionsSnapshot {
-        self.0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// One view over the views of plug-ins subscribed to one market each
+    /// ([`PositionsPlugin::subscription`] with `Some(market)`), for distinct markets that
+    /// together cover every market of the stream: its snapshot is the one a single plug-in
+    /// of every market would publish. While they run, each market is as of its own
+    /// plug-in's last block, and `block_height` and `sequence` are those of the block every
+    /// part has applied (the lowest).
+    ///
+    /// ```
+    /// use ringbus_consumers::{PositionsPlugin, PositionsView};
+    /// use ringbus_events::{BeginBlock, EndBlock, Event, MarketEvent, MarketId, PartyId, Trade};
+    ///
+    /// let trade = |market| Trade { market: MarketId(market), price: 10, size: 1, buyer: PartyId(1), seller: PartyId(2), ..Trade::default() };
+    /// let stream = [
+    ///     Event::new(BeginBlock::default()),
+    ///     Event::new(trade(0)),
+    ///     Event::new(trade(1)),
+    ///     Event::new(EndBlock::default()),
+    /// ];
+    /// let (mut whole, view) = PositionsPlugin::new();
+    /// let (mut m0, view_0) = PositionsPlugin::new();
+    /// let (mut m1, view_1) = PositionsPlugin::new();
+    /// for e in &stream {
+    ///     whole.apply(e);
+    ///     match e.market() {
+    ///         Some(MarketId(0)) => m0.apply(e),
+    ///         Some(_) => m1.apply(e),
+    ///         None => {
+    ///             m0.apply(e);
+    ///             m1.apply(e);
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(PositionsView::merged([view_0, view_1]).snapshot(), view.snapshot());
+    /// ```
+    pub fn merged(parts: impl IntoIterator<Item = PositionsView>) -> Self {
+        // The parts' snapshots are shared, not copied: a view merged before the run sees
+        // what the plug-ins publish.
+        PositionsView(
+            parts
+                .into_iter()
+                .flat_map(|v| v.0.iter().cloned().collect::<Vec<_>>())
+                .collect(),
+        )
     }
 
-    /// Reads the latest snapshot in place.
+    /// A copy of the latest snapshot.
+    pub fn snapshot(&self) -> PositionsSnapshot {
+        self.with(PositionsSnapshot::clone)
+    }
+
+    /// Reads the latest snapshot in place (a merged view's parts are merged first).
     pub fn with<R>(&self, f: impl FnOnce(&PositionsSnapshot) -> R) -> R {
-        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+        fn read(part: &Part) -> std::sync::RwLockReadGuard<'_, PositionsSnapshot> {
+            part.read().unwrap_or_else(PoisonError::into_inner)
+        }
+        match &*self.0 {
+            [one] => f(&read(one)),
+            parts => {
+                let mut merged: Option<PositionsSnapshot> = None;
+                for part in parts {
+                    let part = read(part);
+                    match &mut merged {
+                        None => merged = Some(part.clone()),
+                        Some(m) => m.absorb(&part),
+                    }
+                }
+                f(&merged.unwrap_or_default())
+            }
+        }
+    }
+
+    /// The one snapshot a plug-in publishes to.
+    fn own(&self) -> &Part {
+        &self.0[0]
     }
 }
 
@@ -221,7 +307,11 @@ impl PositionsPlugin {
 
     /// Copies what changed into the view, under one write lock.
     fn publish(&mut self, height: u64, sequence: u64) {
-        let mut snap = self.view.0.write().unwrap_or_else(PoisonError::into_inner);
+        let mut snap = self
+            .view
+            .own()
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         for key in self.dirty.drain(..) {
             if let Some(s) = self.states.get(&key) {
                 snap.states.insert(key, *s);

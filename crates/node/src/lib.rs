@@ -25,6 +25,7 @@ mod file_identity;
 mod node_view;
 mod pace;
 mod pipeline;
+mod positions_split;
 mod stop;
 
 pub use atomic_file::AtomicFile;
@@ -33,4 +34,7 @@ pub use file_identity::FileIdentity;
 pub use node_view::{ForwarderBacklog, NodeView, StoreHeight};
 pub use pace::{BadPace, Pace};
 pub use pipeline::{ConsumerKind, EventBus, Input, Pipeline, PipelineError, RunReport, Service};
+pub use positions_split::{
+    positions_part_name, positions_parts, PositionsSplitError, MAX_POSITIONS_PARTS,
+};
 pub use stop::StopSignal;

@@ -4,6 +4,7 @@
 use crate::atomic_file::{AtomicFile, SQLITE_COMPANIONS};
 use crate::blocks::{BlockHistory, PublishedBlock};
 use crate::pace::Schedule;
+use crate::positions_split::{self, PositionsSplitError};
 use crate::{FileIdentity, NodeView, Pace, StopSignal};
 use indicatif::{ProgressBar, ProgressStyle};
 use ringbus_consumers::{
@@ -11,7 +12,8 @@ use ringbus_consumers::{
     SqliteWriter, StoreError, StoreView, Timed,
 };
 use ringbus_events::{
-    topic_sets, Event, EventKey, EventLogReader, EventTopic, LogError, StreamIdentity,
+    topic_sets, Event, EventKey, EventLogReader, EventTopic, LogError, MarketEvent, MarketId,
+    StreamIdentity,
 };
 use ringbus_remote::{
     ForwarderOptions, ForwarderStats, ForwarderStatus, JetStreamForwarder, PgOptions,
@@ -110,6 +112,26 @@ pub enum PipelineError {
     /// A remote consumer (PostgreSQL, JetStream) could not be set up.
     #[error("setting up a remote consumer")]
     Remote(#[from] RemoteError),
+    /// The positions plug-in cannot run as one consumer per market for this stream.
+    #[error(transparent)]
+    PositionsSplit(#[from] PositionsSplitError),
+    /// The replayed log holds an event of a market its identity does not have: the positions
+    /// plug-in run per market would miss it.
+    #[error(
+        "the event log {} holds an event of {market} (sequence {sequence}) but its identity \
+         says {markets} markets",
+        path.display()
+    )]
+    MarketOutsideStream {
+        /// The log.
+        path: PathBuf,
+        /// The event's market.
+        market: MarketId,
+        /// The event's sequence.
+        sequence: u64,
+        /// The markets the log's identity says.
+        markets: u16,
+    },
     /// A remote consumer was asked for without its URL.
     #[error("the {0} consumer needs a URL (--{0} URL)")]
     NoUrl(&'static str),
@@ -218,10 +240,17 @@ pub struct Pipeline {
     /// Wait strategy.
     pub wait_strategy: WaitStrategy,
     /// The most consumers on the bus at once: the pipeline's own and those joining while
-    /// it runs (a live server's stream clients).
+    /// it runs (a live server's stream clients). The positions plug-in counts as one: the
+    /// pipeline adds room for its other parts when it runs per market.
     pub max_consumers: usize,
     /// Consumers to run.
     pub consumers: Vec<ConsumerKind>,
+    /// Run the positions plug-in as one consumer per market of the stream, each subscribed
+    /// by key to its market's events on its own thread and named `positions-m<id>`; the
+    /// report's positions are their views merged, the same as one plug-in's. The markets
+    /// come from the stream's identity (the simulator's configuration): a stream that does
+    /// not say them is refused ([`PositionsSplitError`]) before anything is written.
+    pub positions_per_market: bool,
     /// The SQLite database (for [`ConsumerKind::Sqlite`]).
     pub db: PathBuf,
     /// Build a new database under a temporary name and put it in place of `db` when its
@@ -256,6 +285,7 @@ impl Pipeline {
             wait_strategy: WaitStrategy::default(),
             max_consumers: 64,
             consumers: ConsumerKind::ALL.to_vec(),
+            positions_per_market: false,
             db: dir.join("ringbus.db"),
             fresh_db: true,
             event_log: dir.join("events.rbl"),
@@ -389,6 +419,7 @@ impl Pipeline {
         report: &mut Views,
         outputs: &mut Vec<PendingOutput>,
         stream: Option<&StreamIdentity>,
+        positions_parts: Option<u16>,
     ) -> Result<Builder<Event, EventKey>, PipelineError> {
         let mut kinds = self.consumers.clone();
         kinds.sort();
@@ -396,6 +427,19 @@ impl Pipeline {
         for kind in kinds {
             let sub = Subscription::new(kind.name());
             b = match kind {
+                ConsumerKind::Positions if positions_parts.is_some() => {
+                    let mut views = Vec::new();
+                    for market in (0..positions_parts.unwrap_or(0)).map(MarketId) {
+                        let name = positions_split::positions_part_name(market);
+                        let (h, view) = PositionsPlugin::new();
+                        views.push(view);
+                        let (h, t) = Timed::new(h);
+                        busy.push((name.clone(), t));
+                        b = b.handler(PositionsPlugin::subscription(name, Some(market)), h);
+                    }
+                    report.positions = Some(PositionsView::merged(views));
+                    b
+                }
                 ConsumerKind::Positions => {
                     let (h, view) = PositionsPlugin::new();
                     report.positions = Some(view);
@@ -489,19 +533,23 @@ impl Pipeline {
     ) -> Result<RunReport, PipelineError> {
         self.check_files(&input)?;
         let source = Source::open(input)?;
+        // Checked before any output is created.
+        let positions_parts = self.positions_parts(source.identity())?;
         let mut busy = Vec::new();
         let mut views = Views::default();
         let mut outputs = Vec::new();
+        let extra_parts = positions_parts.map_or(0, |n| usize::from(n).saturating_sub(1));
         let builder = RingBus::routed::<Event>()
             .capacity(self.capacity)
             .wait_strategy(self.wait_strategy)
-            .max_consumers(self.max_consumers);
+            .max_consumers(self.max_consumers + extra_parts);
         let builder = self.wire(
             builder,
             &mut busy,
             &mut views,
             &mut outputs,
             source.identity(),
+            positions_parts,
         )?;
         let (producer, bus) = builder.build()?;
         let bus = Arc::new(bus);
@@ -529,7 +577,7 @@ impl Pipeline {
                 r
             }
             Source::Replay { name, reader, len } => {
-                self.replay(&name, reader, len, &mut sink, &blocks)
+                self.replay(&name, reader, len, positions_parts, &mut sink, &blocks)
             }
             Source::Events(events) => {
                 for chunk in events.chunks(64) {
@@ -589,6 +637,17 @@ impl Pipeline {
         })
     }
 
+    /// How many markets the positions plug-in is split over (`None`: it runs whole).
+    fn positions_parts(
+        &self,
+        stream: Option<&StreamIdentity>,
+    ) -> Result<Option<u16>, PositionsSplitError> {
+        if !self.positions_per_market || !self.consumers.contains(&ConsumerKind::Positions) {
+            return Ok(None);
+        }
+        positions_split::parts_of(stream).map(Some)
+    }
+
     /// Runs the simulator's blocks at the pipeline's pace until its last block or a stop
     /// request; whether a stop request ended it.
     fn simulate(
@@ -631,11 +690,14 @@ impl Pipeline {
     /// Publishes the events of the log `name` up to its end, its first damage (the events
     /// before the damage are published too, so the stores commit every whole block before
     /// it) or the first block end after a stop request; whether a stop request ended it.
+    /// With the positions plug-in split over `markets`, an event of another market ends the
+    /// replay like damage: the parts would miss it.
     fn replay(
         &self,
         name: &Path,
         mut reader: EventLogReader<BufReader<Box<dyn Read>>>,
         len: u64,
+        markets: Option<u16>,
         sink: &mut impl EventSink,
         blocks: &BlockHistory,
     ) -> Result<bool, PipelineError> {
@@ -644,10 +706,17 @@ impl Pipeline {
         let mut framing = BlockFraming::default();
         let result = (|| {
             let mut damage = None;
+            let mut outside = None;
             let mut stopped = false;
             while let Some(event) = reader.next() {
                 match event {
                     Ok(event) => {
+                        if let (Some(markets), Some(market)) = (markets, event.market()) {
+                            if market.0 >= markets {
+                                outside = Some((market, event.sequence, markets));
+                                break;
+                            }
+                        }
                         batch.push(event);
                         // A stop is honoured at a block's end only: the stores commit whole
                         // blocks, and the log written again ends with a complete block.
@@ -671,6 +740,14 @@ impl Pipeline {
             if !batch.is_empty() {
                 sink.publish(&batch)?;
                 framing.published(blocks);
+            }
+            if let Some((market, sequence, markets)) = outside {
+                return Err(PipelineError::MarketOutsideStream {
+                    path: name.to_path_buf(),
+                    market,
+                    sequence,
+                    markets,
+                });
             }
             match damage {
                 None => Ok(stopped),

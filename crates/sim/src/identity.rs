@@ -50,3 +50,21 @@ pub(crate) fn of(cfg: &SimConfig, genesis_hash: BlockHash) -> StreamIdentity {
     StreamIdentity::new(CHAIN_ID, genesis_hash, seed, config)
         .expect("the chain id and the numbers of a configuration make a valid identity")
 }
+
+/// The number of markets of a simulated stream, from its identity (`None`: not a stream of
+/// this simulator, or one whose identity does not say).
+///
+/// ```
+/// use ringbus_sim::{markets_of, SimConfig};
+/// let cfg = SimConfig { markets: 3, ..SimConfig::small(1, 5) };
+/// assert_eq!(markets_of(&cfg.identity()), Some(3));
+/// ```
+pub fn markets_of(identity: &StreamIdentity) -> Option<u16> {
+    if identity.chain_id() != CHAIN_ID {
+        return None;
+    }
+    identity
+        .config()
+        .split(' ')
+        .find_map(|word| word.strip_prefix("markets=")?.parse().ok())
+}

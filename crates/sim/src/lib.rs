@@ -18,5 +18,5 @@ mod tx;
 
 pub use crate::core::{SimStats, Simulator, ASSET, GENESIS_SECS};
 pub use config::SimConfig;
-pub use identity::{CHAIN_ID, MODEL_VERSION};
+pub use identity::{markets_of, CHAIN_ID, MODEL_VERSION};
 pub use sink::{Counting, EventSink, SinkError};

@@ -249,6 +249,12 @@ pub(super) struct BusArgs {
         default_value = "positions,stores,sqlite,log"
     )]
     pub(super) consumers: Vec<ConsumerKind>,
+    /// Run the positions plug-in as one consumer per market (positions-m0, positions-m1,
+    /// ...), each on its own thread, subscribed to its market's events by key; the summary
+    /// is the same as one plug-in's. The markets come from --markets (run) or the log's
+    /// identity (replay); at most 64.
+    #[arg(long)]
+    pub(super) positions_per_market: bool,
     /// Write the summary as JSON here too (`-`: standard output), replaced when complete.
     #[arg(long, value_name = "FILE")]
     pub(super) summary_json: Option<PathBuf>,

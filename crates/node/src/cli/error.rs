@@ -96,6 +96,23 @@ pub enum InvocationError {
     /// string that does not parse).
     #[error(transparent)]
     Url(RemoteError),
+    /// `--positions-per-market` without the positions consumer.
+    #[error(
+        "--positions-per-market needs the positions consumer, and --consumers does not name it"
+    )]
+    PositionsPerMarketWithoutPositions,
+    /// `--positions-per-market` with `run --bench`, whose layouts are fixed.
+    #[error("--positions-per-market does not apply to --bench (its consumer layouts are fixed)")]
+    PositionsPerMarketBench,
+    /// The positions plug-in cannot be split over the stream's markets.
+    #[error("--positions-per-market with {input}")]
+    PositionsSplit {
+        /// The stream (`--markets N`, or the log replayed).
+        input: String,
+        /// Why.
+        #[source]
+        source: crate::PositionsSplitError,
+    },
     /// `run --bench` without a number of blocks: it generates every event first.
     #[error("--bench needs a number of blocks (--blocks 0 runs until stopped)")]
     BenchWithoutEnd,

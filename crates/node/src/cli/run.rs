@@ -7,8 +7,9 @@ use super::error::{CliError, InvocationError};
 use super::files::{self, is_std, Files};
 use super::summary::Summary;
 use super::{interrupt, serve};
-use crate::{AtomicFile, ConsumerKind, Input, Pipeline, RunReport};
-use ringbus_sim::SimConfig;
+use crate::{positions_parts, AtomicFile, ConsumerKind, Input, Pipeline, RunReport};
+use ringbus_events::{EventLogReader, StreamIdentity};
+use ringbus_sim::{markets_of, SimConfig};
 use std::io::Write;
 use std::path::Path;
 
@@ -31,6 +32,7 @@ fn pipeline(bus: &BusArgs, consumers: Vec<ConsumerKind>, quiet: bool) -> Pipelin
     p.capacity = bus.capacity;
     p.wait_strategy = bus.wait_strategy;
     p.consumers = consumers;
+    p.positions_per_market = bus.positions_per_market;
     p.progress = !quiet;
     p
 }
@@ -54,6 +56,9 @@ pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
         if args.blocks == 0 {
             return Err(InvocationError::BenchWithoutEnd.into());
         }
+        if args.bus.positions_per_market {
+            return Err(InvocationError::PositionsPerMarketBench.into());
+        }
         return run_bench(args, kinds, remotes, cfg);
     }
     let mut p = pipeline(&args.bus, kinds, quiet);
@@ -63,6 +68,9 @@ pub(super) fn run(args: RunArgs, quiet: bool) -> Result<(), CliError> {
         .event_log
         .unwrap_or_else(|| args.out.join("events.rbl"));
     p.fresh_db = true;
+    check_positions_split(&p, || {
+        Some((Some(cfg.markets), format!("--markets {}", cfg.markets)))
+    })?;
     let files = outputs(&p, &remotes, args.bus.summary_json.as_deref());
     files.check()?;
     // The invocation holds together: from here on files and servers are touched.
@@ -105,6 +113,14 @@ pub(super) fn replay(args: ReplayArgs, quiet: bool) -> Result<(), CliError> {
     files.event_log(files::REPLAYED_LOG, &args.log);
     files.extend(outputs(&p, &remotes, args.bus.summary_json.as_deref()));
     files.check()?;
+    check_positions_split(&p, || {
+        // Standard input cannot be read ahead: the pipeline checks its identity once read,
+        // before it creates an output.
+        (!is_std(&args.log)).then(|| {
+            let markets = log_identity(&args.log).as_ref().and_then(markets_of);
+            (markets, format!("the event log {}", args.log.display()))
+        })
+    })?;
     files.create_output_dirs()?;
     if !quiet {
         println!("ringbus replay {}", args.log.display());
@@ -120,6 +136,35 @@ pub(super) fn replay(args: ReplayArgs, quiet: bool) -> Result<(), CliError> {
     let ids = serve::known_ids(&args.log);
     let report = serve::run(&mut p, input, &args.serve, ids)?;
     finish("replay", report, args.bus.summary_json.as_deref(), quiet)
+}
+
+/// Whether `--positions-per-market` holds together with the rest of the invocation: the
+/// positions consumer runs, and the stream's markets, from `stream` (its markets, `None` if
+/// unknown, and how it is named; `None`: not known before the run), are known and not too
+/// many.
+fn check_positions_split(
+    p: &Pipeline,
+    stream: impl FnOnce() -> Option<(Option<u16>, String)>,
+) -> Result<(), InvocationError> {
+    if !p.positions_per_market {
+        return Ok(());
+    }
+    if !p.consumers.contains(&ConsumerKind::Positions) {
+        return Err(InvocationError::PositionsPerMarketWithoutPositions);
+    }
+    let Some((markets, input)) = stream() else {
+        return Ok(());
+    };
+    positions_parts(markets)
+        .map(|_| ())
+        .map_err(|source| InvocationError::PositionsSplit { input, source })
+}
+
+/// The identity of the event log `path` (`None`: none, or a header the replay will report).
+fn log_identity(path: &Path) -> Option<StreamIdentity> {
+    let file = std::fs::File::open(path).ok()?;
+    let reader = EventLogReader::new(std::io::BufReader::new(file)).ok()?;
+    reader.identity().cloned()
 }
 
 /// The files the pipeline `p` and the summary write, and the CA files it reads.
