@@ -104,6 +104,13 @@ pub enum InvocationError {
     /// `--positions-per-market` with `run --bench`, whose layouts are fixed.
     #[error("--positions-per-market does not apply to --bench (its consumer layouts are fixed)")]
     PositionsPerMarketBench,
+    /// `replay - --positions-per-market --reset-remote`: the markets of a log on standard
+    /// input are known only once it is read, after the servers would have been reset.
+    #[error(
+        "--positions-per-market with a log on standard input cannot be checked before \
+         --reset-remote resets the servers: give the log as a file, or reset in a run of its own"
+    )]
+    PositionsPerMarketResetFromStdin,
     /// The positions plug-in cannot be split over the stream's markets.
     #[error("--positions-per-market with {input}")]
     PositionsSplit {
@@ -197,11 +204,12 @@ impl CliError {
     /// `ringbus --help` lists them.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Invocation(_) | CliError::Pipeline(PipelineError::SameFile { .. }) => {
-                EXIT_USAGE
-            }
+            CliError::Invocation(_)
+            | CliError::Pipeline(PipelineError::SameFile { .. })
+            | CliError::Pipeline(PipelineError::PositionsSplit(_)) => EXIT_USAGE,
             CliError::Log { .. }
             | CliError::Pipeline(PipelineError::Log { .. })
+            | CliError::Pipeline(PipelineError::MarketOutsideStream { .. })
             | CliError::Pipeline(PipelineError::Store(StoreError::ForeignStream(_)))
             | CliError::Pipeline(PipelineError::Remote(RemoteError::ForeignStream(_))) => EXIT_DATA,
             CliError::ConsumersFailed { .. } => EXIT_CONSUMERS,

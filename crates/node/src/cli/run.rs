@@ -113,6 +113,9 @@ pub(super) fn replay(args: ReplayArgs, quiet: bool) -> Result<(), CliError> {
     files.event_log(files::REPLAYED_LOG, &args.log);
     files.extend(outputs(&p, &remotes, args.bus.summary_json.as_deref()));
     files.check()?;
+    if p.positions_per_market && is_std(&args.log) && args.remote.reset_remote {
+        return Err(InvocationError::PositionsPerMarketResetFromStdin.into());
+    }
     check_positions_split(&p, || {
         // Standard input cannot be read ahead: the pipeline checks its identity once read,
         // before it creates an output.
