@@ -649,6 +649,61 @@ fn dash_is_standard_input_and_output() {
     assert_untouched(&before, dir);
 }
 
+/// A log on standard input replays with the positions plug-in per market, its markets
+/// read from the identity in its header; with `--reset-remote` it is refused (the servers
+/// would be reset before the header is read), touching nothing.
+#[test]
+fn positions_per_market_from_standard_input() {
+    let ws = workspace();
+    let dir = ws.path();
+    let piped = |args: &[&str]| {
+        ringbus(dir)
+            .args(args)
+            .stdin(std::fs::File::open(dir.join("keep/events.rbl")).unwrap())
+            .output()
+            .unwrap()
+    };
+    let replay = [
+        "replay",
+        "-",
+        "--db",
+        "r.db",
+        "--event-log",
+        "r.rbl",
+        "--quiet",
+    ];
+    let whole = piped(&[&replay[..], &["--summary-json", "-"]].concat());
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let split = piped(
+        &[
+            &replay[..],
+            &["--positions-per-market", "--summary-json", "-"],
+        ]
+        .concat(),
+    );
+    assert!(split.status.success(), "{}", stderr(&split));
+    let (whole, split): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&whole.stdout).unwrap(),
+        serde_json::from_slice(&split.stdout).unwrap(),
+    );
+    assert_eq!(whole["top_parties"], split["top_parties"]);
+    assert!(split["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "positions-m0"));
+
+    let before = snapshot(dir);
+    let o = piped(&[&replay[..], &["--positions-per-market", "--reset-remote"]].concat());
+    assert_eq!(o.status.code(), Some(USAGE), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("give the log as a file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_untouched(&before, dir);
+}
+
 /// `-v` shows the libraries' log on stderr; without it (or with `-q`) nothing but errors.
 #[test]
 fn verbose_shows_the_libraries_log_and_quiet_prints_nothing() {
