@@ -125,6 +125,52 @@ fn a_served_run_is_scraped_live_and_stopped_by_ctrl_c_like_its_end() {
     assert_eq!(db.load().unwrap().blocks, last);
 }
 
+/// With the positions plug-in per market, `/status` and `/metrics` list each part by its name.
+#[test]
+fn a_served_run_lists_the_positions_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Served::run(
+        env!("CARGO_BIN_EXE_ringbus"),
+        dir.path(),
+        &[
+            "--pace",
+            "50",
+            "--blocks",
+            "0",
+            "--markets",
+            "3",
+            "--consumers",
+            "positions,log",
+            "--positions-per-market",
+        ],
+    );
+    let addr = node.addr;
+    let status = status(addr);
+    let mut names: Vec<&str> = status["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["log", "positions-m0", "positions-m1", "positions-m2"],
+        "{status}"
+    );
+    let metrics = get(addr, "/metrics");
+    for part in ["positions-m0", "positions-m1", "positions-m2"] {
+        assert!(
+            metrics.contains(&format!("consumer=\"{part}\"")),
+            "{part}: {metrics}"
+        );
+    }
+    node.signal("INT");
+    let code = node.wait_for_exit(Duration::from_secs(60)).code();
+    let err: Vec<String> = node.stderr.try_iter().collect();
+    assert_eq!(code, Some(0), "{err:?}");
+}
+
 #[test]
 fn a_second_interrupt_aborts_at_once() {
     let dir = tempfile::tempdir().unwrap();
