@@ -173,36 +173,21 @@ fn deliver<T, K: SlotKey, H: EventHandler<T>>(
     let mut handled = 0;
     let mut current = start;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), HandlerError> {
-        if reader.filters_keys() {
-            // A key filter scans blocks of slots: one iterator keeps its block between events.
-            // SAFETY: `start..end` is below the readable end observed with Acquire loads and
-            // at or past our cursor, which moves only after this batch (`Reader::release`).
-            let mut wanted = unsafe { reader.wanted(start, end) };
-            let mut next = wanted.next();
-            while let Some(sequence) = next {
-                // One event of look-ahead, to know which matching event ends the batch.
-                next = wanted.next();
-                current = sequence;
-                // SAFETY: as above.
-                handler.on_event(unsafe { slots.get(sequence) }, sequence, next.is_none())?;
-                handled += 1;
-            }
-            Ok(())
-        } else {
+        // One iterator for the batch: with a key filter it keeps its block scan between
+        // events; without one it steps through the reader's topics.
+        // SAFETY: `start..end` is below the readable end observed with Acquire loads and at or
+        // past our cursor, which moves only after this batch (`Reader::release`).
+        let mut wanted = unsafe { reader.wanted(start, end) };
+        let mut next = wanted.next();
+        while let Some(sequence) = next {
+            // One event of look-ahead, to know which matching event ends the batch.
+            next = wanted.next();
+            current = sequence;
             // SAFETY: as above.
-            let mut sequence = unsafe { reader.next_of_topics(start, end) };
-            while sequence < end {
-                // One event of look-ahead, to know which matching event ends the batch.
-                // SAFETY: as above.
-                let next = unsafe { reader.next_of_topics(sequence + 1, end) };
-                current = sequence;
-                // SAFETY: as above.
-                handler.on_event(unsafe { slots.get(sequence) }, sequence, next >= end)?;
-                handled += 1;
-                sequence = next;
-            }
-            Ok(())
+            handler.on_event(unsafe { slots.get(sequence) }, sequence, next.is_none())?;
+            handled += 1;
         }
+        Ok(())
     }));
     match outcome {
         Ok(Ok(())) => Ok(handled),
