@@ -131,11 +131,7 @@ pub(crate) fn run_gating<T, K: SlotKey, H: EventHandler<T>>(
     mut handler: H,
 ) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
-        {
-            let at = reader.next;
-            fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
-        };
-        return;
+        return panicked_between_events(&mut reader, payload);
     }
     loop {
         if reader.stop_requested() {
@@ -202,11 +198,7 @@ pub(crate) fn run_tap<T: Clone, K: SlotKey, H: EventHandler<T>>(
     mut handler: H,
 ) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
-        {
-            let at = reader.next;
-            fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
-        };
-        return;
+        return panicked_between_events(&mut reader, payload);
     }
     let mut buffer: Vec<(u64, T)> = Vec::with_capacity(TAP_BATCH as usize);
     loop {
@@ -227,10 +219,7 @@ pub(crate) fn run_tap<T: Clone, K: SlotKey, H: EventHandler<T>>(
             },
             Err(Idle::End(PollError::Lagged { missed })) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_lagged(missed))) {
-                    return {
-                        let at = reader.next;
-                        fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
-                    };
+                    return panicked_between_events(&mut reader, payload);
                 }
                 continue;
             }
@@ -283,6 +272,22 @@ fn finish<T, K: SlotKey, H: EventHandler<T>>(
             reader.leave(Done::Failed, Some(failure));
         }
         Ok(()) => reader.leave_after(&idle),
+    }
+}
+
+/// A handler call outside any event (`on_start`, `on_lagged`) panicked: the consumer fails at
+/// the next sequence it would have read.
+fn panicked_between_events<T, K: SlotKey>(reader: &mut Reader<T, K>, payload: Box<dyn Any + Send>) {
+    let at = reader.next;
+    fail(reader, Stopped::Panic(at, payload), None::<&mut NoHandler>);
+}
+
+/// Stands for the handler where `fail` must not call it.
+struct NoHandler;
+
+impl<T> EventHandler<T> for NoHandler {
+    fn on_event(&mut self, _: &T, _: u64, _: bool) -> Result<(), HandlerError> {
+        Ok(())
     }
 }
 
