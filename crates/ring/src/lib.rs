@@ -293,6 +293,8 @@ mod tap;
 mod task_wait;
 mod thread;
 mod topic;
+#[cfg(all(test, not(loom)))]
+mod typed_publish_tests;
 mod wait;
 
 #[cfg(feature = "async")]
@@ -302,8 +304,8 @@ pub use async_tap::AsyncTap;
 pub use builder::{Builder, Built, BusEvent, RingBus};
 pub use bus::Bus;
 pub use error::{
-    ConfigError, ConsumerFailure, FailureCause, HandlerError, OutOfBatch, PollError, PublishError,
-    ShutdownError,
+    ConfigError, ConsumerFailure, FailureCause, HandlerError, NotPublished, OutOfBatch, PollError,
+    PublishError, ShutdownError,
 };
 pub use handler::{EventHandler, ShutdownReason};
 pub use key::{KeyMatch, Routed, SlotKey};
