@@ -520,14 +520,15 @@ impl<T, K: SlotKey> Producer<T, K> {
     ///     .build()
     ///     .unwrap();
     /// let mut slow = bus.take_poller("slow").unwrap();
-    /// assert_eq!(producer.try_publish_events([Tick(1), Tick(2), Tick(3)]), Ok(0..3));
+    /// let published = producer.try_publish_events([Tick(1), Tick(2), Tick(3)]);
+    /// assert_eq!(published.map_err(|refused| refused.error), Ok(0..3));
     /// // Two more do not fit while `slow` has read nothing: both come back.
     /// let refused = producer.try_publish_events([Tick(4), Tick(5)]).unwrap_err();
     /// assert_eq!(refused.error, PublishError::Full);
     /// let retry: Vec<Tick> = refused.event.collect();
     /// assert_eq!(retry, [Tick(4), Tick(5)]);
     /// drop(slow.poll().unwrap()); // it catches up
-    /// assert_eq!(producer.try_publish_events(retry), Ok(3..5));
+    /// assert_eq!(producer.try_publish_events(retry).ok(), Some(3..5));
     /// ```
     pub fn try_publish_events<I>(
         &mut self,
