@@ -410,7 +410,8 @@ impl<T, K: SlotKey> Producer<T, K> {
 
     /// Like [`Producer::publish_event`], but waits at most `timeout` for space, as
     /// [`Producer::publish_timeout`] does: if the ring is still full then, it publishes
-    /// nothing and hands `event` back with [`PublishError::Timeout`].
+    /// nothing and hands `event` back with [`PublishError::Timeout`] (or, past the last
+    /// sequence, [`PublishError::SequenceExhausted`]).
     ///
     /// ```
     /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};

@@ -135,6 +135,35 @@ fn a_batch_larger_than_the_ring_is_handed_back_untouched() {
 }
 
 #[test]
+fn past_the_last_sequence_the_event_is_handed_back() {
+    use crate::cursor::MAX_PUBLISHED;
+    let (mut producer, bus) = RingBus::routed::<Quote>().capacity(4).build().unwrap();
+    producer.skip_to(MAX_PUBLISHED - 1);
+    let mut poller = bus.subscribe(Subscription::new("p")).unwrap();
+    assert_eq!(producer.try_publish_event(quote(0)), Ok(MAX_PUBLISHED - 1));
+    let exhausted = |event| NotPublished {
+        error: PublishError::SequenceExhausted,
+        event,
+    };
+    assert_eq!(
+        producer.try_publish_event(quote(1)),
+        Err(exhausted(quote(1)))
+    );
+    assert_eq!(
+        producer.publish_event_timeout(quote(1), HANG),
+        Err(exhausted(quote(1)))
+    );
+    let refused = producer.try_publish_events([quote(1)]).unwrap_err();
+    assert_eq!(refused.error, PublishError::SequenceExhausted);
+    assert_eq!(refused.event.collect::<Vec<_>>(), [quote(1)]);
+    assert_eq!(
+        producer.try_publish_event_with(|_| panic!("filled past the end")),
+        Err(PublishError::SequenceExhausted)
+    );
+    assert_eq!(read_now(&mut poller), [quote(0)]);
+}
+
+#[test]
 fn a_bounded_publish_times_out_handing_the_event_back_and_ending_nothing() {
     let (mut producer, bus) = RingBus::routed::<Quote>().capacity(2).build().unwrap();
     let mut slow = bus.subscribe(Subscription::new("slow")).unwrap();
