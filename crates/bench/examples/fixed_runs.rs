@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use ringbus_bench::buffering::ChannelBuffer;
 use ringbus_bench::harness::{RunSpec, System};
 use ringbus_bench::{cpu, scenario, systems};
 
@@ -34,6 +35,9 @@ struct Args {
     /// Ring / channel capacity in events.
     #[arg(long, default_value_t = 1024)]
     capacity: usize,
+    /// How a routed consumer's channel is sized: its share of the capacity, or all of it.
+    #[arg(long, value_enum, default_value_t = ChannelBuffer::Window)]
+    channel_buffer: ChannelBuffer,
 }
 
 /// One run's figures.
@@ -99,7 +103,8 @@ fn main() -> Result<(), String> {
         args.capacity,
         args.events,
         Duration::from_secs(60),
-    );
+    )
+    .buffered(args.channel_buffer);
     let mut figures: Vec<Vec<Figures>> = vec![Vec::new(); chosen.len()];
     for round in 0..args.rounds.max(1) {
         for k in 0..chosen.len() {

@@ -5,6 +5,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::buffering::ChannelBuffer;
 use crate::check::{self, Checker, ConsumerReport};
 use crate::event::{Clock, Event};
 use crate::scenario::{Layout, Scenario, Shape, Workload};
@@ -18,6 +19,8 @@ pub struct RunSpec {
     pub workload: Arc<Workload>,
     /// Ring (or channel) capacity in events.
     pub capacity: usize,
+    /// How the channel systems size a routed consumer's channel ([`RunSpec::channel_capacity`]).
+    pub channel_buffer: ChannelBuffer,
     /// Events to publish.
     pub events: u64,
     /// The producer stops publishing when this much time has passed since the start and
@@ -39,12 +42,25 @@ impl RunSpec {
             layout: Arc::new(scenario.layout.clone()),
             workload: Arc::new(scenario.workload.clone()),
             capacity,
+            channel_buffer: ChannelBuffer::default(),
             events,
             time_limit,
             latency: scenario.focus == crate::scenario::Focus::Latency,
             pin: false,
             idle: None,
         }
+    }
+
+    /// The same spec with channels sized by `buffer`.
+    pub fn buffered(mut self, buffer: ChannelBuffer) -> Self {
+        self.channel_buffer = buffer;
+        self
+    }
+
+    /// The capacity of consumer `consumer`'s channel in the systems that route into channels.
+    pub fn channel_capacity(&self, consumer: usize) -> usize {
+        self.channel_buffer
+            .capacity_for(self.capacity, &self.layout, &self.workload, consumer)
     }
 
     /// The same spec with pinning on or off.

@@ -27,6 +27,7 @@
 //!   through its own `pin_at_core`, the other consumers (channels, bus, ringbus pollers and
 //!   tokio workers) on their threads. Recorded as `settings.pinned` and in the report header.
 
+pub mod buffering;
 pub mod charts;
 pub mod check;
 pub mod cpu;

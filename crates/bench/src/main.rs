@@ -23,6 +23,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use ringbus_bench::buffering::ChannelBuffer;
 use ringbus_bench::harness::System;
 use ringbus_bench::measure::{measure, Budget};
 use ringbus_bench::report::{Machine, Report, ScenarioReport, Settings};
@@ -53,6 +54,11 @@ struct Common {
     /// Ring / channel capacity in events (default 1024).
     #[arg(long)]
     capacity: Option<usize>,
+    /// How crossbeam and std-mpsc size a channel that carries one consumer's share of the
+    /// stream: `window` gives it that share of the capacity, so no consumer lags further
+    /// behind than a ring of the capacity allows; `each` gives every channel the whole capacity.
+    #[arg(long, value_enum, default_value_t = ChannelBuffer::Window)]
+    channel_buffer: ChannelBuffer,
     /// Measured runs per system and scenario (default 3 quick, 5 full).
     #[arg(long)]
     repeats: Option<usize>,
@@ -169,6 +175,7 @@ fn budget(c: &Common) -> Budget {
         b.idle = std::time::Duration::from_millis(ms);
     }
     b.pin = c.pin;
+    b.channel_buffer = c.channel_buffer;
     b
 }
 

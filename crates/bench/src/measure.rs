@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::buffering::ChannelBuffer;
 use crate::check::new_histogram;
 use crate::harness::{run_guarded, Guarded, RunSpec, System};
 use crate::scenario::{Focus, Scenario};
@@ -21,6 +22,8 @@ pub struct Budget {
     pub repeats: usize,
     /// Ring / channel capacity.
     pub capacity: usize,
+    /// How the channel systems size a routed consumer's channel.
+    pub channel_buffer: ChannelBuffer,
     /// Extra time the watchdog waits after a run's deadline before abandoning it.
     pub grace: Duration,
     /// `--pin`: producer and consumer threads pinned to cores ([`crate::pin`]).
@@ -45,6 +48,7 @@ impl Budget {
             run: Duration::from_millis(40),
             repeats: 3,
             capacity: 1024,
+            channel_buffer: ChannelBuffer::Window,
             grace: Duration::from_secs(5),
             pin: false,
             idle: Duration::from_millis(100),
@@ -62,6 +66,7 @@ impl Budget {
             run: Duration::from_millis(250),
             repeats: 5,
             capacity: 1024,
+            channel_buffer: ChannelBuffer::Window,
             grace: Duration::from_secs(10),
             pin: false,
             idle: Duration::from_millis(100),
@@ -233,7 +238,8 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
     } else {
         // Calibrate (and warm up): publish for `calibrate`, then size the runs to `run`.
         let spec = RunSpec::new(scenario, budget.capacity, u64::MAX / 4, budget.calibrate)
-            .pinned(budget.pin);
+            .pinned(budget.pin)
+            .buffered(budget.channel_buffer);
         match run_guarded(system.clone(), &spec, budget.grace) {
             Guarded::Hung => return m.fail(Status::Hung, "calibration run hung".into()),
             Guarded::Done(Err(e)) => return m.fail(Status::Failed, format!("calibration: {e}")),
@@ -262,7 +268,8 @@ pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) ->
         events,
         Budget::time_limit_for(run_time.max(budget.run)),
     )
-    .pinned(budget.pin);
+    .pinned(budget.pin)
+    .buffered(budget.channel_buffer);
     let mut hist = spec.latency.then(new_histogram);
     for i in 0..budget.repeats {
         let cpu0 = crate::cpu::process_cpu();
@@ -341,6 +348,7 @@ fn idle_pct(
         budget.calibrate.max(Duration::from_millis(10)),
     )
     .pinned(budget.pin)
+    .buffered(budget.channel_buffer)
     .with_idle(budget.idle);
     let probe = spec.idle.clone()?;
     match run_guarded(system, &spec, budget.grace + budget.idle) {

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::buffering::ChannelBuffer;
 use crate::harness::family;
 use crate::measure::{Budget, Measurement};
 use crate::scenario::{Focus, Scenario, Shape};
@@ -76,6 +77,9 @@ pub struct Settings {
     pub command: String,
     /// Ring / channel capacity.
     pub capacity: usize,
+    /// How the channel systems size a routed consumer's channel: `window` (its share of the
+    /// capacity) or `each` (the whole capacity).
+    pub channel_buffer: ChannelBuffer,
     /// Measured runs per system and scenario.
     pub repeats: usize,
     /// Target duration of one run, ms.
@@ -102,6 +106,7 @@ impl Settings {
         Settings {
             command,
             capacity: budget.capacity,
+            channel_buffer: budget.channel_buffer,
             repeats: budget.repeats,
             run_ms: budget.run.as_millis() as u64,
             deadline_ms: budget.time_limit().as_millis() as u64,
@@ -595,7 +600,7 @@ impl Report {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "machine: {} cores, {}, load {}, {} build; capacity {}, {} runs of ~{} ms; threads {}; idle window {} ms\n",
+            "machine: {} cores, {}, load {}, {} build; capacity {} (channels: {}), {} runs of ~{} ms; threads {}; idle window {} ms\n",
             self.machine.cores,
             self.machine.cpu_model,
             self.machine
@@ -603,6 +608,7 @@ impl Report {
                 .map_or("?".into(), |l| format!("{l:.2}")),
             self.machine.profile,
             self.settings.capacity,
+            self.settings.channel_buffer.name(),
             self.settings.repeats,
             self.settings.run_ms,
             if self.settings.pinned { "pinned (--pin)" } else { "not pinned" },
@@ -665,7 +671,7 @@ impl Report {
         let st = &self.settings;
         let mut out = format!(
             "Machine: {} cores, {}, kernel {}, load average {} at start and {} at the end, {} build.  \n\
-             Settings: 64-byte events, capacity {}, {} runs of ~{} ms each (deadline {} ms), threads {}, \
+             Settings: 64-byte events, capacity {} (routed channels: {}), {} runs of ~{} ms each (deadline {} ms), threads {}, \
              idle window {} ms, latency runs aim at {} samples (at most {} ms; {} ms for bursts with pauses), command `{}`.\n\n\
              CPU s / M events: process CPU seconds (user + system, every thread) per million published events, \
              median (min – max over the runs). Idle CPU: process CPU over the idle window (consumers started and \
@@ -678,6 +684,10 @@ impl Report {
             m.loadavg_at_end.map_or("?".into(), |l| format!("{l:.2}")),
             m.profile,
             st.capacity,
+            match st.channel_buffer {
+                ChannelBuffer::Window => "each its consumer's share of it",
+                ChannelBuffer::Each => "each the whole capacity",
+            },
             st.repeats,
             st.run_ms,
             st.deadline_ms,

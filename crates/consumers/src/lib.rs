@@ -41,7 +41,8 @@
 //! A store writer is a [`BlockWriter`] over a [`BlockStore`]: the writer stages each block
 //! (the framing rules, [`FramingError`]), skips what the store already holds, and commits
 //! once per block through the store, retrying a refused commit with the store's
-//! [`RetryPolicy`]. The store only commits a whole block, its cursor (the `EndBlock`'s
+//! [`RetryPolicy`], and publishes each committed block's height ([`CommittedHeight`]). The
+//! store only commits a whole block, its cursor (the `EndBlock`'s
 //! sequence) in the same transaction. It also records the identity of the stream it holds
 //! ([`HeldStream`]) with its first commit, and the writer refuses events of another stream
 //! ([`admit`], [`ForeignStream`]). [`SqliteWriter`] is the writer over [`SqliteStore`];
@@ -60,6 +61,7 @@
 //!
 //! struct Blocks {
 //!     blocks: Vec<Vec<Event>>,
+//!     height: Option<u64>,
 //!     held: HeldStream,
 //! }
 //!
@@ -80,12 +82,16 @@
 //!     fn last_committed(&self) -> Option<u64> {
 //!         self.blocks.last().and_then(|b| b.last()).map(|e| e.sequence)
 //!     }
+//!     fn last_committed_height(&self) -> Option<u64> {
+//!         self.height
+//!     }
 //!     fn retry_policy(&self) -> RetryPolicy {
 //!         let pause = Duration::from_millis(10);
 //!         RetryPolicy { max_attempts: 3, backoff: Backoff::new(pause, 8 * pause) }
 //!     }
 //!     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
 //!         self.blocks.push(block.events().to_vec()); // all or nothing
+//!         self.height = Some(block.height());
 //!         Ok(())
 //!     }
 //!     fn refused(&self, refused: Refused, failure: String) -> Error {
@@ -103,7 +109,7 @@
 //! }
 //!
 //! let stream = StreamIdentity::new("example", BlockHash(1), 0, "")?;
-//! let store = Blocks { blocks: Vec::new(), held: HeldStream::Empty };
+//! let store = Blocks { blocks: Vec::new(), height: None, held: HeldStream::Empty };
 //! let mut writer = BlockWriter::new(store, Some(&stream))?;
 //! for (sequence, event) in [
 //!     Event::new(BeginBlock { height: 1, ..Default::default() }),
@@ -115,12 +121,13 @@
 //!     writer.write(&Event { sequence: sequence as u64, ..event })?;
 //! }
 //! assert_eq!(writer.store().last_committed(), Some(1));
+//! assert_eq!(writer.committed_height().get(), Some(1));
 //! // An event after the block's end and before the next `BeginBlock`:
 //! let stray = Event { sequence: 2, ..Event::new(EndBlock { height: 1, ..Default::default() }) };
 //! assert!(matches!(writer.write(&stray), Err(Error::Framing(FramingError::OutsideBlock { .. }))));
 //! // The store now holds `stream`: a writer of another stream is refused.
 //! let other = StreamIdentity::new("example", BlockHash(2), 1, "")?;
-//! let store = Blocks { blocks: Vec::new(), held: writer.store().held_stream().clone() };
+//! let store = Blocks { blocks: Vec::new(), height: None, held: writer.store().held_stream().clone() };
 //! assert!(matches!(BlockWriter::new(store, Some(&other)), Err(Error::Foreign(_))));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -128,6 +135,7 @@
 #![forbid(unsafe_code)]
 
 mod block;
+mod committed_height;
 mod error;
 mod event_log;
 mod memory;
@@ -142,6 +150,7 @@ pub use block::{
     admit, Admission, Block, BlockStore, BlockWriter, CommitError, CommitResult, ForeignStream,
     FramingError, HeldStream, Refused,
 };
+pub use committed_height::CommittedHeight;
 pub use error::StoreError;
 pub use event_log::EventLogConsumer;
 pub use memory::{MemoryStores, StoreView};

@@ -1,7 +1,7 @@
 //! The in-memory stores: stage a block's events, apply them all at its `EndBlock`.
 
 use crate::block::BlockStage;
-use crate::StoreTables;
+use crate::{CommittedHeight, StoreTables};
 use ringbus_events::{topic_sets, Event, EventFilter, PartyId};
 use ringbus_ring::{EventHandler, HandlerError, Subscription};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -29,7 +29,8 @@ impl StoreView {
 /// [`EventHandler`] for [`topic_sets::STORE_INPUTS`](ringbus_events::topic_sets::STORE_INPUTS).
 ///
 /// Events are staged until their block's `EndBlock`, then applied under one write lock:
-/// a reader of the [`StoreView`] sees whole blocks only.
+/// a reader of the [`StoreView`] sees whole blocks only, and the block's height is then
+/// published through [`MemoryStores::committed_height`].
 ///
 /// ```
 /// use ringbus_consumers::MemoryStores;
@@ -53,6 +54,7 @@ impl StoreView {
 pub struct MemoryStores {
     stage: BlockStage,
     view: StoreView,
+    committed: CommittedHeight,
 }
 
 impl MemoryStores {
@@ -100,9 +102,15 @@ impl MemoryStores {
             MemoryStores {
                 stage: BlockStage::default(),
                 view: view.clone(),
+                committed: CommittedHeight::default(),
             },
             view,
         )
+    }
+
+    /// A handle on the height of the last block applied, for readers on other threads.
+    pub fn committed_height(&self) -> CommittedHeight {
+        self.committed.clone()
     }
 }
 
@@ -113,6 +121,7 @@ impl EventHandler<Event> for MemoryStores {
             let mut tables = self.view.0.write().unwrap_or_else(PoisonError::into_inner);
             tables.apply_block(block.events());
             drop(tables);
+            self.committed.set(block.height());
             self.stage.clear();
         }
         Ok(())

@@ -2,14 +2,14 @@
 //! errors typed and committing nothing, refused commits retried then reported.
 
 use ringbus_consumers::{
-    Backoff, Block, BlockStore, BlockWriter, CommitError, CommitResult, ForeignStream,
-    FramingError, HeldStream, Refused, RetryPolicy,
+    Backoff, Block, BlockStore, BlockWriter, CommitError, CommitResult, CommittedHeight,
+    ForeignStream, FramingError, HeldStream, Refused, RetryPolicy,
 };
 use ringbus_events::{BeginBlock, BlockHash, EndBlock, Event, Payload, StreamIdentity, Trade};
 use std::time::Duration;
 
 /// Commits blocks into a vector; refuses the next `refuse` attempts, or fails every
-/// attempt with `fail`.
+/// attempt with `fail`. With `watch`, each attempt notes what that handle says in `seen`.
 #[derive(Debug)]
 struct FakeStore {
     blocks: Vec<Vec<Event>>,
@@ -18,6 +18,8 @@ struct FakeStore {
     fail: Option<fn() -> CommitError<&'static str, FakeError>>,
     held: HeldStream,
     record: Option<StreamIdentity>,
+    watch: Option<CommittedHeight>,
+    seen: Vec<Option<u64>>,
 }
 
 impl Default for FakeStore {
@@ -29,6 +31,8 @@ impl Default for FakeStore {
             fail: None,
             held: HeldStream::Empty,
             record: None,
+            watch: None,
+            seen: Vec::new(),
         }
     }
 }
@@ -57,6 +61,13 @@ impl BlockStore for FakeStore {
             .map(|e| e.sequence)
     }
 
+    fn last_committed_height(&self) -> Option<u64> {
+        match self.blocks.last()?.last()?.payload {
+            Payload::EndBlock(end) => Some(end.height),
+            _ => None,
+        }
+    }
+
     fn retry_policy(&self) -> RetryPolicy {
         let pause = Duration::from_millis(1);
         RetryPolicy {
@@ -67,6 +78,9 @@ impl BlockStore for FakeStore {
 
     fn commit(&mut self, block: &Block<'_>) -> CommitResult<Self> {
         self.attempts += 1;
+        if let Some(watch) = &self.watch {
+            self.seen.push(watch.get());
+        }
         if let Some(fail) = self.fail {
             return Err(fail());
         }
@@ -374,4 +388,42 @@ fn a_store_of_unknown_stream_takes_only_events_of_unknown_stream() {
     write_all(&mut w, &events(0, [begin(1), end(1), begin(2), end(2)])).unwrap();
     assert_eq!((w.skipped(), w.store().blocks.len()), (2, 2));
     assert_eq!(w.store().held_stream(), &HeldStream::Unidentified);
+}
+
+#[test]
+fn the_committed_height_moves_only_once_a_commit_succeeded() {
+    let mut w = BlockWriter::new(FakeStore::default(), None).unwrap();
+    let height = w.committed_height();
+    w.store_mut().watch = Some(height.clone());
+    assert_eq!(height.get(), None, "nothing committed yet");
+    write_all(&mut w, &events(0, [begin(1), trade()])).unwrap();
+    assert_eq!(height.get(), None, "a staged block is not committed");
+    write_all(&mut w, &events(2, [end(1)])).unwrap();
+    assert_eq!(height.get(), Some(1));
+    assert_eq!(w.store().seen, [None], "not yet during its commit");
+
+    // Refused twice, committed on the third attempt: block 1 until then.
+    w.store_mut().refuse = 2;
+    write_all(&mut w, &events(3, [begin(2), end(2)])).unwrap();
+    assert_eq!(w.store().seen[1..], [Some(1); 3]);
+    assert_eq!(height.get(), Some(2));
+
+    // Refused on every attempt, then a fatal error: still block 2.
+    w.store_mut().refuse = u32::MAX;
+    let err = write_all(&mut w, &events(5, [begin(3), end(3)])).unwrap_err();
+    assert!(matches!(err, FakeError::Refused(..)), "{err:?}");
+    assert_eq!(height.get(), Some(2));
+    w.store_mut().fail = Some(|| CommitError::Fatal(FakeError::CursorMoved));
+    let err = write_all(&mut w, &events(5, [begin(3), end(3)])).unwrap_err();
+    assert!(matches!(err, FakeError::CursorMoved), "{err:?}");
+    assert_eq!(height.get(), Some(2));
+    assert_eq!(w.store().seen[4..], [Some(2); 4]);
+
+    // A writer over the same store starts at the height it holds.
+    let store = FakeStore {
+        blocks: std::mem::take(&mut w.store_mut().blocks),
+        ..FakeStore::default()
+    };
+    let w = BlockWriter::new(store, None).unwrap();
+    assert_eq!(w.committed_height().get(), Some(2));
 }

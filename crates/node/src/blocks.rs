@@ -24,9 +24,9 @@ impl PublishedBlock {
     }
 }
 
-/// How many blocks are kept: enough to map any consumer still within a large ring's reach to
-/// the block it last finished (blocks hold tens to hundreds of events).
-const KEPT: usize = 4096;
+/// How many blocks are kept: more than any reader asks for (the live server shows the
+/// latest 10, the run's summary the last one).
+const KEPT: usize = 64;
 
 /// The latest [`KEPT`] blocks published, oldest first. Cheap to clone (shared).
 #[derive(Clone, Debug, Default)]
@@ -46,25 +46,6 @@ impl BlockHistory {
         let blocks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         blocks.iter().rev().take(n).copied().collect()
     }
-
-    /// The height of the last block wholly before `next` (a consumer's next sequence to
-    /// read: it has finished every block ending before it). `None`: no block has ended
-    /// before it, or that block is older than the history.
-    pub(crate) fn finished_before(&self, next: u64) -> Option<u64> {
-        let blocks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        // Ordered by sequence: the blocks ending before `next` are a prefix.
-        let i = blocks.partition_point(|b| b.last < next);
-        let first_kept = blocks.front()?;
-        if i == 0 {
-            // Inside the oldest block kept: it finished the one before (heights follow each
-            // other). Before it: no longer known.
-            return (first_kept.first <= next)
-                .then(|| first_kept.height.checked_sub(1))
-                .flatten()
-                .filter(|h| *h > 0);
-        }
-        Some(blocks[i - 1].height)
-    }
 }
 
 #[cfg(test)]
@@ -81,18 +62,13 @@ mod tests {
     }
 
     #[test]
-    fn a_consumer_has_finished_the_blocks_ending_before_its_next_sequence() {
+    fn the_latest_blocks_newest_first() {
         let h = BlockHistory::default();
-        assert_eq!(h.finished_before(10), None);
+        assert!(h.latest(1).is_empty());
         h.push(block(1, 0, 9));
         h.push(block(2, 10, 19));
-        assert_eq!(h.finished_before(0), None);
-        assert_eq!(h.finished_before(9), None);
-        assert_eq!(h.finished_before(10), Some(1));
-        assert_eq!(h.finished_before(19), Some(1));
-        assert_eq!(h.finished_before(20), Some(2));
-        assert_eq!(h.finished_before(1_000), Some(2));
         assert_eq!(h.latest(1), [block(2, 10, 19)]);
+        assert_eq!(h.latest(5), [block(2, 10, 19), block(1, 0, 9)]);
         assert_eq!(block(2, 10, 19).events(), 10);
     }
 
@@ -104,8 +80,6 @@ mod tests {
         }
         assert_eq!(h.latest(usize::MAX).len(), KEPT);
         assert_eq!(h.latest(1)[0].height, KEPT as u64 + 10);
-        // A consumer still inside a block no longer kept: unknown, not a wrong height.
-        assert_eq!(h.finished_before(5), None);
-        assert_eq!(h.finished_before(105), Some(10));
+        assert_eq!(h.latest(usize::MAX)[KEPT - 1].height, 11, "the oldest kept");
     }
 }

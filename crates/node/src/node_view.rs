@@ -1,9 +1,10 @@
 //! What a running pipeline shows besides the bus's own metrics: the latest blocks, how far
-//! each store has committed, each forwarder's backlog.
+//! each store has committed (as the stores report it), each forwarder's backlog.
 
 use crate::blocks::{BlockHistory, PublishedBlock};
 use crate::pipeline::EventBus;
 use crate::ConsumerKind;
+use ringbus_consumers::CommittedHeight;
 use ringbus_live::{BlockLine, ForwarderLine, NodeSnapshot, NodeStatus, StoreLine};
 use ringbus_remote::ForwarderStatus;
 use ringbus_ring::Metrics;
@@ -15,8 +16,9 @@ use std::sync::{Arc, Weak};
 pub struct NodeView {
     bus: Weak<EventBus>,
     blocks: BlockHistory,
-    /// The consumers that commit whole blocks (their committed height is shown).
-    stores: Vec<ConsumerKind>,
+    /// The consumers that commit whole blocks, each with the height it reports committed,
+    /// in the order of [`ConsumerKind`].
+    stores: Vec<(ConsumerKind, CommittedHeight)>,
     /// The JetStream forwarder's counters, if it runs.
     forwarder: Option<ForwarderStatus>,
 }
@@ -26,8 +28,8 @@ pub struct NodeView {
 pub struct StoreHeight {
     /// The consumer's name.
     pub name: &'static str,
-    /// The height of the last block it committed (`None`: none yet, or further back than
-    /// the blocks the node keeps in mind).
+    /// The height of the last block it committed, as the store reports it once the commit
+    /// succeeded (`None`: none yet).
     pub committed_height: Option<u64>,
 }
 
@@ -55,12 +57,12 @@ impl NodeStatus for NodeView {
             .into_iter()
             .map(|b| BlockLine::new(b.height, b.first, b.last, b.transactions))
             .collect();
+        s.stores = self
+            .store_heights()
+            .into_iter()
+            .map(|h| StoreLine::new(h.name, h.committed_height))
+            .collect();
         if let Some(metrics) = self.bus_metrics() {
-            s.stores = self
-                .store_heights(&metrics)
-                .into_iter()
-                .map(|h| StoreLine::new(h.name, h.committed_height))
-                .collect();
             s.forwarders = self
                 .forwarder_backlogs(&metrics)
                 .into_iter()
@@ -72,24 +74,15 @@ impl NodeStatus for NodeView {
 }
 
 impl NodeView {
+    /// A view of `bus`, its `blocks`, the block `stores` with their committed-height handles
+    /// and the `forwarder`'s counters.
     pub(crate) fn new(
         bus: &Arc<EventBus>,
         blocks: BlockHistory,
-        consumers: &[ConsumerKind],
+        mut stores: Vec<(ConsumerKind, CommittedHeight)>,
         forwarder: Option<ForwarderStatus>,
     ) -> Self {
-        let mut stores: Vec<ConsumerKind> = consumers
-            .iter()
-            .copied()
-            .filter(|k| {
-                matches!(
-                    k,
-                    ConsumerKind::Stores | ConsumerKind::Sqlite | ConsumerKind::Postgres
-                )
-            })
-            .collect();
-        stores.sort();
-        stores.dedup();
+        stores.sort_by_key(|(kind, _)| *kind);
         NodeView {
             bus: Arc::downgrade(bus),
             blocks,
@@ -108,17 +101,14 @@ impl NodeView {
         self.bus.upgrade().map(|bus| bus.metrics())
     }
 
-    /// Each store's committed height, from the bus's `metrics`: the last block wholly
-    /// before its cursor (a block store commits a block, cursor included, when it handles
-    /// its `EndBlock`).
-    pub fn store_heights(&self, metrics: &Metrics) -> Vec<StoreHeight> {
+    /// Each store's committed height, as its writer published it after its last successful
+    /// commit (a store that resumed starts at the height it held).
+    pub fn store_heights(&self) -> Vec<StoreHeight> {
         self.stores
             .iter()
-            .map(|kind| StoreHeight {
+            .map(|(kind, committed)| StoreHeight {
                 name: kind.name(),
-                committed_height: metrics
-                    .consumer(kind.name())
-                    .and_then(|c| self.blocks.finished_before(c.sequence)),
+                committed_height: committed.get(),
             })
             .collect()
     }

@@ -8,8 +8,8 @@ use crate::positions_split::{self, PositionsSplitError};
 use crate::{FileIdentity, NodeView, Pace, StopSignal};
 use indicatif::{ProgressBar, ProgressStyle};
 use ringbus_consumers::{
-    BusyTime, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView, SqliteOptions,
-    SqliteWriter, StoreError, StoreView, Timed,
+    BusyTime, CommittedHeight, EventLogConsumer, MemoryStores, PositionsPlugin, PositionsView,
+    SqliteOptions, SqliteWriter, StoreError, StoreView, Timed,
 };
 use ringbus_events::{
     topic_sets, Event, EventKey, EventLogReader, EventTopic, LogError, MarketEvent, MarketId,
@@ -450,6 +450,7 @@ impl Pipeline {
                 ConsumerKind::Stores => {
                     let (h, view) = MemoryStores::new();
                     report.stores = Some(view);
+                    report.committed.push((kind, h.committed_height()));
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
@@ -466,6 +467,7 @@ impl Pipeline {
                     };
                     let h = SqliteWriter::open(&path, self.sqlite, stream)?;
                     report.sqlite_resumed_after = Some(h.resume_after());
+                    report.committed.push((kind, h.committed_height()));
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(topic_sets::STORE_INPUTS), h)
@@ -486,6 +488,7 @@ impl Pipeline {
                         .ok_or(PipelineError::NoUrl("postgres"))?;
                     let h = PostgresWriter::connect(url, options, stream)?;
                     report.postgres_resumed_after = Some(h.resume_after());
+                    report.committed.push((kind, h.committed_height()));
                     let (h, t) = Timed::new(h);
                     busy.push((kind.name().into(), t));
                     b.handler(sub.topics(PG_INPUTS), h)
@@ -554,7 +557,12 @@ impl Pipeline {
         let (producer, bus) = builder.build()?;
         let bus = Arc::new(bus);
         let blocks = BlockHistory::default();
-        let view = NodeView::new(&bus, blocks.clone(), &self.consumers, views.nats.clone());
+        let view = NodeView::new(
+            &bus,
+            blocks.clone(),
+            std::mem::take(&mut views.committed),
+            views.nats.clone(),
+        );
         let service = match serve(Arc::clone(&bus), view) {
             Ok(service) => service,
             Err(e) => {
@@ -785,6 +793,8 @@ struct Views {
     sqlite_resumed_after: Option<Option<u64>>,
     postgres_resumed_after: Option<Option<u64>>,
     nats: Option<ForwarderStatus>,
+    /// Each block store's committed-height handle, for the node's view.
+    committed: Vec<(ConsumerKind, CommittedHeight)>,
 }
 
 /// The blocks of a replayed log as its events go by, recorded once published.

@@ -154,7 +154,10 @@ fn crash_child() {
         if e.block_height == stall && w.open_block() == Some(stall) {
             staged_in_stall_block += 1;
             if staged_in_stall_block == 25 {
-                std::fs::write(marker, w.store().last_committed().unwrap().to_string()).unwrap();
+                // Written whole, then renamed: the parent reads it as soon as it exists.
+                let partial = format!("{marker}.partial");
+                std::fs::write(&partial, w.store().last_committed().unwrap().to_string()).unwrap();
+                std::fs::rename(&partial, marker).unwrap();
                 loop {
                     std::thread::sleep(Duration::from_secs(1));
                 }

@@ -95,22 +95,27 @@ fn crash_mid_block_then_resume_from_the_log() {
             .unwrap()
             + 25;
         let mut w = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
+        assert_eq!(w.committed_height().get(), None, "an empty database");
         for e in &events[..cut] {
             if PG_INPUTS.contains(e.ring_topic()) {
                 w.write(e).unwrap();
             }
         }
         assert_eq!(w.open_block(), Some(60));
+        assert_eq!(w.committed_height().get(), Some(59));
         let last_good = w.store().last_committed();
         drop(w); // the staged part of block 60 is gone with the process
 
         let mut w = PostgresWriter::connect(url.clone(), PgOptions::default(), None).unwrap();
         assert_eq!(w.resume_after(), last_good);
         assert_eq!(w.store().block_height(), 59);
+        let committed = w.committed_height();
+        assert_eq!(committed.get(), Some(59), "the height it resumed at");
         for e in events.iter().filter(|e| PG_INPUTS.contains(e.ring_topic())) {
             w.write(e).unwrap();
         }
         assert!(w.skipped() > 0);
+        assert_eq!(committed.get(), Some(120));
         check(w.store_mut(), &events);
     });
 }

@@ -166,7 +166,8 @@ pub enum ConfigError {
     Closed,
 }
 
-/// Why `try_publish`, `publish_timeout` or a batch publish did not publish.
+/// Why `try_publish`, `publish_timeout` or a batch publish did not publish (a typed publish
+/// that hands its event back says it in a [`NotPublished`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -188,6 +189,56 @@ pub enum PublishError {
         /// The ring's capacity.
         capacity: u64,
     },
+}
+
+/// A typed publish that did not publish: why, and what it was given, handed back untouched,
+/// so a producer that sheds load or retries later loses nothing.
+///
+/// `event` is the event given to [`Producer::try_publish_event`] or
+/// [`Producer::publish_event_timeout`], or the iterator given to
+/// [`Producer::try_publish_events`], from which no event was taken. Its `Debug` does not
+/// show the event, so an event type need not be `Debug` to `unwrap` a result; `?` turns it
+/// into the bare [`PublishError`], dropping the event.
+///
+/// ```
+/// use ringbus_ring::{NotPublished, PublishError};
+/// let refused = NotPublished { error: PublishError::Full, event: 7u64 };
+/// assert_eq!(refused.to_string(), "the ring is full");
+/// assert_eq!(format!("{refused:?}"), "NotPublished { error: Full, .. }");
+/// assert_eq!(PublishError::from(refused), PublishError::Full);
+/// ```
+///
+/// [`Producer::try_publish_event`]: crate::Producer::try_publish_event
+/// [`Producer::publish_event_timeout`]: crate::Producer::publish_event_timeout
+/// [`Producer::try_publish_events`]: crate::Producer::try_publish_events
+#[derive(Clone, PartialEq, Eq)]
+pub struct NotPublished<E> {
+    /// Why nothing was published.
+    pub error: PublishError,
+    /// What was not published: the event, or a batch's iterator with every event still in it.
+    pub event: E,
+}
+
+impl<E> fmt::Debug for NotPublished<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotPublished")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E> fmt::Display for NotPublished<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<E> StdError for NotPublished<E> {}
+
+impl<E> From<NotPublished<E>> for PublishError {
+    fn from(refused: NotPublished<E>) -> Self {
+        refused.error
+    }
 }
 
 /// [`Batch::release_to`](crate::Batch::release_to) was given a sequence outside the batch.

@@ -131,11 +131,7 @@ pub(crate) fn run_gating<T, K: SlotKey, H: EventHandler<T>>(
     mut handler: H,
 ) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
-        {
-            let at = reader.next;
-            fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
-        };
-        return;
+        return panicked_between_events(&mut reader, payload);
     }
     loop {
         if reader.stop_requested() {
@@ -173,36 +169,21 @@ fn deliver<T, K: SlotKey, H: EventHandler<T>>(
     let mut handled = 0;
     let mut current = start;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), HandlerError> {
-        if reader.filters_keys() {
-            // A key filter scans blocks of slots: one iterator keeps its block between events.
-            // SAFETY: `start..end` is below the readable end observed with Acquire loads and
-            // at or past our cursor, which moves only after this batch (`Reader::release`).
-            let mut wanted = unsafe { reader.wanted(start, end) };
-            let mut next = wanted.next();
-            while let Some(sequence) = next {
-                // One event of look-ahead, to know which matching event ends the batch.
-                next = wanted.next();
-                current = sequence;
-                // SAFETY: as above.
-                handler.on_event(unsafe { slots.get(sequence) }, sequence, next.is_none())?;
-                handled += 1;
-            }
-            Ok(())
-        } else {
+        // One iterator for the batch: with a key filter it keeps its block scan between
+        // events; without one it steps through the reader's topics.
+        // SAFETY: `start..end` is below the readable end observed with Acquire loads and at or
+        // past our cursor, which moves only after this batch (`Reader::release`).
+        let mut wanted = unsafe { reader.wanted(start, end) };
+        let mut next = wanted.next();
+        while let Some(sequence) = next {
+            // One event of look-ahead, to know which matching event ends the batch.
+            next = wanted.next();
+            current = sequence;
             // SAFETY: as above.
-            let mut sequence = unsafe { reader.next_of_topics(start, end) };
-            while sequence < end {
-                // One event of look-ahead, to know which matching event ends the batch.
-                // SAFETY: as above.
-                let next = unsafe { reader.next_of_topics(sequence + 1, end) };
-                current = sequence;
-                // SAFETY: as above.
-                handler.on_event(unsafe { slots.get(sequence) }, sequence, next >= end)?;
-                handled += 1;
-                sequence = next;
-            }
-            Ok(())
+            handler.on_event(unsafe { slots.get(sequence) }, sequence, next.is_none())?;
+            handled += 1;
         }
+        Ok(())
     }));
     match outcome {
         Ok(Ok(())) => Ok(handled),
@@ -217,11 +198,7 @@ pub(crate) fn run_tap<T: Clone, K: SlotKey, H: EventHandler<T>>(
     mut handler: H,
 ) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_start())) {
-        {
-            let at = reader.next;
-            fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
-        };
-        return;
+        return panicked_between_events(&mut reader, payload);
     }
     let mut buffer: Vec<(u64, T)> = Vec::with_capacity(TAP_BATCH as usize);
     loop {
@@ -242,10 +219,7 @@ pub(crate) fn run_tap<T: Clone, K: SlotKey, H: EventHandler<T>>(
             },
             Err(Idle::End(PollError::Lagged { missed })) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.on_lagged(missed))) {
-                    return {
-                        let at = reader.next;
-                        fail(&mut reader, Stopped::Panic(at, payload), None::<&mut H>)
-                    };
+                    return panicked_between_events(&mut reader, payload);
                 }
                 continue;
             }
@@ -298,6 +272,22 @@ fn finish<T, K: SlotKey, H: EventHandler<T>>(
             reader.leave(Done::Failed, Some(failure));
         }
         Ok(()) => reader.leave_after(&idle),
+    }
+}
+
+/// A handler call outside any event (`on_start`, `on_lagged`) panicked: the consumer fails at
+/// the next sequence it would have read.
+fn panicked_between_events<T, K: SlotKey>(reader: &mut Reader<T, K>, payload: Box<dyn Any + Send>) {
+    let at = reader.next;
+    fail(reader, Stopped::Panic(at, payload), None::<&mut NoHandler>);
+}
+
+/// Stands for the handler where `fail` must not call it.
+struct NoHandler;
+
+impl<T> EventHandler<T> for NoHandler {
+    fn on_event(&mut self, _: &T, _: u64, _: bool) -> Result<(), HandlerError> {
+        Ok(())
     }
 }
 

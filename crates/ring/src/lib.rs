@@ -143,7 +143,8 @@ assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
 //! An event type that tells its own topic and a small key ([`Routed`], [`SlotKey`]) gets a
 //! bus that stores the key beside each topic tag ([`RingBus::routed`]).
 //! [`Producer::publish_event`] takes topic and key from the event, so neither can disagree
-//! with it, and a subscription may filter on keys ([`Subscription::keys`]): a consumer of
+//! with it (as do its in-place, batch, non-blocking and bounded forms: below), and a
+//! subscription may filter on keys ([`Subscription::keys`]): a consumer of
 //! one market or one party skips the others' events reading their tag and key only. A key
 //! may be a digest; when it cannot tell, the event decides ([`Routed::matches`]), so filtering
 //! stays exact. A bus without keys is `Bus<T, ()>`, the default, and pays nothing for them.
@@ -193,7 +194,15 @@ assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
 //!
 //! A gating consumer a whole ring behind makes the producer wait, by the bus's
 //! [`WaitStrategy`]. Nothing is ever dropped for a gating consumer.
-//! [`Producer::try_publish`] returns [`PublishError::Full`] instead of waiting.
+//! [`Producer::try_publish`] returns [`PublishError::Full`] instead of waiting, and
+//! [`Producer::publish_timeout`] waits at most a given time.
+//!
+//! The typed publishes have the same forms: [`Producer::try_publish_event`],
+//! [`Producer::try_publish_event_with`], [`Producer::try_publish_events`] and
+//! [`Producer::try_publish_events_with`] do not wait, [`Producer::publish_event_timeout`] and
+//! [`Producer::publish_event_with_timeout`] wait at most `timeout`. A refused publish writes
+//! nothing; the forms that move events in hand them back in a [`NotPublished`], so a producer
+//! that sheds load or retries loses none.
 //!
 //! # Waiting
 //!
@@ -225,8 +234,9 @@ assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
 //! event. [`Bus::join`] waits for managed threads. [`Bus::stop`] stops one consumer: a
 //! handler at its next batch, a poller or tap at its next poll ([`PollError::Stopped`]).
 //!
-//! Every wait has a bounded form: [`Poller::poll_timeout`], [`Tap::poll_timeout`] and
-//! [`Producer::publish_timeout`] return a `Timeout` error that ends nothing.
+//! Every wait has a bounded form: [`Poller::poll_timeout`], [`Tap::poll_timeout`],
+//! [`Producer::publish_timeout`] and [`Producer::publish_event_timeout`] return a `Timeout`
+//! error that ends nothing.
 //!
 //! # Failure
 //!
@@ -293,6 +303,8 @@ mod tap;
 mod task_wait;
 mod thread;
 mod topic;
+#[cfg(all(test, not(loom)))]
+mod typed_publish_tests;
 mod wait;
 
 #[cfg(feature = "async")]
@@ -302,8 +314,8 @@ pub use async_tap::AsyncTap;
 pub use builder::{Builder, Built, BusEvent, RingBus};
 pub use bus::Bus;
 pub use error::{
-    ConfigError, ConsumerFailure, FailureCause, HandlerError, OutOfBatch, PollError, PublishError,
-    ShutdownError,
+    ConfigError, ConsumerFailure, FailureCause, HandlerError, NotPublished, OutOfBatch, PollError,
+    PublishError, ShutdownError,
 };
 pub use handler::{EventHandler, ShutdownReason};
 pub use key::{KeyMatch, Routed, SlotKey};

@@ -1,7 +1,7 @@
 //! The single producer: claims slots, fills them in place, publishes them.
 
 use crate::cursor::{Role, StreamEnd, COPYING, DETACHED, MAX_PUBLISHED, SEQUENCE};
-use crate::error::PublishError;
+use crate::error::{NotPublished, PublishError};
 use crate::key::{Routed, SlotKey};
 use crate::shared::Shared;
 use crate::sync::{self, fence, Arc};
@@ -289,22 +289,318 @@ impl<T, K: SlotKey> Producer<T, K> {
         I: IntoIterator<Item = T>,
         I::IntoIter: ExactSizeIterator,
     {
-        let mut events = events.into_iter();
+        let events = events.into_iter();
         let end = self.batch_end(events.len())?;
         if end > self.limit {
             self.make_space(end, None)?;
         }
+        // SAFETY: `end <= limit`: `make_space` made room.
+        Ok(unsafe { self.write_events(end, events) })
+    }
+
+    /// Moves the events `events` yields into the slots from `next` up to `end` and publishes
+    /// them at once; returns their sequences (fewer than up to `end` if it runs dry).
+    ///
+    /// # Safety
+    /// `end <= limit`: space was made for them.
+    #[inline(always)]
+    unsafe fn write_events(&mut self, end: u64, mut events: impl Iterator<Item = T>) -> Range<u64>
+    where
+        T: Routed<Key = K>,
+    {
         let start = self.next;
         let mut written = start;
         while written < end {
             let Some(event) = events.next() else { break };
-            // SAFETY: `written < end <= limit`, so as in `write_next` for each sequence of
-            // the batch; none is published before `commit` below.
+            // SAFETY: `written < end <= limit` (this function's contract), so as in
+            // `write_next` for each sequence of the batch; none is published before `commit`
+            // below.
             unsafe { self.shared.slots.write(written, |slot| routed(slot, event)) };
             written += 1;
         }
         self.commit(written);
-        Ok(start..written)
+        start..written
+    }
+
+    /// Like [`Producer::publish_event`], but does not wait: when the ring is full (a gating
+    /// consumer is a whole ring behind) it publishes nothing and hands `event` back with
+    /// [`PublishError::Full`], as [`Producer::try_publish`] does for an untyped event. The
+    /// other refusal is [`PublishError::SequenceExhausted`], where `publish_event` panics.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0 % 2) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(2)
+    ///     .poller(Subscription::new("slow"))
+    ///     .build()
+    ///     .unwrap();
+    /// let mut slow = bus.take_poller("slow").unwrap();
+    /// assert_eq!(producer.try_publish_event(Tick(1)), Ok(0));
+    /// assert_eq!(producer.try_publish_event(Tick(2)), Ok(1));
+    /// // `slow` is a whole ring behind: the event comes back, and nothing was published.
+    /// let refused = producer.try_publish_event(Tick(3)).unwrap_err();
+    /// assert_eq!((refused.error, refused.event), (PublishError::Full, Tick(3)));
+    /// assert_eq!(producer.next_sequence(), 2);
+    /// drop(slow.poll().unwrap()); // it catches up
+    /// assert_eq!(producer.try_publish_event(refused.event), Ok(2));
+    /// ```
+    #[inline]
+    pub fn try_publish_event(&mut self, event: T) -> Result<u64, NotPublished<T>>
+    where
+        T: Routed<Key = K>,
+    {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            if let Err(error) = self.try_make_space(sequence + 1) {
+                return Err(NotPublished { error, event });
+            }
+        }
+        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
+        Ok(unsafe { self.write_next(|slot| routed(slot, event)) })
+    }
+
+    /// Like [`Producer::publish_event_with`], but returns [`PublishError::Full`] instead of
+    /// waiting (and without calling `fill`) when the ring is full.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// #[derive(Default)]
+    /// struct Tick { topic: u8, px: u64 }
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.topic) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(1)
+    ///     .poller(Subscription::new("slow"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _slow = bus.take_poller("slow").unwrap(); // never polls
+    /// assert_eq!(producer.try_publish_event_with(|e| { e.topic = 3; e.px = 100 }), Ok(0));
+    /// let full = producer.try_publish_event_with(|_| unreachable!("not called when full"));
+    /// assert_eq!(full, Err(PublishError::Full));
+    /// ```
+    #[inline]
+    pub fn try_publish_event_with(&mut self, fill: impl FnOnce(&mut T)) -> Result<u64, PublishError>
+    where
+        T: Routed<Key = K>,
+    {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            self.try_make_space(sequence + 1)?;
+        }
+        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
+        Ok(unsafe {
+            self.write_next(|slot| {
+                fill(slot);
+                (slot.topic(), slot.key())
+            })
+        })
+    }
+
+    /// Like [`Producer::publish_event`], but waits at most `timeout` for space, as
+    /// [`Producer::publish_timeout`] does: if the ring is still full then, it publishes
+    /// nothing and hands `event` back with [`PublishError::Timeout`] (or, past the last
+    /// sequence, [`PublishError::SequenceExhausted`]).
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// use std::time::Duration;
+    /// #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0 % 2) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(1)
+    ///     .poller(Subscription::new("asleep"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _asleep = bus.take_poller("asleep").unwrap(); // never polls
+    /// let short = Duration::from_millis(1);
+    /// assert_eq!(producer.publish_event_timeout(Tick(1), short), Ok(0));
+    /// let late = producer.publish_event_timeout(Tick(2), short).unwrap_err();
+    /// assert_eq!((late.error, late.event), (PublishError::Timeout, Tick(2)));
+    /// ```
+    pub fn publish_event_timeout(
+        &mut self,
+        event: T,
+        timeout: Duration,
+    ) -> Result<u64, NotPublished<T>>
+    where
+        T: Routed<Key = K>,
+    {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            let deadline = Instant::now().checked_add(timeout);
+            if let Err(error) = self.make_space(sequence + 1, deadline) {
+                return Err(NotPublished { error, event });
+            }
+        }
+        // SAFETY: `sequence == next < limit`: `make_space` made room.
+        Ok(unsafe { self.write_next(|slot| routed(slot, event)) })
+    }
+
+    /// Like [`Producer::publish_event_with`], but waits at most `timeout` for space: returns
+    /// [`PublishError::Timeout`] (without calling `fill`) if the ring is still full then.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// use std::time::Duration;
+    /// #[derive(Default)]
+    /// struct Tick { topic: u8, px: u64 }
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.topic) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(1)
+    ///     .poller(Subscription::new("asleep"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _asleep = bus.take_poller("asleep").unwrap(); // never polls
+    /// let short = Duration::from_millis(1);
+    /// assert_eq!(producer.publish_event_with_timeout(short, |e| e.px = 100), Ok(0));
+    /// let late = producer.publish_event_with_timeout(short, |_| unreachable!("not called"));
+    /// assert_eq!(late, Err(PublishError::Timeout));
+    /// ```
+    pub fn publish_event_with_timeout(
+        &mut self,
+        timeout: Duration,
+        fill: impl FnOnce(&mut T),
+    ) -> Result<u64, PublishError>
+    where
+        T: Routed<Key = K>,
+    {
+        let sequence = self.next;
+        if sequence >= self.limit {
+            self.make_space(sequence + 1, Instant::now().checked_add(timeout))?;
+        }
+        // SAFETY: `sequence == next < limit`: `make_space` made room.
+        Ok(unsafe {
+            self.write_next(|slot| {
+                fill(slot);
+                (slot.topic(), slot.key())
+            })
+        })
+    }
+
+    /// Like [`Producer::publish_events`], but does not wait: when the events do not all fit
+    /// now it publishes none of them and hands the iterator back, no event taken from it,
+    /// with [`PublishError::Full`] (or [`PublishError::BatchTooLarge`], which waiting would
+    /// not cure either), as [`Producer::try_publish_batch`] does for untyped events.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0 % 2) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(4)
+    ///     .poller(Subscription::new("slow"))
+    ///     .build()
+    ///     .unwrap();
+    /// let mut slow = bus.take_poller("slow").unwrap();
+    /// let published = producer.try_publish_events([Tick(1), Tick(2), Tick(3)]);
+    /// assert_eq!(published.map_err(|refused| refused.error), Ok(0..3));
+    /// // Two more do not fit while `slow` has read nothing: both come back.
+    /// let refused = producer.try_publish_events([Tick(4), Tick(5)]).unwrap_err();
+    /// assert_eq!(refused.error, PublishError::Full);
+    /// let retry: Vec<Tick> = refused.event.collect();
+    /// assert_eq!(retry, [Tick(4), Tick(5)]);
+    /// drop(slow.poll().unwrap()); // it catches up
+    /// assert_eq!(producer.try_publish_events(retry).ok(), Some(3..5));
+    /// ```
+    pub fn try_publish_events<I>(
+        &mut self,
+        events: I,
+    ) -> Result<Range<u64>, NotPublished<I::IntoIter>>
+    where
+        T: Routed<Key = K>,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let events = events.into_iter();
+        let end = match self.batch_end(events.len()) {
+            Ok(end) => end,
+            Err(error) => {
+                return Err(NotPublished {
+                    error,
+                    event: events,
+                })
+            }
+        };
+        if end > self.limit {
+            if let Err(error) = self.try_make_space(end) {
+                return Err(NotPublished {
+                    error,
+                    event: events,
+                });
+            }
+        }
+        // SAFETY: `end <= limit`: `try_make_space` made room.
+        Ok(unsafe { self.write_events(end, events) })
+    }
+
+    /// Like [`Producer::publish_events_with`], but returns [`PublishError::Full`] instead of
+    /// waiting (and without calling `fill`) when the `n` slots are not free.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// #[derive(Default)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(4)
+    ///     .poller(Subscription::new("slow"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _slow = bus.take_poller("slow").unwrap(); // never polls
+    /// assert_eq!(producer.try_publish_events_with(3, |i, e| e.0 = i as u8), Ok(0..3));
+    /// let full = producer.try_publish_events_with(2, |_, _| unreachable!("not called"));
+    /// assert_eq!(full, Err(PublishError::Full));
+    /// ```
+    pub fn try_publish_events_with(
+        &mut self,
+        n: usize,
+        mut fill: impl FnMut(usize, &mut T),
+    ) -> Result<Range<u64>, PublishError>
+    where
+        T: Routed<Key = K>,
+    {
+        let end = self.batch_end(n)?;
+        if end > self.limit {
+            self.try_make_space(end)?;
+        }
+        Ok(self.fill_and_commit(end, |i, slot| {
+            fill(i, slot);
+            (slot.topic(), slot.key())
+        }))
     }
 
     /// Claims `n` slots, fills them with `fill(i, slot) -> topic`, and publishes all `n` at

@@ -216,8 +216,8 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// filter), or `end`.
     ///
     /// # Safety
-    /// Every sequence in `from..end` is published (observed with an Acquire load) and not yet
-    /// released by this reader.
+    /// As for [`Reader::wanted`].
+    #[cfg(feature = "async")]
     #[inline]
     pub(crate) unsafe fn next_wanted(&self, from: u64, end: u64) -> u64 {
         if self.filters_keys() {
@@ -246,8 +246,9 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// foreign events serves every event of the block.
     ///
     /// # Safety
-    /// As for [`Reader::next_wanted`], while the iterator lives (it borrows the reader, whose
-    /// cursor moves only through `&mut self`).
+    /// Every sequence in `from..end` is published (observed with an Acquire load) and not yet
+    /// released by this reader, while the iterator lives (it borrows the reader, whose cursor
+    /// moves only through `&mut self`).
     #[inline]
     pub(crate) unsafe fn wanted(&self, from: u64, end: u64) -> Wanted<'_, T, K> {
         Wanted {
@@ -265,7 +266,7 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// candidates as bits (bit `j`: `from + j`) and the block's length.
     ///
     /// # Safety
-    /// As for [`Reader::next_wanted`]; `from < end`; a bus with a key filter stores keys
+    /// As for [`Reader::wanted`]; `from < end`; a bus with a key filter stores keys
     /// (`Reader::new` drops the filter otherwise).
     #[inline]
     unsafe fn candidates(&self, from: u64, end: u64, keys: &KeyFilter<K>) -> (u64, u64) {
@@ -292,7 +293,7 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// tell) the event itself says yes.
     ///
     /// # Safety
-    /// As for [`Reader::next_wanted`], for `sequence`.
+    /// As for [`Reader::wanted`], for `sequence`.
     #[inline(always)]
     unsafe fn passes(&self, sequence: u64, keys: &KeyFilter<K>) -> bool {
         let slots = &self.shared.slots;
@@ -313,7 +314,7 @@ impl<T, K: SlotKey> Reader<T, K> {
     /// The first sequence in `from..end` of this reader's topics, or `end`.
     ///
     /// # Safety
-    /// As for [`Reader::next_wanted`].
+    /// As for [`Reader::wanted`].
     #[inline]
     pub(crate) unsafe fn next_of_topics(&self, from: u64, end: u64) -> u64 {
         if self.all_topics {

@@ -1,7 +1,9 @@
 //! Fan-out over channels: one bounded channel per consumer, the producer sends each event to
 //! the channels whose consumer subscribed to its topic and market (routing at the producer,
-//! which is what a user of plain channels would write). A pipeline forwards from stage to stage. The systems
-//! `crossbeam` and `std-mpsc` are this one run over two channel flavours.
+//! which is what a user of plain channels would write); each channel holds its consumer's
+//! share of the capacity unless `--channel-buffer each` ([`crate::buffering`]). A pipeline
+//! forwards from stage to stage. The systems `crossbeam` and `std-mpsc` are this one run over
+//! two channel flavours.
 
 use std::marker::PhantomData;
 use std::sync::{mpsc, Arc, Barrier};
@@ -148,7 +150,7 @@ fn run<C: Channel>(spec: &RunSpec) -> Result<RunResult, String> {
         Shape::Broadcast => {
             let mut routes = Vec::with_capacity(n);
             for (i, c) in checkers.into_iter().enumerate() {
-                let (tx, rx) = C::bounded(spec.capacity);
+                let (tx, rx) = C::bounded(spec.channel_capacity(i));
                 routes.push((c.mask(), c.market(), tx));
                 let b = barrier.clone();
                 let pin = spec.pin.then(|| crate::pin::consumer_slot(i));

@@ -33,6 +33,12 @@ pub trait BlockStore {
     /// The sequence of the last committed `EndBlock`: the writer skips every event up to it.
     fn last_committed(&self) -> Option<u64>;
 
+    /// The height of the last committed block (`None`: none yet), read when the store was
+    /// opened and moved by each commit: where the writer's [`CommittedHeight`] starts.
+    ///
+    /// [`CommittedHeight`]: crate::CommittedHeight
+    fn last_committed_height(&self) -> Option<u64>;
+
     /// How often, and with which pauses, a refused commit is tried again.
     fn retry_policy(&self) -> RetryPolicy;
 

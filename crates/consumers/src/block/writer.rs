@@ -1,6 +1,7 @@
 //! The one block writer: stage a block, commit it once through a [`BlockStore`], retry.
 
 use super::{admit, Admission, Block, BlockStage, BlockStore, CommitError, Refused};
+use crate::CommittedHeight;
 use ringbus_events::{Event, StreamIdentity};
 use ringbus_ring::{EventHandler, HandlerError};
 
@@ -14,6 +15,10 @@ use ringbus_ring::{EventHandler, HandlerError};
 /// commit is retried with the store's [`RetryPolicy`](crate::RetryPolicy); then the store's
 /// refusal error is returned and the block is dropped from the stage.
 ///
+/// After each successful commit it publishes the block's height through its
+/// [`CommittedHeight`] handle ([`BlockWriter::committed_height`]), which starts at the
+/// height the store already held.
+///
 /// It writes the events of one stream, named when it is made: a store that holds another
 /// stream is refused up front ([`admit`]), and an empty store records the stream's identity
 /// with its first commit.
@@ -23,6 +28,7 @@ pub struct BlockWriter<S> {
     stage: BlockStage,
     resume_after: Option<u64>,
     skipped: u64,
+    committed: CommittedHeight,
 }
 
 impl<S: BlockStore> BlockWriter<S> {
@@ -40,6 +46,7 @@ impl<S: BlockStore> BlockWriter<S> {
         }
         Ok(BlockWriter {
             resume_after: store.last_committed(),
+            committed: CommittedHeight::starting_at(store.last_committed_height()),
             store,
             stage: BlockStage::default(),
             skipped: 0,
@@ -49,6 +56,12 @@ impl<S: BlockStore> BlockWriter<S> {
     /// The sequence this writer resumes after (`None`: from the start).
     pub fn resume_after(&self) -> Option<u64> {
         self.resume_after
+    }
+
+    /// A handle on the height of the last block committed (the store's height when the
+    /// writer was made, until it commits one), for readers on other threads.
+    pub fn committed_height(&self) -> CommittedHeight {
+        self.committed.clone()
     }
 
     /// Events skipped because they were already committed.
@@ -81,6 +94,9 @@ impl<S: BlockStore> BlockWriter<S> {
             return Ok(());
         };
         let result = commit(&mut self.store, &block);
+        if result.is_ok() {
+            self.committed.set(block.height());
+        }
         self.stage.clear();
         result
     }

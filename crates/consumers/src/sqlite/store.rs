@@ -375,6 +375,10 @@ impl BlockStore for SqliteStore {
         self.last_committed
     }
 
+    fn last_committed_height(&self) -> Option<u64> {
+        self.last_committed.map(|_| self.block_height)
+    }
+
     fn retry_policy(&self) -> RetryPolicy {
         let first = self.options.retry_backoff;
         RetryPolicy {

@@ -674,6 +674,10 @@ impl BlockStore for PgStore {
         self.last_committed
     }
 
+    fn last_committed_height(&self) -> Option<u64> {
+        self.last_committed.map(|_| self.block_height)
+    }
+
     fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.options.max_attempts.max(1),
