@@ -79,19 +79,25 @@ fn database_with_blocks(db: &Path, log: &Path, blocks: u64) {
     assert_eq!(w.store().block_height(), blocks);
 }
 
-#[test]
-fn a_resumed_store_starts_at_the_height_it_held() {
+/// A log of 10 blocks, and a pipeline with the in-memory and SQLite stores that replays into
+/// an existing database; the temporary directories live as long as the first element.
+fn resuming_from_a_log() -> ([tempfile::TempDir; 2], Pipeline, Pipeline) {
     let source_dir = tempfile::tempdir().unwrap();
     let mut source = Pipeline::new(source_dir.path());
     source.consumers = vec![ConsumerKind::Log];
     source
         .run(Input::Simulate(SimConfig::small(8, 10)))
         .unwrap();
-
     let dir = tempfile::tempdir().unwrap();
     let mut p = Pipeline::new(dir.path());
     p.consumers = vec![ConsumerKind::Stores, ConsumerKind::Sqlite];
     p.fresh_db = false;
+    ([source_dir, dir], source, p)
+}
+
+#[test]
+fn a_resumed_store_starts_at_the_height_it_held() {
+    let (_dirs, source, p) = resuming_from_a_log();
     database_with_blocks(&p.db, &source.event_log, 4);
     let (report, view, before) = run_watched(&p, Input::Replay(source.event_log.clone()));
     assert!(report.failures.is_empty(), "{:?}", report.failures);
@@ -110,17 +116,7 @@ fn a_resumed_store_starts_at_the_height_it_held() {
 
 #[test]
 fn a_store_whose_commits_are_refused_shows_the_height_its_database_holds() {
-    let source_dir = tempfile::tempdir().unwrap();
-    let mut source = Pipeline::new(source_dir.path());
-    source.consumers = vec![ConsumerKind::Log];
-    source
-        .run(Input::Simulate(SimConfig::small(8, 10)))
-        .unwrap();
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut p = Pipeline::new(dir.path());
-    p.consumers = vec![ConsumerKind::Stores, ConsumerKind::Sqlite];
-    p.fresh_db = false;
+    let (_dirs, source, mut p) = resuming_from_a_log();
     p.sqlite = SqliteOptions {
         max_attempts: 3,
         retry_backoff: Duration::from_millis(2),
