@@ -6,9 +6,10 @@ use crate::status::NodeStatus;
 use crate::{metrics, page, stream, EventBus};
 use axum::Router;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// How a live server listens and whom it serves.
@@ -82,10 +83,12 @@ impl LiveServer {
             node,
             config: Arc::new(config),
             clients: Arc::new(AtomicUsize::new(0)),
+            sessions: Arc::new(AtomicUsize::new(0)),
             closing: closed.clone(),
             sampler: Arc::default(),
         };
         let sampling = state.clone();
+        let sessions = Arc::clone(&state.sessions);
         let app = router(state);
         let thread = std::thread::Builder::new()
             .name("ringbus-live".into())
@@ -94,12 +97,14 @@ impl LiveServer {
                     tokio::spawn(crate::status::sample_each_second(sampling));
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     let mut closed = closed;
-                    axum::serve(listener, app)
+                    let served = axum::serve(listener, app)
                         .with_graceful_shutdown(async move {
                             // Either a shutdown, or the server's handle was dropped.
                             let _ = closed.wait_for(|closing| *closing).await;
                         })
-                        .await
+                        .await;
+                    goodbyes(&sessions).await;
+                    served
                 });
                 // Streams close on `closing`; anything still running after this is dropped.
                 runtime.shutdown_timeout(std::time::Duration::from_secs(2));
@@ -139,6 +144,20 @@ impl Drop for LiveServer {
     fn drop(&mut self) {
         // A server dropped without `shutdown` still lets its clients' taps go.
         let _ = self.stop();
+    }
+}
+
+/// How long a shutdown waits for WebSocket sessions to send their close frames.
+const GOODBYE: Duration = Duration::from_secs(2);
+
+/// Waits, at most [`GOODBYE`], until every WebSocket session has ended: the graceful shutdown
+/// waits for HTTP connections only, and stopping the runtime drops whatever task still runs,
+/// which would cut a session before its close frame.
+async fn goodbyes(sessions: &AtomicUsize) {
+    let deadline = tokio::time::Instant::now() + GOODBYE;
+    // Relaxed: a count to wait on; what a session wrote is its socket's, not ours to read.
+    while sessions.load(Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) struct LiveState {
     pub(crate) config: Arc<LiveConfig>,
     /// Stream clients connected now (checked against `config.max_clients`).
     pub(crate) clients: Arc<AtomicUsize>,
+    /// WebSocket sessions running now, their goodbye included: upgraded connections are not
+    /// the HTTP server's to wait for, so the server waits for these before it stops.
+    pub(crate) sessions: Arc<AtomicUsize>,
     /// Becomes `true` when the server shuts down: every open stream closes.
     pub(crate) closing: watch::Receiver<bool>,
     /// Events per second and recent detaches, sampled each second (`/status`).

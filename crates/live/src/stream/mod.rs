@@ -54,7 +54,13 @@ async fn stream(
             Some(upgrade) => upgrade
                 .max_message_size(websocket::MAX_INCOMING)
                 .max_frame_size(websocket::MAX_INCOMING)
-                .on_upgrade(move |socket| websocket::serve(socket, feed, send_timeout)),
+                .on_upgrade({
+                    let session = websocket::Session::begin(&state.sessions);
+                    move |socket| async move {
+                        websocket::serve(socket, feed, send_timeout).await;
+                        drop(session);
+                    }
+                }),
             None => sse::serve(feed),
         },
         Err(err) => err.into_response(),

@@ -4,11 +4,32 @@
 use super::feed::{End, Feed, Message};
 use axum::extract::ws::{close_code, CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::SinkExt;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The largest message a client may send: it is expected to send none, so a flood is cut
 /// short instead of buffered.
 pub(crate) const MAX_INCOMING: usize = 4096;
+
+/// A WebSocket session counted in the server's `sessions` from its upgrade until its goodbye
+/// is sent (or it is dropped), so that a shutdown can wait for it.
+pub(crate) struct Session(Arc<AtomicUsize>);
+
+impl Session {
+    pub(crate) fn begin(sessions: &Arc<AtomicUsize>) -> Session {
+        // Relaxed: a count the shutdown waits on (`server::goodbyes`).
+        sessions.fetch_add(1, Relaxed);
+        Session(Arc::clone(sessions))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Relaxed: as in `begin`.
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
 
 /// Serves `feed` on `socket` until the feed ends, the client leaves or sends data, or a batch
 /// waits longer than `send_timeout` for the client to take it (then the connection is dropped:
