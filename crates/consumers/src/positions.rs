@@ -134,12 +134,7 @@ impl PositionsView {
     pub fn merged(parts: impl IntoIterator<Item = PositionsView>) -> Self {
         // The parts' snapshots are shared, not copied: a view merged before the run sees
         // what the plug-ins publish.
-        PositionsView(
-            parts
-                .into_iter()
-                .flat_map(|v| v.0.iter().cloned().collect::<Vec<_>>())
-                .collect(),
-        )
+        PositionsView(parts.into_iter().flat_map(|v| v.0.to_vec()).collect())
     }
 
     /// A copy of the latest snapshot.

@@ -427,25 +427,25 @@ impl Pipeline {
         for kind in kinds {
             let sub = Subscription::new(kind.name());
             b = match kind {
-                ConsumerKind::Positions if positions_parts.is_some() => {
-                    let mut views = Vec::new();
-                    for market in (0..positions_parts.unwrap_or(0)).map(MarketId) {
-                        let name = positions_split::positions_part_name(market);
+                ConsumerKind::Positions => {
+                    // Whole, or one part per market of the stream, each filtered by key.
+                    let parts: Vec<(String, Option<MarketId>)> = match positions_parts {
+                        None => vec![(kind.name().to_owned(), None)],
+                        Some(markets) => (0..markets)
+                            .map(MarketId)
+                            .map(|m| (positions_split::positions_part_name(m), Some(m)))
+                            .collect(),
+                    };
+                    let mut views = Vec::with_capacity(parts.len());
+                    for (name, market) in parts {
                         let (h, view) = PositionsPlugin::new();
                         views.push(view);
                         let (h, t) = Timed::new(h);
                         busy.push((name.clone(), t));
-                        b = b.handler(PositionsPlugin::subscription(name, Some(market)), h);
+                        b = b.handler(PositionsPlugin::subscription(name, market), h);
                     }
                     report.positions = Some(PositionsView::merged(views));
                     b
-                }
-                ConsumerKind::Positions => {
-                    let (h, view) = PositionsPlugin::new();
-                    report.positions = Some(view);
-                    let (h, t) = Timed::new(h);
-                    busy.push((kind.name().into(), t));
-                    b.handler(sub.topics(topic_sets::POSITIONS_INPUTS), h)
                 }
                 ConsumerKind::Stores => {
                     let (h, view) = MemoryStores::new();
