@@ -3,7 +3,8 @@
 //! process CPU per event and context switches per thousand events: the measurement behind
 //! `docs/decisions/event-keys.md` (markets-8). A fixed count makes every run do the same work,
 //! so the figures can also be taken under `valgrind --tool=callgrind` (instructions per
-//! event, which a busy machine does not disturb).
+//! event, which a busy machine does not disturb). `--ratio-to` gives each system's throughput over
+//! a reference system's in the same round, the figure that survives the machine's speed modes.
 //!
 //! ```text
 //! cargo run --release -p ringbus-bench --example fixed_runs -- \
@@ -38,6 +39,13 @@ struct Args {
     /// How a routed consumer's channel is sized: its share of the capacity, or all of it.
     #[arg(long, value_enum, default_value_t = ChannelBuffer::Window)]
     channel_buffer: ChannelBuffer,
+    /// Print each run's figures as it ends (to see a mode change within a process).
+    #[arg(long)]
+    per_run: bool,
+    /// Also print, for every other system, its throughput over this system's in the same
+    /// round (median and range): the machine's speed modes move both runs of a round alike.
+    #[arg(long)]
+    ratio_to: Option<String>,
 }
 
 /// One run's figures.
@@ -114,7 +122,16 @@ fn main() -> Result<(), String> {
             } else {
                 chosen.len() - 1 - k
             };
-            figures[i].push(run(chosen[i].as_ref(), &spec)?);
+            let figures_of_run = run(chosen[i].as_ref(), &spec)?;
+            if args.per_run {
+                println!(
+                    "round {round} {:<16} Mev/s {:6.2}  CPU ns/event {:6.1}",
+                    chosen[i].name(),
+                    figures_of_run.mev_per_s,
+                    figures_of_run.cpu_ns_per_event
+                );
+            }
+            figures[i].push(figures_of_run);
         }
     }
     println!(
@@ -131,6 +148,24 @@ fn main() -> Result<(), String> {
              ({cpu_lo:.1}..{cpu_hi:.1})  switches/kev {sw:6.2} ({sw_lo:.2}..{sw_hi:.2})",
             system.name()
         );
+    }
+    if let Some(reference) = &args.ratio_to {
+        let r = chosen
+            .iter()
+            .position(|s| s.name() == reference)
+            .ok_or_else(|| format!("--ratio-to {reference:?} is not one of the systems run"))?;
+        for (i, system) in chosen.iter().enumerate().filter(|(i, _)| *i != r) {
+            let ratios = figures[i]
+                .iter()
+                .zip(&figures[r])
+                .map(|(a, b)| a.mev_per_s / b.mev_per_s)
+                .collect();
+            let (ratio, lo, hi) = spread(ratios);
+            println!(
+                "{:<16} / {reference}: {ratio:.2} per round ({lo:.2}..{hi:.2})",
+                system.name()
+            );
+        }
     }
     Ok(())
 }
