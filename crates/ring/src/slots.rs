@@ -116,6 +116,8 @@ impl<T, K: SlotKey> Slots<T, K> {
         // `&mut T` is the only reference to the event until the producer publishes `sequence`
         // with a Release store.
         let (topic, key) = self.values[i].with_mut(|value| fill(unsafe { &mut *value }));
+        // The tag is a store per event beyond the event and the cursor, what single publishes
+        // pay over a disruptor (docs/decisions/topic-tag-store.md).
         // SAFETY: as above, for the tag.
         self.tags[i].with_mut(|tag| unsafe { *tag = topic });
         if K::STORED {
