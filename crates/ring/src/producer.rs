@@ -80,6 +80,15 @@ pub struct Producer<T, K: SlotKey = ()> {
     aborting: bool,
 }
 
+/// What a publish does when the ring is full.
+#[derive(Clone, Copy, Debug)]
+enum WhenFull {
+    /// Waits by the bus's wait strategy; with a timeout, for at most that long (`Timeout`).
+    Wait(Option<Duration>),
+    /// Publishes nothing: `Full`.
+    Refuse,
+}
+
 impl<T, K: SlotKey> Producer<T, K> {
     pub(crate) fn new(shared: Arc<Shared<T, K>>) -> Self {
         Producer {
@@ -104,26 +113,19 @@ impl<T, K: SlotKey> Producer<T, K> {
     /// default key: [`Producer::publish_event`] takes topic and key from the event instead.
     #[inline]
     pub fn publish(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) -> u64 {
-        self.make_room_for_one();
-        // SAFETY: `next < limit`: `make_room_for_one` made room.
-        unsafe {
-            self.write_next(|slot| {
-                fill(slot);
-                (topic, K::default())
-            })
-        }
+        let published = self.publish_one(WhenFull::Wait(None), |slot| {
+            fill(slot);
+            (topic, K::default())
+        });
+        published.unwrap_or_else(|e| self.cannot_publish(e))
     }
 
-    /// Waits until the slot `next` may be written (`next < limit`); panics where `publish`
-    /// documents it does (the sequence space is exhausted).
-    #[inline(always)]
-    fn make_room_for_one(&mut self) {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            if let Err(e) = self.make_space(sequence + 1, None) {
-                panic!("cannot publish sequence {sequence}: {e}");
-            }
-        }
+    /// A waiting publish could not publish (the sequence space is exhausted): panics, as
+    /// [`Producer::publish`] documents.
+    #[cold]
+    #[inline(never)]
+    fn cannot_publish(&self, error: PublishError) -> ! {
+        panic!("cannot publish sequence {}: {error}", self.next)
     }
 
     /// Like [`Producer::publish`], but returns [`PublishError::Full`] instead of waiting
@@ -134,17 +136,24 @@ impl<T, K: SlotKey> Producer<T, K> {
         topic: Topic,
         fill: impl FnOnce(&mut T),
     ) -> Result<u64, PublishError> {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            self.try_make_space(sequence + 1)?;
-        }
-        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
-        Ok(unsafe {
-            self.write_next(|slot| {
-                fill(slot);
-                (topic, K::default())
-            })
+        self.publish_one(WhenFull::Refuse, |slot| {
+            fill(slot);
+            (topic, K::default())
         })
+    }
+
+    /// Publishes one event, written in place by `write` (which returns its topic and key),
+    /// once there is room for it, as `when_full` says; returns its sequence. `write` is not
+    /// called when nothing is published.
+    #[inline(always)]
+    fn publish_one(
+        &mut self,
+        when_full: WhenFull,
+        write: impl FnOnce(&mut T) -> (Topic, K),
+    ) -> Result<u64, PublishError> {
+        self.claim(self.next + 1, when_full)?;
+        // SAFETY: `next < limit`: `claim` made room.
+        Ok(unsafe { self.write_next(write) })
     }
 
     /// Writes the event `next` in place with `fill`, which returns its topic and key, and
@@ -190,9 +199,22 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        self.make_room_for_one();
-        // SAFETY: `next < limit`: `make_room_for_one` made room.
-        unsafe { self.write_next(|slot| routed(slot, event)) }
+        let published = self.publish_event_when(event, WhenFull::Wait(None));
+        published.unwrap_or_else(|e| self.cannot_publish(e.error))
+    }
+
+    /// Publishes `event` once there is room for it, as `when_full` says; hands it back if
+    /// it publishes nothing.
+    #[inline(always)]
+    fn publish_event_when(&mut self, event: T, when_full: WhenFull) -> Result<u64, NotPublished<T>>
+    where
+        T: Routed<Key = K>,
+    {
+        if let Err(error) = self.claim(self.next + 1, when_full) {
+            return Err(NotPublished { error, event });
+        }
+        // SAFETY: `next < limit`: `claim` made room.
+        Ok(unsafe { self.write_next(|slot| routed(slot, event)) })
     }
 
     /// Like [`Producer::publish_event`], but the event is written in place by `fill` (nothing
@@ -219,14 +241,8 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        self.make_room_for_one();
-        // SAFETY: `next < limit`: `make_room_for_one` made room.
-        unsafe {
-            self.write_next(|slot| {
-                fill(slot);
-                (slot.topic(), slot.key())
-            })
-        }
+        let published = self.publish_one(WhenFull::Wait(None), routed_in_place(fill));
+        published.unwrap_or_else(|e| self.cannot_publish(e))
     }
 
     /// Like [`Producer::publish_batch`], but each event's topic and key are taken from the
@@ -254,14 +270,10 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let end = self.batch_end(n)?;
-        if end > self.limit {
-            self.make_space(end, None)?;
-        }
-        Ok(self.fill_and_commit(end, |i, slot| {
+        self.publish_run(n, WhenFull::Wait(None), |i, slot| {
             fill(i, slot);
             (slot.topic(), slot.key())
-        }))
+        })
     }
 
     /// Publishes `events` at once (a consumer sees all of them or none), each on the topic
@@ -289,13 +301,32 @@ impl<T, K: SlotKey> Producer<T, K> {
         I: IntoIterator<Item = T>,
         I::IntoIter: ExactSizeIterator,
     {
-        let events = events.into_iter();
-        let end = self.batch_end(events.len())?;
-        if end > self.limit {
-            self.make_space(end, None)?;
+        Ok(self.publish_events_when(events.into_iter(), WhenFull::Wait(None))?)
+    }
+
+    /// Publishes the events `events` yields at once, once there is room for all of them, as
+    /// `when_full` says; hands the iterator back, untouched, if it publishes nothing.
+    #[inline(always)]
+    fn publish_events_when<I>(
+        &mut self,
+        events: I,
+        when_full: WhenFull,
+    ) -> Result<Range<u64>, NotPublished<I>>
+    where
+        T: Routed<Key = K>,
+        I: ExactSizeIterator<Item = T>,
+    {
+        let claimed = self
+            .batch_end(events.len())
+            .and_then(|end| self.claim(end, when_full).map(|()| end));
+        match claimed {
+            // SAFETY: `end <= limit`: `claim` made room.
+            Ok(end) => Ok(unsafe { self.write_events(end, events) }),
+            Err(error) => Err(NotPublished {
+                error,
+                event: events,
+            }),
         }
-        // SAFETY: `end <= limit`: `make_space` made room.
-        Ok(unsafe { self.write_events(end, events) })
     }
 
     /// Moves the events `events` yields into the slots from `next` up to `end` and publishes
@@ -357,14 +388,7 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            if let Err(error) = self.try_make_space(sequence + 1) {
-                return Err(NotPublished { error, event });
-            }
-        }
-        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
-        Ok(unsafe { self.write_next(|slot| routed(slot, event)) })
+        self.publish_event_when(event, WhenFull::Refuse)
     }
 
     /// Like [`Producer::publish_event_with`], but returns [`PublishError::Full`] instead of
@@ -395,17 +419,7 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            self.try_make_space(sequence + 1)?;
-        }
-        // SAFETY: `sequence == next < limit`: `try_make_space` made room.
-        Ok(unsafe {
-            self.write_next(|slot| {
-                fill(slot);
-                (slot.topic(), slot.key())
-            })
-        })
+        self.publish_one(WhenFull::Refuse, routed_in_place(fill))
     }
 
     /// Like [`Producer::publish_event`], but waits at most `timeout` for space, as
@@ -443,15 +457,7 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            let deadline = Instant::now().checked_add(timeout);
-            if let Err(error) = self.make_space(sequence + 1, deadline) {
-                return Err(NotPublished { error, event });
-            }
-        }
-        // SAFETY: `sequence == next < limit`: `make_space` made room.
-        Ok(unsafe { self.write_next(|slot| routed(slot, event)) })
+        self.publish_event_when(event, WhenFull::Wait(Some(timeout)))
     }
 
     /// Like [`Producer::publish_event_with`], but waits at most `timeout` for space: returns
@@ -487,17 +493,7 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            self.make_space(sequence + 1, Instant::now().checked_add(timeout))?;
-        }
-        // SAFETY: `sequence == next < limit`: `make_space` made room.
-        Ok(unsafe {
-            self.write_next(|slot| {
-                fill(slot);
-                (slot.topic(), slot.key())
-            })
-        })
+        self.publish_one(WhenFull::Wait(Some(timeout)), routed_in_place(fill))
     }
 
     /// Like [`Producer::publish_events`], but does not wait: when the events do not all fit
@@ -540,26 +536,7 @@ impl<T, K: SlotKey> Producer<T, K> {
         I: IntoIterator<Item = T>,
         I::IntoIter: ExactSizeIterator,
     {
-        let events = events.into_iter();
-        let end = match self.batch_end(events.len()) {
-            Ok(end) => end,
-            Err(error) => {
-                return Err(NotPublished {
-                    error,
-                    event: events,
-                })
-            }
-        };
-        if end > self.limit {
-            if let Err(error) = self.try_make_space(end) {
-                return Err(NotPublished {
-                    error,
-                    event: events,
-                });
-            }
-        }
-        // SAFETY: `end <= limit`: `try_make_space` made room.
-        Ok(unsafe { self.write_events(end, events) })
+        self.publish_events_when(events.into_iter(), WhenFull::Refuse)
     }
 
     /// Like [`Producer::publish_events_with`], but returns [`PublishError::Full`] instead of
@@ -593,14 +570,10 @@ impl<T, K: SlotKey> Producer<T, K> {
     where
         T: Routed<Key = K>,
     {
-        let end = self.batch_end(n)?;
-        if end > self.limit {
-            self.try_make_space(end)?;
-        }
-        Ok(self.fill_and_commit(end, |i, slot| {
+        self.publish_run(n, WhenFull::Refuse, |i, slot| {
             fill(i, slot);
             (slot.topic(), slot.key())
-        }))
+        })
     }
 
     /// Claims `n` slots, fills them with `fill(i, slot) -> topic`, and publishes all `n` at
@@ -613,11 +586,9 @@ impl<T, K: SlotKey> Producer<T, K> {
         n: usize,
         mut fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
-        let end = self.batch_end(n)?;
-        if end > self.limit {
-            self.make_space(end, None)?;
-        }
-        Ok(self.fill_and_commit(end, |i, slot| (fill(i, slot), K::default())))
+        self.publish_run(n, WhenFull::Wait(None), |i, slot| {
+            (fill(i, slot), K::default())
+        })
     }
 
     /// Like [`Producer::publish_batch`], but returns [`PublishError::Full`] instead of
@@ -627,11 +598,21 @@ impl<T, K: SlotKey> Producer<T, K> {
         n: usize,
         mut fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
+        self.publish_run(n, WhenFull::Refuse, |i, slot| (fill(i, slot), K::default()))
+    }
+
+    /// Publishes `n` events at once, written in place by `fill` (which returns each one's
+    /// topic and key), once there is room for all of them, as `when_full` says.
+    #[inline(always)]
+    fn publish_run(
+        &mut self,
+        n: usize,
+        when_full: WhenFull,
+        fill: impl FnMut(usize, &mut T) -> (Topic, K),
+    ) -> Result<Range<u64>, PublishError> {
         let end = self.batch_end(n)?;
-        if end > self.limit {
-            self.try_make_space(end)?;
-        }
-        Ok(self.fill_and_commit(end, |i, slot| (fill(i, slot), K::default())))
+        self.claim(end, when_full)?;
+        Ok(self.fill_and_commit(end, fill))
     }
 
     /// Like [`Producer::publish`], but waits at most `timeout` for space: returns
@@ -658,16 +639,9 @@ impl<T, K: SlotKey> Producer<T, K> {
         timeout: Duration,
         fill: impl FnOnce(&mut T),
     ) -> Result<u64, PublishError> {
-        let sequence = self.next;
-        if sequence >= self.limit {
-            self.make_space(sequence + 1, Instant::now().checked_add(timeout))?;
-        }
-        // SAFETY: `sequence == next < limit`: `make_space` made room.
-        Ok(unsafe {
-            self.write_next(|slot| {
-                fill(slot);
-                (topic, K::default())
-            })
+        self.publish_one(WhenFull::Wait(Some(timeout)), |slot| {
+            fill(slot);
+            (topic, K::default())
         })
     }
 
@@ -740,6 +714,24 @@ impl<T, K: SlotKey> Producer<T, K> {
             return Err(PublishError::SequenceExhausted);
         }
         Ok(())
+    }
+
+    /// Makes room for the sequences below `end`, as `when_full` says. While the cached limit
+    /// allows them, this is one compare: the consumer cursors are re-read only on the slow
+    /// path.
+    #[inline(always)]
+    fn claim(&mut self, end: u64, when_full: WhenFull) -> Result<(), PublishError> {
+        if end <= self.limit {
+            return Ok(());
+        }
+        match when_full {
+            WhenFull::Wait(timeout) => {
+                // The deadline is taken only once the ring is found full.
+                let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+                self.make_space(end, deadline)
+            }
+            WhenFull::Refuse => self.try_make_space(end),
+        }
     }
 
     /// The slow path of the waiting publishes: waits until sequences below `end` may be
@@ -1031,6 +1023,16 @@ impl<T, K: SlotKey> Producer<T, K> {
 fn routed<T: Routed>(slot: &mut T, event: T) -> (Topic, T::Key) {
     *slot = event;
     (slot.topic(), slot.key())
+}
+
+/// `fill` as a slot writer that takes topic and key from what it wrote, so the two cannot
+/// disagree with the event.
+#[inline(always)]
+fn routed_in_place<T: Routed>(fill: impl FnOnce(&mut T)) -> impl FnOnce(&mut T) -> (Topic, T::Key) {
+    move |slot| {
+        fill(slot);
+        (slot.topic(), slot.key())
+    }
 }
 
 impl<T, K: SlotKey> Drop for Producer<T, K> {
