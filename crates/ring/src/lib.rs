@@ -195,12 +195,14 @@ assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
 //! A gating consumer a whole ring behind makes the producer wait, by the bus's
 //! [`WaitStrategy`]. Nothing is ever dropped for a gating consumer.
 //! [`Producer::try_publish`] returns [`PublishError::Full`] instead of waiting, and
-//! [`Producer::publish_timeout`] waits at most a given time.
+//! [`Producer::publish_timeout`] and [`Producer::publish_batch_timeout`] wait at most a
+//! given time.
 //!
 //! The typed publishes have the same forms: [`Producer::try_publish_event`],
 //! [`Producer::try_publish_event_with`], [`Producer::try_publish_events`] and
-//! [`Producer::try_publish_events_with`] do not wait, [`Producer::publish_event_timeout`] and
-//! [`Producer::publish_event_with_timeout`] wait at most `timeout`. A refused publish writes
+//! [`Producer::try_publish_events_with`] do not wait, [`Producer::publish_event_timeout`],
+//! [`Producer::publish_event_with_timeout`], [`Producer::publish_events_timeout`] and
+//! [`Producer::publish_events_with_timeout`] wait at most `timeout`. A refused publish writes
 //! nothing; the forms that move events in hand them back in a [`NotPublished`], so a producer
 //! that sheds load or retries loses none.
 //!

@@ -601,6 +601,98 @@ impl<T, K: SlotKey> Producer<T, K> {
         self.publish_run(n, WhenFull::Refuse, |i, slot| (fill(i, slot), K::default()))
     }
 
+    /// Like [`Producer::publish_batch`], but waits at most `timeout` for the `n` slots:
+    /// returns [`PublishError::Timeout`] (without calling `fill`) if they are still not free
+    /// then.
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Subscription, Topic};
+    /// use std::time::Duration;
+    /// let (mut producer, mut bus) = RingBus::builder::<u64>()
+    ///     .capacity(4)
+    ///     .poller(Subscription::new("asleep"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _asleep = bus.take_poller("asleep").unwrap(); // never polls
+    /// let short = Duration::from_millis(1);
+    /// let tick = |i: usize, e: &mut u64| {
+    ///     *e = i as u64;
+    ///     Topic::new(0)
+    /// };
+    /// assert_eq!(producer.publish_batch_timeout(3, short, tick), Ok(0..3));
+    /// let late = producer.publish_batch_timeout(2, short, |_, _| unreachable!("not called"));
+    /// assert_eq!(late, Err(PublishError::Timeout));
+    /// ```
+    pub fn publish_batch_timeout(
+        &mut self,
+        n: usize,
+        timeout: Duration,
+        mut fill: impl FnMut(usize, &mut T) -> Topic,
+    ) -> Result<Range<u64>, PublishError> {
+        self.publish_run(n, WhenFull::Wait(Some(timeout)), |i, slot| {
+            (fill(i, slot), K::default())
+        })
+    }
+
+    /// Like [`Producer::publish_events`], but waits at most `timeout` for room for all of
+    /// them: if there is none then, it publishes none of them and hands the iterator back,
+    /// no event taken from it, with [`PublishError::Timeout`].
+    ///
+    /// ```
+    /// use ringbus_ring::{PublishError, RingBus, Routed, Subscription, Topic};
+    /// use std::time::Duration;
+    /// #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    /// struct Tick(u8);
+    /// impl Routed for Tick {
+    ///     type Key = ();
+    ///     fn topic(&self) -> Topic { Topic::new(self.0 % 2) }
+    ///     fn key(&self) {}
+    ///     fn matches(&self, _: &()) -> bool { true }
+    /// }
+    /// let (mut producer, mut bus) = RingBus::routed::<Tick>()
+    ///     .capacity(4)
+    ///     .poller(Subscription::new("asleep"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _asleep = bus.take_poller("asleep").unwrap(); // never polls
+    /// let short = Duration::from_millis(1);
+    /// let published = producer.publish_events_timeout([Tick(1), Tick(2), Tick(3)], short);
+    /// assert_eq!(published.map_err(|late| late.error), Ok(0..3));
+    /// let late = producer.publish_events_timeout([Tick(4), Tick(5)], short).unwrap_err();
+    /// assert_eq!(late.error, PublishError::Timeout);
+    /// assert_eq!(late.event.collect::<Vec<_>>(), [Tick(4), Tick(5)]);
+    /// ```
+    pub fn publish_events_timeout<I>(
+        &mut self,
+        events: I,
+        timeout: Duration,
+    ) -> Result<Range<u64>, NotPublished<I::IntoIter>>
+    where
+        T: Routed<Key = K>,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.publish_events_when(events.into_iter(), WhenFull::Wait(Some(timeout)))
+    }
+
+    /// Like [`Producer::publish_events_with`], but waits at most `timeout` for the `n`
+    /// slots: returns [`PublishError::Timeout`] (without calling `fill`) if they are still
+    /// not free then.
+    pub fn publish_events_with_timeout(
+        &mut self,
+        n: usize,
+        timeout: Duration,
+        mut fill: impl FnMut(usize, &mut T),
+    ) -> Result<Range<u64>, PublishError>
+    where
+        T: Routed<Key = K>,
+    {
+        self.publish_run(n, WhenFull::Wait(Some(timeout)), |i, slot| {
+            fill(i, slot);
+            (slot.topic(), slot.key())
+        })
+    }
+
     /// Publishes `n` events at once, written in place by `fill` (which returns each one's
     /// topic and key), once there is room for all of them, as `when_full` says.
     #[inline(always)]
