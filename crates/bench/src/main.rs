@@ -25,7 +25,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ringbus_bench::buffering::ChannelBuffer;
 use ringbus_bench::harness::System;
-use ringbus_bench::measure::{measure, Budget};
+use ringbus_bench::measure::{Budget, Cell};
 use ringbus_bench::report::{Machine, Report, ScenarioReport, Settings};
 use ringbus_bench::sweep::{self, Objective, WorkloadSpec};
 use ringbus_bench::trace::{self, Calibration, Trace};
@@ -246,15 +246,32 @@ fn compare(
         eprintln!("warning: debug build; use `cargo run --release -p ringbus-bench -- ...` for real figures");
     }
     let started = Instant::now();
-    let pb = progress((scen.len() * systems.len()) as u64);
+    let rounds = budget.repeats.max(1);
+    let pb = progress((scen.len() * systems.len() * (rounds + 1)) as u64);
     let mut reports = Vec::new();
     for s in &scen {
-        let mut ms = Vec::new();
+        let mut cells = Vec::new();
         for sys in &systems {
-            pb.set_message(format!("{} / {}", s.name, sys.name()));
-            ms.push(measure(sys.clone(), s, &budget));
+            pb.set_message(format!("{} / {} (calibrating)", s.name, sys.name()));
+            cells.push(Cell::prepare(sys.clone(), s, &budget));
             pb.inc(1);
         }
+        // One run of every system per round, so that a spell of the machine's slow or fast
+        // mode falls on all of them; the order turns each round, so none always runs first.
+        for round in 0..rounds {
+            for k in 0..cells.len() {
+                let cell = &mut cells[(k + round) % systems.len()];
+                pb.set_message(format!(
+                    "{} / {} round {}",
+                    s.name,
+                    cell.system(),
+                    round + 1
+                ));
+                cell.run_once(&budget);
+                pb.inc(1);
+            }
+        }
+        let ms: Vec<_> = cells.into_iter().map(|c| c.finish(s, &budget)).collect();
         reports.push(ScenarioReport::new(s, &ms));
     }
     pb.finish_and_clear();

@@ -207,129 +207,215 @@ impl Measurement {
 /// Latency scenarios run longer: until `budget.latency_samples` samples per run, within
 /// `budget.latency_run_cap` (`burst_run_cap` for bursts with pauses), so that each run's p99
 /// stands on enough samples; the p99 of every run is kept for its spread.
+///
+/// `compare` measures several systems with [`Cell`]s instead, one round of runs at a time.
 pub fn measure(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) -> Measurement {
-    let m = Measurement::new(system.as_ref());
-    if let Err(why) = system.supports(&scenario.layout) {
-        return m.fail(Status::Skipped, why);
+    let mut cell = Cell::prepare(system, scenario, budget);
+    for _ in 0..budget.repeats {
+        cell.run_once(budget);
     }
-    let w = &scenario.workload;
-    let latency = scenario.focus == Focus::Latency;
-    let run_secs = budget.run.as_secs_f64();
-    // (events per run, expected duration of a run)
-    let (events, run_time) = if let Some(rate) = w.rate {
-        let mut events = (rate * run_secs) as u64;
-        if latency {
-            let cap = (rate * budget.latency_run_cap.as_secs_f64()) as u64;
-            events = events.max(budget.latency_samples.min(cap));
+    cell.finish(scenario, budget)
+}
+
+/// One system on one scenario, measured a run at a time: `compare` runs the systems of a
+/// scenario in rounds, one run of each per round, so that the machine's slow and fast
+/// spells fall on every system alike and the runs of one round compare like for like.
+pub struct Cell {
+    system: Arc<dyn System>,
+    m: Measurement,
+    /// The spec of every measured run; `None` once the cell cannot run (skipped, failed,
+    /// hung, or collapsed).
+    spec: Option<RunSpec>,
+    hist: Option<Histogram<u64>>,
+}
+
+impl std::fmt::Debug for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cell")
+            .field("system", &self.m.system)
+            .field("status", &self.m.status)
+            .field("runs", &self.m.runs.len())
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl Cell {
+    /// Calibrates `system` on `scenario` (see [`measure`]); a system that does not support
+    /// the scenario, or fails its calibration, gets a cell that runs nothing.
+    pub fn prepare(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) -> Cell {
+        let mut m = Measurement::new(system.as_ref());
+        let spec = match Self::plan(system.clone(), scenario, budget) {
+            Ok((events, spec)) => {
+                m.events_per_run = events;
+                Some(spec)
+            }
+            Err((status, note)) => {
+                m = m.fail(status, note);
+                None
+            }
+        };
+        let hist = spec.as_ref().filter(|s| s.latency).map(|_| new_histogram());
+        Cell {
+            system,
+            m,
+            spec,
+            hist,
         }
-        (
+    }
+
+    /// The events per run and the spec of the measured runs, or why there are none.
+    fn plan(
+        system: Arc<dyn System>,
+        scenario: &Scenario,
+        budget: &Budget,
+    ) -> Result<(u64, RunSpec), (Status, String)> {
+        system
+            .supports(&scenario.layout)
+            .map_err(|why| (Status::Skipped, why))?;
+        let w = &scenario.workload;
+        let latency = scenario.focus == Focus::Latency;
+        let run_secs = budget.run.as_secs_f64();
+        // (events per run, expected duration of a run)
+        let (events, run_time) = if let Some(rate) = w.rate {
+            let mut events = (rate * run_secs) as u64;
+            if latency {
+                let cap = (rate * budget.latency_run_cap.as_secs_f64()) as u64;
+                events = events.max(budget.latency_samples.min(cap));
+            }
+            (
+                events,
+                Duration::from_secs_f64(events as f64 / rate.max(1.0)),
+            )
+        } else if !w.pause.is_zero() {
+            let batch = u64::from(w.batch(0).min(budget.capacity as u32)).max(1);
+            let mut bursts = (run_secs / w.pause.as_secs_f64()).ceil().max(5.0) as u64;
+            if latency {
+                let wanted = budget.latency_samples.div_ceil(batch);
+                let cap = (budget.burst_run_cap.as_secs_f64() / w.pause.as_secs_f64()) as u64;
+                bursts = bursts.max(wanted.min(cap));
+            }
+            (bursts * batch, w.pause * bursts as u32)
+        } else {
+            // Calibrate (and warm up): publish for `calibrate`, then size the runs to `run`.
+            let spec = RunSpec::new(scenario, budget.capacity, u64::MAX / 4, budget.calibrate)
+                .pinned(budget.pin)
+                .buffered(budget.channel_buffer);
+            let r = match run_guarded(system, &spec, budget.grace) {
+                Guarded::Hung => return Err((Status::Hung, "calibration run hung".into())),
+                Guarded::Done(Err(e)) => return Err((Status::Failed, format!("calibration: {e}"))),
+                Guarded::Done(Ok(r)) => r,
+            };
+            if let Err(e) = r.verify(&spec) {
+                return Err((Status::Failed, format!("calibration check: {e}")));
+            }
+            let eps = r.events_per_sec();
+            let mut events = ((eps * run_secs) as u64).max(1_000);
+            if latency {
+                let cap = (eps * budget.latency_run_cap.as_secs_f64()) as u64;
+                events = events.max(budget.latency_samples.min(cap));
+            }
+            (
+                events,
+                Duration::from_secs_f64(events as f64 / eps.max(1.0)).max(budget.run),
+            )
+        };
+        let spec = RunSpec::new(
+            scenario,
+            budget.capacity,
             events,
-            Duration::from_secs_f64(events as f64 / rate.max(1.0)),
+            Budget::time_limit_for(run_time.max(budget.run)),
         )
-    } else if !w.pause.is_zero() {
-        let batch = u64::from(w.batch(0).min(budget.capacity as u32)).max(1);
-        let mut bursts = (run_secs / w.pause.as_secs_f64()).ceil().max(5.0) as u64;
-        if latency {
-            let wanted = budget.latency_samples.div_ceil(batch);
-            let cap = (budget.burst_run_cap.as_secs_f64() / w.pause.as_secs_f64()) as u64;
-            bursts = bursts.max(wanted.min(cap));
-        }
-        (bursts * batch, w.pause * bursts as u32)
-    } else {
-        // Calibrate (and warm up): publish for `calibrate`, then size the runs to `run`.
-        let spec = RunSpec::new(scenario, budget.capacity, u64::MAX / 4, budget.calibrate)
-            .pinned(budget.pin)
-            .buffered(budget.channel_buffer);
-        match run_guarded(system.clone(), &spec, budget.grace) {
-            Guarded::Hung => return m.fail(Status::Hung, "calibration run hung".into()),
-            Guarded::Done(Err(e)) => return m.fail(Status::Failed, format!("calibration: {e}")),
-            Guarded::Done(Ok(r)) => {
-                if let Err(e) = r.verify(&spec) {
-                    return m.fail(Status::Failed, format!("calibration check: {e}"));
-                }
-                let eps = r.events_per_sec();
-                let mut events = ((eps * run_secs) as u64).max(1_000);
-                if latency {
-                    let cap = (eps * budget.latency_run_cap.as_secs_f64()) as u64;
-                    events = events.max(budget.latency_samples.min(cap));
-                }
-                (
-                    events,
-                    Duration::from_secs_f64(events as f64 / eps.max(1.0)).max(budget.run),
-                )
-            }
-        }
-    };
-    let mut m = m;
-    m.events_per_run = events;
-    let spec = RunSpec::new(
-        scenario,
-        budget.capacity,
-        events,
-        Budget::time_limit_for(run_time.max(budget.run)),
-    )
-    .pinned(budget.pin)
-    .buffered(budget.channel_buffer);
-    let mut hist = spec.latency.then(new_histogram);
-    for i in 0..budget.repeats {
+        .pinned(budget.pin)
+        .buffered(budget.channel_buffer);
+        Ok((events, spec))
+    }
+
+    /// The system's name.
+    pub fn system(&self) -> &str {
+        &self.m.system
+    }
+
+    /// Whether the cell still runs (it has not been skipped, failed, hung or collapsed).
+    pub fn is_running(&self) -> bool {
+        self.spec.is_some()
+    }
+
+    /// One measured run, checked; a failure or a hang ends the cell, and so does a run that
+    /// hit its deadline: a collapsed system would spend its whole deadline on every repeat,
+    /// and one such run is enough to report it (and keeps `compare` bounded).
+    pub fn run_once(&mut self, budget: &Budget) {
+        let Some(spec) = &self.spec else { return };
+        let i = self.m.runs.len();
         let cpu0 = crate::cpu::process_cpu();
-        let outcome = run_guarded(system.clone(), &spec, budget.grace);
+        let outcome = run_guarded(self.system.clone(), spec, budget.grace);
         let cpu1 = crate::cpu::process_cpu();
-        match outcome {
+        let r = match outcome {
             Guarded::Hung => {
-                return m.fail(Status::Hung, format!("run {i} hung past its deadline"))
+                return self.stop(Status::Hung, format!("run {i} hung past its deadline"))
             }
-            Guarded::Done(Err(e)) => return m.fail(Status::Failed, format!("run {i}: {e}")),
-            Guarded::Done(Ok(r)) => {
-                if let Err(e) = r.verify(&spec) {
-                    return m.fail(Status::Failed, format!("run {i} check: {e}"));
-                }
-                if r.timed_out {
-                    m.status = Status::Timeout;
-                    m.note = Some(format!(
-                        "deadline of {:?} hit after {} of {} events",
-                        spec.time_limit, r.published, events
-                    ));
-                }
-                m.runs.push(r.events_per_sec());
-                if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
-                    if let Some(x) = crate::cpu::s_per_m_events(c1.saturating_sub(c0), r.published)
-                    {
-                        m.cpu_runs.push(x);
-                    }
-                }
-                if let Some(x) = r
-                    .producer_cpu
-                    .and_then(|c| crate::cpu::s_per_m_events(c, r.published))
-                {
-                    m.producer_cpu_runs.push(x);
-                }
-                if let Some(h) = &mut hist {
-                    let mut run_hist = new_histogram();
-                    for c in &r.consumers {
-                        if let Some(ch) = &c.hist {
-                            let _ = run_hist.add(ch);
-                        }
-                    }
-                    if !run_hist.is_empty() {
-                        m.p99_runs.push(run_hist.value_at_quantile(0.99));
-                        m.samples_runs.push(run_hist.len());
-                    }
-                    let _ = h.add(&run_hist);
-                }
-                if r.timed_out {
-                    // A collapsed system would spend its whole deadline on every repeat:
-                    // one such run is enough to report it, and keeps `compare` bounded.
-                    break;
-                }
+            Guarded::Done(Err(e)) => return self.stop(Status::Failed, format!("run {i}: {e}")),
+            Guarded::Done(Ok(r)) => r,
+        };
+        if let Err(e) = r.verify(spec) {
+            return self.stop(Status::Failed, format!("run {i} check: {e}"));
+        }
+        let m = &mut self.m;
+        m.runs.push(r.events_per_sec());
+        if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+            if let Some(x) = crate::cpu::s_per_m_events(c1.saturating_sub(c0), r.published) {
+                m.cpu_runs.push(x);
             }
         }
+        if let Some(x) = r
+            .producer_cpu
+            .and_then(|c| crate::cpu::s_per_m_events(c, r.published))
+        {
+            m.producer_cpu_runs.push(x);
+        }
+        if let Some(h) = &mut self.hist {
+            let mut run_hist = new_histogram();
+            for c in &r.consumers {
+                if let Some(ch) = &c.hist {
+                    let _ = run_hist.add(ch);
+                }
+            }
+            if !run_hist.is_empty() {
+                m.p99_runs.push(run_hist.value_at_quantile(0.99));
+                m.samples_runs.push(run_hist.len());
+            }
+            let _ = h.add(&run_hist);
+        }
+        if r.timed_out {
+            m.status = Status::Timeout;
+            m.note = Some(format!(
+                "deadline of {:?} hit after {} of {} events",
+                spec.time_limit, r.published, m.events_per_run
+            ));
+            self.spec = None;
+        }
     }
-    m.hist = hist;
-    if !budget.idle.is_zero() {
-        m.idle_cpu_pct = idle_pct(system, scenario, budget, events);
+
+    /// Ends the cell with no figures.
+    fn stop(&mut self, status: Status, note: String) {
+        self.m.status = status;
+        self.m.note = Some(note);
+        self.spec = None;
     }
-    m
+
+    /// The measurement: the runs so far, and the idle window measured now (if the budget has
+    /// one and the cell has figures).
+    pub fn finish(self, scenario: &Scenario, budget: &Budget) -> Measurement {
+        let mut m = self.m;
+        if !m.status.has_figures() {
+            return m;
+        }
+        m.hist = self.hist;
+        if !budget.idle.is_zero() {
+            m.idle_cpu_pct = idle_pct(self.system, scenario, budget, m.events_per_run);
+        }
+        m
+    }
 }
 
 /// The idle phase: a short checked run (at most 10 000 events, cut by the calibration time)
@@ -418,6 +504,34 @@ mod tests {
                 let p = m.p99_spread().unwrap();
                 assert!(p.min <= p.median && p.median <= p.max);
             }
+        }
+    }
+
+    #[test]
+    fn cells_measured_in_rounds_give_what_measure_gives() {
+        let sc = scenario::select(scenario::all(None), &["multicast-2".into()]);
+        let systems = systems::select(
+            systems::all(),
+            &["crossbeam".into(), "ringbus-default".into()],
+        );
+        let budget = tiny();
+        let mut cells: Vec<Cell> = systems
+            .iter()
+            .map(|s| Cell::prepare(s.clone(), &sc[0], &budget))
+            .collect();
+        for _ in 0..budget.repeats {
+            for cell in &mut cells {
+                assert!(cell.is_running(), "{cell:?}");
+                cell.run_once(&budget);
+            }
+        }
+        for cell in cells {
+            let m = cell.finish(&sc[0], &budget);
+            assert_eq!(m.status, Status::Ok, "{}: {:?}", m.system, m.note);
+            assert_eq!(m.runs.len(), budget.repeats, "{}", m.system);
+            assert_eq!(m.cpu_runs.len(), budget.repeats, "{}", m.system);
+            assert!(m.events_per_run >= 1_000, "{}", m.system);
+            assert!(m.idle_cpu_pct.is_some(), "{}", m.system);
         }
     }
 
