@@ -568,7 +568,7 @@ impl Report {
             });
             if markdown {
                 out.push_str(&format!(
-                    "| {} | {} {} | {} {} | {:.2}× | {} | {:.1}× | {} |\n",
+                    "| {} | {} {} | {} {} | {:.2}× | {} | {}× | {} |\n",
                     t.target,
                     t.system,
                     fmt(t.value),
@@ -581,7 +581,7 @@ impl Report {
                 ));
             } else {
                 out.push_str(&format!(
-                    "{:<62} {} {} vs {} {}: {:.2}x{} (goal {:.1}x) {}\n",
+                    "{:<62} {} {} vs {} {}: {:.2}x{} (goal {}x) {}\n",
                     t.target,
                     t.system,
                     fmt(t.value),
