@@ -265,15 +265,12 @@ impl<T, K: SlotKey> Producer<T, K> {
     pub fn publish_events_with(
         &mut self,
         n: usize,
-        mut fill: impl FnMut(usize, &mut T),
+        fill: impl FnMut(usize, &mut T),
     ) -> Result<Range<u64>, PublishError>
     where
         T: Routed<Key = K>,
     {
-        self.publish_run(n, WhenFull::Wait(None), |i, slot| {
-            fill(i, slot);
-            (slot.topic(), slot.key())
-        })
+        self.publish_run(n, WhenFull::Wait(None), routed_in_place_each(fill))
     }
 
     /// Publishes `events` at once (a consumer sees all of them or none), each on the topic
@@ -565,15 +562,12 @@ impl<T, K: SlotKey> Producer<T, K> {
     pub fn try_publish_events_with(
         &mut self,
         n: usize,
-        mut fill: impl FnMut(usize, &mut T),
+        fill: impl FnMut(usize, &mut T),
     ) -> Result<Range<u64>, PublishError>
     where
         T: Routed<Key = K>,
     {
-        self.publish_run(n, WhenFull::Refuse, |i, slot| {
-            fill(i, slot);
-            (slot.topic(), slot.key())
-        })
+        self.publish_run(n, WhenFull::Refuse, routed_in_place_each(fill))
     }
 
     /// Claims `n` slots, fills them with `fill(i, slot) -> topic`, and publishes all `n` at
@@ -682,15 +676,12 @@ impl<T, K: SlotKey> Producer<T, K> {
         &mut self,
         n: usize,
         timeout: Duration,
-        mut fill: impl FnMut(usize, &mut T),
+        fill: impl FnMut(usize, &mut T),
     ) -> Result<Range<u64>, PublishError>
     where
         T: Routed<Key = K>,
     {
-        self.publish_run(n, WhenFull::Wait(Some(timeout)), |i, slot| {
-            fill(i, slot);
-            (slot.topic(), slot.key())
-        })
+        self.publish_run(n, WhenFull::Wait(Some(timeout)), routed_in_place_each(fill))
     }
 
     /// Publishes `n` events at once, written in place by `fill` (which returns each one's
@@ -1123,6 +1114,17 @@ fn routed<T: Routed>(slot: &mut T, event: T) -> (Topic, T::Key) {
 fn routed_in_place<T: Routed>(fill: impl FnOnce(&mut T)) -> impl FnOnce(&mut T) -> (Topic, T::Key) {
     move |slot| {
         fill(slot);
+        (slot.topic(), slot.key())
+    }
+}
+
+/// [`routed_in_place`] for the events of a batch (`fill` gets each one's index).
+#[inline(always)]
+fn routed_in_place_each<T: Routed>(
+    mut fill: impl FnMut(usize, &mut T),
+) -> impl FnMut(usize, &mut T) -> (Topic, T::Key) {
+    move |i, slot| {
+        fill(i, slot);
         (slot.topic(), slot.key())
     }
 }
