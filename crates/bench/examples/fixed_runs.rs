@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::Parser;
 use ringbus_bench::buffering::ChannelBuffer;
 use ringbus_bench::harness::{RunSpec, System};
-use ringbus_bench::{cpu, scenario, systems};
+use ringbus_bench::{cpu, scenario, stats, systems};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -154,17 +154,17 @@ fn main() -> Result<(), String> {
             .iter()
             .position(|s| s.name() == reference)
             .ok_or_else(|| format!("--ratio-to {reference:?} is not one of the systems run"))?;
+        let mev = |i: usize| figures[i].iter().map(|f| f.mev_per_s).collect::<Vec<_>>();
         for (i, system) in chosen.iter().enumerate().filter(|(i, _)| *i != r) {
-            let ratios = figures[i]
-                .iter()
-                .zip(&figures[r])
-                .map(|(a, b)| a.mev_per_s / b.mev_per_s)
-                .collect();
-            let (ratio, lo, hi) = spread(ratios);
-            println!(
-                "{:<16} / {reference}: {ratio:.2} per round ({lo:.2}..{hi:.2})",
-                system.name()
-            );
+            if let Some(by_round) = stats::ratio_by_round(&mev(i), &mev(r)) {
+                println!(
+                    "{:<16} / {reference}: {:.2} per round ({:.2}..{:.2})",
+                    system.name(),
+                    by_round.median,
+                    by_round.min,
+                    by_round.max
+                );
+            }
         }
     }
     Ok(())

@@ -260,7 +260,8 @@ fn compare(
         // mode falls on all of them; the order turns each round, so none always runs first.
         for round in 0..rounds {
             for k in 0..cells.len() {
-                let cell = &mut cells[(k + round) % systems.len()];
+                let at = (k + round) % cells.len();
+                let cell = &mut cells[at];
                 pb.set_message(format!(
                     "{} / {} round {}",
                     s.name,

@@ -251,17 +251,6 @@ pub struct Target {
     pub met: bool,
 }
 
-/// The spread over rounds of `runs[i] / reference[i]`, pairing the runs of the same round.
-fn by_round(runs: &[f64], reference: &[f64]) -> Option<Spread> {
-    let ratios: Vec<f64> = runs
-        .iter()
-        .zip(reference)
-        .filter(|(_, r)| **r > 0.0)
-        .map(|(v, r)| v / r)
-        .collect();
-    stats::spread(&ratios)
-}
-
 /// "1.50x" (throughput vs the best peer) or "0.80x p99" (p99 vs the best peer's) or "-".
 fn ratio(r: &ResultRow) -> String {
     match (r.vs_best_peer, r.p99_vs_best_peer) {
@@ -476,7 +465,8 @@ impl Report {
                 continue;
             };
             let ratio = v / rv.max(1e-9);
-            let ratio_by_round = by_round(&row.runs_events_per_sec, &reference.runs_events_per_sec);
+            let ratio_by_round =
+                stats::ratio_by_round(&row.runs_events_per_sec, &reference.runs_events_per_sec);
             let judged = ratio_by_round.map_or(ratio, |r| r.median);
             out.push(Target {
                 target,
@@ -961,7 +951,7 @@ mod tests {
         let by_round = &v["targets"][0]["ratio_by_round"];
         assert!((by_round["median"].as_f64().unwrap() - 10.0 / 12.0).abs() < 1e-9);
         assert!(r.to_markdown().contains("0.83× (0.83–3.44)"));
-        // A p99 or idle target has no rounds.
+        // The idle target has no rounds.
         assert!(r
             .targets
             .iter()

@@ -34,6 +34,18 @@ pub fn spread(values: &[f64]) -> Option<Spread> {
     })
 }
 
+/// The spread over rounds of `runs[i] / reference[i]`, pairing the two systems' runs of the
+/// same round (a reference run of zero is left out).
+pub fn ratio_by_round(runs: &[f64], reference: &[f64]) -> Option<Spread> {
+    let ratios: Vec<f64> = runs
+        .iter()
+        .zip(reference)
+        .filter(|(_, r)| **r > 0.0)
+        .map(|(v, r)| v / r)
+        .collect();
+    spread(&ratios)
+}
+
 /// Latency percentiles in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Latency {
@@ -87,6 +99,14 @@ mod tests {
         assert_eq!(spread(&[4.0, 1.0, 2.0, 3.0]).unwrap().median, 2.5);
         assert_eq!(spread(&[]), None);
         assert_eq!(spread(&[f64::NAN, 5.0]).unwrap().median, 5.0);
+    }
+
+    #[test]
+    fn ratios_pair_the_runs_of_a_round() {
+        // The second round's reference run is zero (left out); the last run has no partner.
+        let r = ratio_by_round(&[10.0, 5.0, 30.0, 7.0], &[20.0, 0.0, 10.0]).unwrap();
+        assert_eq!((r.min, r.median, r.max), (0.5, 1.75, 3.0));
+        assert!(ratio_by_round(&[1.0], &[]).is_none());
     }
 
     #[test]

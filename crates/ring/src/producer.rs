@@ -113,10 +113,7 @@ impl<T, K: SlotKey> Producer<T, K> {
     /// default key: [`Producer::publish_event`] takes topic and key from the event instead.
     #[inline]
     pub fn publish(&mut self, topic: Topic, fill: impl FnOnce(&mut T)) -> u64 {
-        let published = self.publish_one(WhenFull::Wait(None), |slot| {
-            fill(slot);
-            (topic, K::default())
-        });
+        let published = self.publish_one(WhenFull::Wait(None), on_topic(topic, fill));
         published.unwrap_or_else(|e| self.cannot_publish(e))
     }
 
@@ -136,10 +133,7 @@ impl<T, K: SlotKey> Producer<T, K> {
         topic: Topic,
         fill: impl FnOnce(&mut T),
     ) -> Result<u64, PublishError> {
-        self.publish_one(WhenFull::Refuse, |slot| {
-            fill(slot);
-            (topic, K::default())
-        })
+        self.publish_one(WhenFull::Refuse, on_topic(topic, fill))
     }
 
     /// Publishes one event, written in place by `write` (which returns its topic and key),
@@ -578,11 +572,9 @@ impl<T, K: SlotKey> Producer<T, K> {
     pub fn publish_batch(
         &mut self,
         n: usize,
-        mut fill: impl FnMut(usize, &mut T) -> Topic,
+        fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
-        self.publish_run(n, WhenFull::Wait(None), |i, slot| {
-            (fill(i, slot), K::default())
-        })
+        self.publish_run(n, WhenFull::Wait(None), with_default_key_each(fill))
     }
 
     /// Like [`Producer::publish_batch`], but returns [`PublishError::Full`] instead of
@@ -590,9 +582,9 @@ impl<T, K: SlotKey> Producer<T, K> {
     pub fn try_publish_batch(
         &mut self,
         n: usize,
-        mut fill: impl FnMut(usize, &mut T) -> Topic,
+        fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
-        self.publish_run(n, WhenFull::Refuse, |i, slot| (fill(i, slot), K::default()))
+        self.publish_run(n, WhenFull::Refuse, with_default_key_each(fill))
     }
 
     /// Like [`Producer::publish_batch`], but waits at most `timeout` for the `n` slots:
@@ -621,11 +613,13 @@ impl<T, K: SlotKey> Producer<T, K> {
         &mut self,
         n: usize,
         timeout: Duration,
-        mut fill: impl FnMut(usize, &mut T) -> Topic,
+        fill: impl FnMut(usize, &mut T) -> Topic,
     ) -> Result<Range<u64>, PublishError> {
-        self.publish_run(n, WhenFull::Wait(Some(timeout)), |i, slot| {
-            (fill(i, slot), K::default())
-        })
+        self.publish_run(
+            n,
+            WhenFull::Wait(Some(timeout)),
+            with_default_key_each(fill),
+        )
     }
 
     /// Like [`Producer::publish_events`], but waits at most `timeout` for room for all of
@@ -722,10 +716,7 @@ impl<T, K: SlotKey> Producer<T, K> {
         timeout: Duration,
         fill: impl FnOnce(&mut T),
     ) -> Result<u64, PublishError> {
-        self.publish_one(WhenFull::Wait(Some(timeout)), |slot| {
-            fill(slot);
-            (topic, K::default())
-        })
+        self.publish_one(WhenFull::Wait(Some(timeout)), on_topic(topic, fill))
     }
 
     /// The sequence the next event will get (the number published so far).
@@ -807,6 +798,14 @@ impl<T, K: SlotKey> Producer<T, K> {
         if end <= self.limit {
             return Ok(());
         }
+        self.claim_slow(end, when_full)
+    }
+
+    /// [`Producer::claim`] once the cached limit does not allow `end`: kept out of line, so a
+    /// publish inlines only the compare.
+    #[cold]
+    #[inline(never)]
+    fn claim_slow(&mut self, end: u64, when_full: WhenFull) -> Result<(), PublishError> {
         match when_full {
             WhenFull::Wait(timeout) => {
                 // The deadline is taken only once the ring is found full.
@@ -1106,6 +1105,27 @@ impl<T, K: SlotKey> Producer<T, K> {
 fn routed<T: Routed>(slot: &mut T, event: T) -> (Topic, T::Key) {
     *slot = event;
     (slot.topic(), slot.key())
+}
+
+/// `fill` as a slot writer for an untyped publish: the caller's topic, the default key.
+#[inline(always)]
+fn on_topic<T, K: SlotKey>(
+    topic: Topic,
+    fill: impl FnOnce(&mut T),
+) -> impl FnOnce(&mut T) -> (Topic, K) {
+    move |slot| {
+        fill(slot);
+        (topic, K::default())
+    }
+}
+
+/// `fill`, which writes each event of an untyped batch and returns its topic, with the
+/// default key.
+#[inline(always)]
+fn with_default_key_each<T, K: SlotKey>(
+    mut fill: impl FnMut(usize, &mut T) -> Topic,
+) -> impl FnMut(usize, &mut T) -> (Topic, K) {
+    move |i, slot| (fill(i, slot), K::default())
 }
 
 /// `fill` as a slot writer that takes topic and key from what it wrote, so the two cannot

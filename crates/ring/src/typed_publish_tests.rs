@@ -1,7 +1,8 @@
 //! The non-blocking and bounded publishes (`try_publish_event`, `publish_event_timeout` and
-//! their in-place and batch forms, and the untyped `publish_batch_timeout`): what a full ring refuses is handed back and nothing of
-//! it is published, space that frees lets them on, a consumer that failed or left never holds
-//! them back, and key filtering sees exactly what they publish. Small enough for Miri.
+//! their in-place and batch forms, and the untyped `publish_batch_timeout`): what a full ring
+//! refuses is handed back and nothing of it is published, space that frees lets them on, a
+//! consumer that failed or left never holds them back, and key filtering sees exactly what
+//! they publish. Small enough for Miri.
 
 use crate::{
     ConsumerState, HandlerError, KeyMatch, NotPublished, Poller, PublishError, RingBus, Routed,
