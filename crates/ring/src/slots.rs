@@ -6,11 +6,14 @@
 //! only call them), and each states the part of the cursor protocol (in `producer.rs`,
 //! `reader.rs`, `tap.rs`) that makes it sound.
 //!
-//! Tags live in their own array so that a consumer filtering by topic scans 64 tags per
-//! cache line, eight at a time for one topic, and never touches the payload of an event it
-//! did not ask for. Keys (`K`, see `key.rs`) live in a third array for the same reason: a
-//! consumer filtering by key reads the tag and the key of a foreign slot, never its event.
-//! A bus without keys (`K = ()`) has an empty key array and never touches it.
+//! Tags live apart from events so that a consumer filtering by topic never touches the
+//! payload of an event it did not ask for. On a bus without keys (`K = ()`) they have an
+//! array of their own, which a one-topic consumer scans 64 tags per cache line, eight at a
+//! time; that bus has an empty key array and never touches it. On a bus with keys (`K`, see
+//! `key.rs`) each tag sits beside its slot's key, in one array of [`Tagged`]: a consumer
+//! filtering by key reads both in one place, and a publish writes one line for the two
+//! rather than two lines, which costs single publishes as much as a store does
+//! (`docs/decisions/tag-beside-key.md`).
 
 use crate::error::ConfigError;
 use crate::key::SlotKey;
@@ -21,12 +24,20 @@ use crate::topic::Topic;
 /// configuration error, not an attempt to allocate.
 const MAX_RING_BYTES: usize = 1 << 40;
 
+/// A slot's key and topic tag, side by side (a bus with keys).
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+struct Tagged<K> {
+    key: K,
+    topic: Topic,
+}
+
 /// Slots of a power-of-two ring.
 pub(crate) struct Slots<T, K: SlotKey = ()> {
-    /// Invariant: `tags.len() == values.len() == mask + 1`, a power of two; `keys.len()` is
-    /// the same if `K::STORED`, else 0.
+    /// Invariant: `values.len() == mask + 1`, a power of two; if `K::STORED`, `keys.len()`
+    /// is the same and `tags` is empty, else `tags.len()` is the same and `keys` is empty.
     tags: Box<[UnsafeCell<Topic>]>,
-    keys: Box<[UnsafeCell<K>]>,
+    keys: Box<[UnsafeCell<Tagged<K>>]>,
     values: Box<[UnsafeCell<T>]>,
     mask: u64,
 }
@@ -54,12 +65,12 @@ impl<T, K: SlotKey> Slots<T, K> {
         if !capacity.is_power_of_two() {
             return Err(ConfigError::NotPowerOfTwo(capacity));
         }
-        let key_bytes = if K::STORED {
-            std::mem::size_of::<K>()
+        let tag_bytes = if K::STORED {
+            std::mem::size_of::<Tagged<K>>()
         } else {
-            0
+            std::mem::size_of::<Topic>()
         };
-        let slot_bytes = std::mem::size_of::<T>().max(1) + std::mem::size_of::<Topic>() + key_bytes;
+        let slot_bytes = std::mem::size_of::<T>().max(1) + tag_bytes;
         let too_large = ConfigError::TooLarge {
             capacity,
             slot_bytes,
@@ -69,18 +80,19 @@ impl<T, K: SlotKey> Slots<T, K> {
             _ => return Err(too_large),
         }
         let mut tags = Vec::new();
-        tags.try_reserve_exact(capacity)
-            .map_err(|_| too_large.clone())?;
         let mut keys = Vec::new();
         if K::STORED {
             keys.try_reserve_exact(capacity)
                 .map_err(|_| too_large.clone())?;
-            keys.resize_with(capacity, || UnsafeCell::new(K::default()));
+            keys.resize_with(capacity, || UnsafeCell::new(Tagged::default()));
+        } else {
+            tags.try_reserve_exact(capacity)
+                .map_err(|_| too_large.clone())?;
+            tags.resize_with(capacity, || UnsafeCell::new(Topic::new(0)));
         }
         let mut values = Vec::new();
         values.try_reserve_exact(capacity).map_err(|_| too_large)?;
         for _ in 0..capacity {
-            tags.push(UnsafeCell::new(Topic::new(0)));
             values.push(UnsafeCell::new(factory()));
         }
         Ok(Slots {
@@ -116,15 +128,17 @@ impl<T, K: SlotKey> Slots<T, K> {
         // `&mut T` is the only reference to the event until the producer publishes `sequence`
         // with a Release store.
         let (topic, key) = self.values[i].with_mut(|value| fill(unsafe { &mut *value }));
-        // The tag is a store per event beyond the event and the cursor, what single publishes
-        // pay over a disruptor (docs/decisions/topic-tag-store.md).
-        // SAFETY: as above, for the tag.
-        self.tags[i].with_mut(|tag| unsafe { *tag = topic });
+        // The tag is a line written per event beyond the event's and the cursor's, what
+        // single publishes pay over a disruptor (docs/decisions/topic-tag-store.md); beside
+        // the key, the two share it.
         if K::STORED {
-            // SAFETY: as above, for the key (`keys.len() == capacity` when `K::STORED`). It is
-            // written before the same Release store as the tag, and read after the matching
-            // Acquire load (`Slots::key`).
-            self.keys[i].with_mut(|slot| unsafe { *slot = key });
+            // SAFETY: as above, for the key and tag (`keys.len() == capacity` when
+            // `K::STORED`). They are written before the publish's Release store, and read
+            // after the matching Acquire load (`Slots::key`, `Slots::topic`).
+            self.keys[i].with_mut(|slot| unsafe { *slot = Tagged { key, topic } });
+        } else {
+            // SAFETY: as above, for the tag (`tags.len() == capacity` when not `K::STORED`).
+            self.tags[i].with_mut(|tag| unsafe { *tag = topic });
         }
     }
 
@@ -136,8 +150,15 @@ impl<T, K: SlotKey> Slots<T, K> {
     /// released it, so the producer cannot overwrite it.
     #[inline(always)]
     pub(crate) unsafe fn topic(&self, sequence: u64) -> Topic {
-        // SAFETY: per this function's contract the slot is not being written.
-        self.tags[self.index(sequence)].with(|tag| unsafe { *tag })
+        let i = self.index(sequence);
+        if K::STORED {
+            // SAFETY: per this function's contract the slot is not being written; the key
+            // array has `capacity` entries when `K::STORED`.
+            return self.keys[i].with(|slot| unsafe { (*slot).topic });
+        }
+        // SAFETY: per this function's contract the slot is not being written; the tag array
+        // has `capacity` entries when not `K::STORED`.
+        self.tags[i].with(|tag| unsafe { *tag })
     }
 
     /// The key of the published event `sequence` (`K::default()` for a bus that stores none).
@@ -151,7 +172,7 @@ impl<T, K: SlotKey> Slots<T, K> {
         }
         // SAFETY: per this function's contract the slot is not being written; the key array
         // has `capacity` entries when `K::STORED`.
-        self.keys[self.index(sequence)].with(|key| unsafe { *key })
+        self.keys[self.index(sequence)].with(|slot| unsafe { (*slot).key })
     }
 
     /// The published event `sequence`.
@@ -170,8 +191,9 @@ impl<T, K: SlotKey> Slots<T, K> {
 impl<T, K: SlotKey> Slots<T, K> {
     /// The first sequence in `from..to` whose tag is `topic`, or `to` if none is.
     ///
-    /// Reads the tags eight at a time (one 64-bit load, a SWAR byte compare), so a consumer
-    /// of a rare topic steps over foreign events at a fraction of a cycle each.
+    /// On a bus without keys, reads the tags eight at a time (one 64-bit load, a SWAR byte
+    /// compare), so a consumer of a rare topic steps over foreign events at a fraction of a
+    /// cycle each; with keys, tag by tag beside them.
     ///
     /// # Safety
     /// As for [`Slots::topic`], for every sequence in `from..to`.
@@ -187,9 +209,10 @@ impl<T, K: SlotKey> Slots<T, K> {
             // comes first (a range may wrap around the ring).
             let run = (to - sequence).min(self.capacity() - start as u64) as usize;
             let mut i = 0;
-            if !cfg!(loom) {
+            if !cfg!(loom) && !K::STORED {
                 // `Topic` is a transparent `u8` and the shim's `UnsafeCell` is transparent
-                // outside loom, so the tags are `capacity` contiguous bytes; the pointer
+                // outside loom, so the tags (of a bus without keys) are `capacity` contiguous
+                // bytes; the pointer
                 // comes from the whole slice, so it may address any of them.
                 let tags = self.tags.as_ptr().cast::<u8>();
                 while i + 8 <= run {
@@ -226,7 +249,7 @@ impl<T, K: SlotKey> Slots<T, K> {
     /// sequence `from + j`. The block is the first 64 slots of `from..to`, cut at the end of
     /// the array (a range may wrap around the ring); its length is returned with the mask.
     ///
-    /// The tags and keys of the block are read as two contiguous slices and `wanted` is asked
+    /// The keys and tags of the block are read as one contiguous slice and `wanted` is asked
     /// of every slot with no branch on its answer, so a consumer filtering on keys steps over
     /// foreign events in bulk (a simple predicate compiles to vector compares) rather than
     /// slot by slot.
@@ -255,36 +278,32 @@ impl<T, K: SlotKey> Slots<T, K> {
             }
             return (bits, len as u64);
         }
-        // The shim's `UnsafeCell` is transparent outside loom, so tags and keys are
-        // `capacity` contiguous `Topic`s and `K`s; the pointers come from the whole slices,
-        // so they may address any of them.
-        let tags = self.tags.as_ptr().cast::<Topic>();
-        let keys = self.keys.as_ptr().cast::<K>();
-        // SAFETY: `start + len <= capacity` (`len` is cut at the end of the array): in bounds.
-        let tags_at = unsafe { tags.add(start) };
-        // SAFETY: as above; `keys.len() == capacity` (`K::STORED`).
+        // The shim's `UnsafeCell` is transparent outside loom, so the keys are `capacity`
+        // contiguous `Tagged<K>`s; the pointer comes from the whole slice, so it may address
+        // any of them.
+        let keys = self.keys.as_ptr().cast::<Tagged<K>>();
+        // SAFETY: `start + len <= capacity` (`len` is cut at the end of the array, and
+        // `keys.len() == capacity` when `K::STORED`): in bounds.
         let keys_at = unsafe { keys.add(start) };
-        // SAFETY: `len` tags from `tags_at` are in bounds (above), initialised, and published
+        // SAFETY: `len` keys from `keys_at` are in bounds (above), initialised, and published
         // and not released by the caller (this function's contract), so nothing writes them
         // while this shared slice lives (until this returns).
-        let tags = unsafe { std::slice::from_raw_parts(tags_at, len) };
-        // SAFETY: as for the tags, for the keys.
         let keys = unsafe { std::slice::from_raw_parts(keys_at, len) };
-        if let (Ok(tags), Ok(keys)) = (<&[Topic; 64]>::try_from(tags), <&[K; 64]>::try_from(keys)) {
+        if let Ok(keys) = <&[Tagged<K>; 64]>::try_from(keys) {
             // A whole block: a fixed trip count, which the compiler vectorizes into one flag
             // byte per slot, then eight flags to eight bits at a time (the multiply moves
             // byte `j`'s low bit to bit `56 + j`; no two terms overlap, so nothing carries).
             let mut flags = [0u8; 64];
-            for (flag, (tag, key)) in flags.iter_mut().zip(tags.iter().zip(keys)) {
-                *flag = u8::from(wanted(*tag, *key));
+            for (flag, slot) in flags.iter_mut().zip(keys) {
+                *flag = u8::from(wanted(slot.topic, slot.key));
             }
             for (i, eight) in flags.chunks_exact(8).enumerate() {
                 let word = u64::from_le_bytes(eight.try_into().unwrap_or([0; 8]));
                 bits |= (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
             }
         } else {
-            for (j, (tag, key)) in tags.iter().zip(keys).enumerate() {
-                bits |= u64::from(wanted(*tag, *key)) << j;
+            for (j, slot) in keys.iter().enumerate() {
+                bits |= u64::from(wanted(slot.topic, slot.key)) << j;
             }
         }
         (bits, len as u64)
@@ -342,12 +361,23 @@ mod tests {
 
     #[test]
     fn find_topic_agrees_with_a_slot_by_slot_scan_across_the_wrap() {
-        let slots = Plain::new(32, || 0u8).unwrap();
+        find_topic_agrees_on(Plain::new(32, || 0u8).unwrap(), |_| ());
+    }
+
+    #[test]
+    fn find_topic_agrees_on_a_bus_with_keys_too() {
+        let slots = Slots::<u8, Desk>::new(32, || 0u8).unwrap();
+        find_topic_agrees_on(slots, |seq| Desk(seq as u32));
+    }
+
+    /// Writes sequences of five topics into 32 slots and checks `find_topic` over every range
+    /// of the ring against a plain search, as the ring wraps.
+    fn find_topic_agrees_on<K: SlotKey>(slots: Slots<u8, K>, key: impl Fn(u64) -> K) {
         let tag = |seq: u64| Topic::new(((seq * 7919) % 5) as u8);
         let last = if cfg!(miri) { 36 } else { 80 };
         for seq in 0..last {
             // SAFETY: single-threaded test: nothing else reads or writes the slots.
-            unsafe { slots.write(seq, |_| (tag(seq), ())) };
+            unsafe { slots.write(seq, |_| (tag(seq), key(seq))) };
             if seq < 31 {
                 continue;
             }
@@ -427,10 +457,13 @@ mod tests {
 
     #[test]
     fn keys_count_in_the_size_check_and_unit_keys_take_no_memory() {
+        // A `Desk` (4 bytes) and its tag take 8 bytes beside the event's 64.
         let err = Slots::<[u8; 64], Desk>::new(1 << 40, || [0u8; 64]).unwrap_err();
-        assert!(matches!(err, ConfigError::TooLarge { slot_bytes: 69, .. }));
+        assert!(matches!(err, ConfigError::TooLarge { slot_bytes: 72, .. }));
         let plain = Plain::new(8, || 0u8).unwrap();
-        assert_eq!(plain.keys.len(), 0);
+        assert_eq!((plain.tags.len(), plain.keys.len()), (8, 0));
+        let keyed = Slots::<u8, Desk>::new(8, || 0u8).unwrap();
+        assert_eq!((keyed.tags.len(), keyed.keys.len()), (0, 8));
         // SAFETY: nothing was published; a unit key is never read from memory.
         assert_eq!(unsafe { plain.key(3) }, ());
     }
