@@ -87,12 +87,18 @@ impl Budget {
     }
 }
 
+/// A system that makes less than 1/this of a reference rate has collapsed: the calibrated
+/// rate for a run that hits its deadline, the system's own `unicast-single` median for a
+/// report's row.
+pub const COLLAPSE_RATIO: f64 = 20.0;
+
 /// How a measurement ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Every run completed and passed its checks.
     Ok,
-    /// At least one run hit its deadline: the figures are from the events published by then.
+    /// A run hit its deadline at a collapsed rate ([`COLLAPSE_RATIO`]): the figures are from the
+    /// events published by then, and no further run was made.
     Timeout,
     /// A run failed its checks or errored: no figures.
     Failed,
@@ -227,6 +233,11 @@ pub struct Cell {
     /// hung, or collapsed).
     spec: Option<RunSpec>,
     hist: Option<Histogram<u64>>,
+    /// The rate the calibration run made (scenarios without pacing), against which a run
+    /// that hits its deadline is judged collapsed or caught in a slower spell.
+    calibrated_eps: Option<f64>,
+    /// Runs that hit their deadline in a slower spell of the machine and counted.
+    slow_spells: usize,
 }
 
 impl std::fmt::Debug for Cell {
@@ -245,9 +256,11 @@ impl Cell {
     /// the scenario, or fails its calibration, gets a cell that runs nothing.
     pub fn prepare(system: Arc<dyn System>, scenario: &Scenario, budget: &Budget) -> Cell {
         let mut m = Measurement::new(system.as_ref());
+        let mut calibrated_eps = None;
         let spec = match Self::plan(system.clone(), scenario, budget) {
-            Ok((events, spec)) => {
+            Ok((events, spec, eps)) => {
                 m.events_per_run = events;
+                calibrated_eps = eps;
                 Some(spec)
             }
             Err((status, note)) => {
@@ -261,23 +274,26 @@ impl Cell {
             m,
             spec,
             hist,
+            calibrated_eps,
+            slow_spells: 0,
         }
     }
 
-    /// The events per run and the spec of the measured runs, or why there are none.
+    /// The events per run, the spec of the measured runs and the calibrated rate (scenarios
+    /// without pacing), or why there are none.
     fn plan(
         system: Arc<dyn System>,
         scenario: &Scenario,
         budget: &Budget,
-    ) -> Result<(u64, RunSpec), (Status, String)> {
+    ) -> Result<(u64, RunSpec, Option<f64>), (Status, String)> {
         system
             .supports(&scenario.layout)
             .map_err(|why| (Status::Skipped, why))?;
         let w = &scenario.workload;
         let latency = scenario.focus == Focus::Latency;
         let run_secs = budget.run.as_secs_f64();
-        // (events per run, expected duration of a run)
-        let (events, run_time) = if let Some(rate) = w.rate {
+        // (events per run, expected duration of a run, calibrated rate)
+        let (events, run_time, calibrated) = if let Some(rate) = w.rate {
             let mut events = (rate * run_secs) as u64;
             if latency {
                 let cap = (rate * budget.latency_run_cap.as_secs_f64()) as u64;
@@ -286,6 +302,7 @@ impl Cell {
             (
                 events,
                 Duration::from_secs_f64(events as f64 / rate.max(1.0)),
+                None,
             )
         } else if !w.pause.is_zero() {
             let batch = u64::from(w.batch(0).min(budget.capacity as u32)).max(1);
@@ -295,7 +312,7 @@ impl Cell {
                 let cap = (budget.burst_run_cap.as_secs_f64() / w.pause.as_secs_f64()) as u64;
                 bursts = bursts.max(wanted.min(cap));
             }
-            (bursts * batch, w.pause * bursts as u32)
+            (bursts * batch, w.pause * bursts as u32, None)
         } else {
             // Calibrate (and warm up): publish for `calibrate`, then size the runs to `run`.
             let spec = RunSpec::new(scenario, budget.capacity, u64::MAX / 4, budget.calibrate)
@@ -318,6 +335,7 @@ impl Cell {
             (
                 events,
                 Duration::from_secs_f64(events as f64 / eps.max(1.0)).max(budget.run),
+                Some(eps),
             )
         };
         let spec = RunSpec::new(
@@ -328,7 +346,7 @@ impl Cell {
         )
         .pinned(budget.pin)
         .buffered(budget.channel_buffer);
-        Ok((events, spec))
+        Ok((events, spec, calibrated))
     }
 
     /// The system's name.
@@ -342,8 +360,12 @@ impl Cell {
     }
 
     /// One measured run, checked; a failure or a hang ends the cell, and so does a run that
-    /// hit its deadline: a collapsed system would spend its whole deadline on every repeat,
-    /// and one such run is enough to report it (and keeps `compare` bounded).
+    /// hit its deadline at a collapsed rate (below 1/[`COLLAPSE_RATIO`] of its calibration):
+    /// a collapsed system would spend its whole deadline on every repeat, and one such run is
+    /// enough to report it (and keeps `compare` bounded). A run that hit its deadline faster
+    /// than that was caught in one of the machine's slower spells (they differ by up to ten
+    /// times here): it counts, with the events published by its deadline, and the cell goes
+    /// on, so that a spell does not cost a system its rounds.
     pub fn run_once(&mut self, budget: &Budget) {
         let Some(spec) = &self.spec else { return };
         let i = self.m.runs.len();
@@ -387,6 +409,14 @@ impl Cell {
             let _ = h.add(&run_hist);
         }
         if r.timed_out {
+            let eps = r.events_per_sec();
+            if self
+                .calibrated_eps
+                .is_some_and(|calibrated| eps >= calibrated / COLLAPSE_RATIO)
+            {
+                self.slow_spells += 1;
+                return;
+            }
             m.status = Status::Timeout;
             m.note = Some(format!(
                 "deadline of {:?} hit after {} of {} events",
@@ -409,6 +439,14 @@ impl Cell {
         let mut m = self.m;
         if !m.status.has_figures() {
             return m;
+        }
+        if self.slow_spells > 0 && m.note.is_none() {
+            m.note = Some(format!(
+                "{} of {} runs hit the deadline in a slower spell of the machine; each counts \
+                 the events published by then",
+                self.slow_spells,
+                m.runs.len()
+            ));
         }
         m.hist = self.hist;
         if !budget.idle.is_zero() {
@@ -533,6 +571,51 @@ mod tests {
             assert!(m.events_per_run >= 1_000, "{}", m.system);
             assert!(m.idle_cpu_pct.is_some(), "{}", m.system);
         }
+    }
+
+    /// A crossbeam cell on unicast-single whose runs all hit a short deadline, judged against
+    /// the calibrated rate `calibrated`.
+    fn cell_whose_runs_hit_the_deadline(calibrated: f64) -> (Cell, Budget, Scenario) {
+        let sc = scenario::select(scenario::all(None), &["unicast-single".into()]);
+        let sys = systems::select(systems::all(), &["crossbeam".into()]);
+        let budget = Budget {
+            repeats: 3,
+            ..tiny()
+        };
+        let mut cell = Cell::prepare(sys[0].clone(), &sc[0], &budget);
+        let spec = cell.spec.as_mut().expect("crossbeam runs unicast-single");
+        spec.events = u64::MAX / 4;
+        spec.time_limit = Duration::from_millis(5);
+        cell.calibrated_eps = Some(calibrated);
+        (cell, budget, sc[0].clone())
+    }
+
+    #[test]
+    fn a_run_caught_in_a_slower_spell_counts_and_the_cell_goes_on() {
+        // Any real rate is above 1/20 of one event a second: each deadline is a slow spell.
+        let (mut cell, budget, sc) = cell_whose_runs_hit_the_deadline(1.0);
+        for _ in 0..budget.repeats {
+            assert!(cell.is_running());
+            cell.run_once(&budget);
+        }
+        let m = cell.finish(&sc, &budget);
+        assert_eq!(m.status, Status::Ok, "{:?}", m.note);
+        assert_eq!(m.runs.len(), 3);
+        let note = m.note.unwrap_or_default();
+        assert!(note.starts_with("3 of 3 runs hit the deadline"), "{note}");
+    }
+
+    #[test]
+    fn a_run_that_hits_the_deadline_collapsed_ends_the_cell() {
+        // No run makes 1/20 of this: the first deadline reports a collapse.
+        let (mut cell, budget, sc) = cell_whose_runs_hit_the_deadline(1e18);
+        cell.run_once(&budget);
+        assert!(!cell.is_running());
+        cell.run_once(&budget);
+        let m = cell.finish(&sc, &budget);
+        assert_eq!(m.status, Status::Timeout);
+        assert_eq!(m.runs.len(), 1);
+        assert!(m.note.unwrap_or_default().starts_with("deadline of"));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::buffering::ChannelBuffer;
 use crate::harness::family;
-use crate::measure::{Budget, Measurement};
+use crate::measure::{Budget, Measurement, COLLAPSE_RATIO};
 use crate::scenario::{Focus, Scenario, Shape};
 use crate::stats::{self, Spread};
 use crate::systems::ringbus;
@@ -587,8 +587,9 @@ impl Report {
         out
     }
 
-    /// Marks rows whose median is below 1/20 of the same system's `unicast-single` median as
-    /// collapsed (busy-spinning with more threads than cores does this).
+    /// Marks rows whose median is below 1/[`COLLAPSE_RATIO`] of the same system's
+    /// `unicast-single` median as collapsed (busy-spinning with more threads than cores does
+    /// this).
     pub fn mark_collapses(&mut self) {
         let base: Vec<(String, f64)> = self
             .scenarios
@@ -604,7 +605,7 @@ impl Report {
             for r in &mut s.results {
                 let b = base.iter().find(|(n, _)| *n == r.system).map(|(_, m)| *m);
                 if let (Some(m), Some(b)) = (r.events_per_sec_median, b) {
-                    if m < b / 20.0 {
+                    if m < b / COLLAPSE_RATIO {
                         r.note = Some(format!(
                             "collapsed: {:.2} M/s vs {:.2} M/s unicast ({} threads on {} cores)",
                             m / 1e6,
