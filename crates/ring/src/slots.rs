@@ -10,10 +10,10 @@
 //! payload of an event it did not ask for. On a bus without keys (`K = ()`) they have an
 //! array of their own, which a one-topic consumer scans 64 tags per cache line, eight at a
 //! time; that bus has an empty key array and never touches it. On a bus with keys (`K`, see
-//! `key.rs`) each tag sits beside its slot's key, in one array of [`Tagged`]: a consumer
-//! filtering by key reads both in one place, and a publish writes one line for the two
-//! rather than two lines, which costs single publishes as much as a store does
-//! (`docs/decisions/tag-beside-key.md`).
+//! `key.rs`) each tag sits beside its slot's key, in one array of `Tagged`: a consumer
+//! filtering by key reads both in one place, and a publish writes the two to one line
+//! rather than two (a line more per publish costs single publishes up to a quarter of their
+//! throughput: `docs/decisions/tag-beside-key.md`).
 
 use crate::error::ConfigError;
 use crate::key::SlotKey;
