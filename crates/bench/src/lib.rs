@@ -22,6 +22,12 @@
 //!   idle (`idle_cpu_pct_per_consumer`): after the runs, one short run whose producer, once
 //!   every consumer has drained, publishes nothing for 100 ms (`--idle-ms`) while the process
 //!   CPU is measured, reported as % of one core per consumer ([`harness::IdleProbe`]).
+//! - **The machine's floor** ([`stalls`]): after each round of a paced latency scenario,
+//!   one thread per thread of the scenario spins on the clock for 200 ms (50 with `--quick`)
+//!   and records the gaps it did not run; from the producer's and the consumer's gaps comes
+//!   the p99 of a consumer that costs nothing (`machine_stalls`, `floor_p99_ns_per_round`,
+//!   and `machine_floor_ns` on the p99 target). A p99 target under that floor is the
+//!   machine's to miss, not the bus's.
 //! - **`--pin`** ([`pin`]): producer on the first core, consumer *i* on core *i + 1*, round
 //!   robin; ringbus handlers through `Subscription::pin_to_core`, the disruptor's threads
 //!   through its own `pin_at_core`, the other consumers (channels, bus, ringbus pollers and
@@ -37,6 +43,7 @@ pub mod measure;
 pub mod pin;
 pub mod report;
 pub mod scenario;
+pub mod stalls;
 pub mod stats;
 pub mod sweep;
 pub mod systems;

@@ -6,6 +6,7 @@
 //! ringbus-bench sweep   [--quick] [--pin] [--systems a,b] [--dimensions wait,capacity,batch,consumers]
 //! ringbus-bench tune    [--quick] [--pin] [--consumers N] [--batch N] [--split-topics] [--rate EV/S]
 //!                       [--objective throughput|p99] [--systems a,b]
+//! ringbus-bench stalls  [--threads N] [--ms N] [--repeats N] [--pin] [--rate EV/S] [--capacity N]
 //! ringbus-bench list    [--trace PATH]
 //! ringbus-bench calibrate --trace PATH [--out FILE]
 //! ```
@@ -14,6 +15,8 @@
 //! chosen; `"default": true` in the JSON); the other ringbus rows name their strategy. Every
 //! cell also reports the process CPU seconds per million events (all threads) and the CPU
 //! used while idle (% of one core per consumer, over `--idle-ms` with nothing published).
+//! Paced latency scenarios also probe the machine's stalls after each round, and `stalls`
+//! does only that: the p99 floor no consumer on this machine gets under.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +32,7 @@ use ringbus_bench::measure::{Budget, Cell};
 use ringbus_bench::report::{Machine, Report, ScenarioReport, Settings};
 use ringbus_bench::sweep::{self, Objective, WorkloadSpec};
 use ringbus_bench::trace::{self, Calibration, Trace};
-use ringbus_bench::{charts, scenario, systems};
+use ringbus_bench::{charts, scenario, stalls, systems};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,6 +130,29 @@ enum Command {
         /// What to optimise.
         #[arg(long, value_enum, default_value_t = Goal::Throughput)]
         objective: Goal,
+    },
+    /// What the machine takes from threads that never wait: threads spin on the clock and
+    /// record every gap over 250 ns; prints the share of time lost and the p99 latency floor
+    /// it sets for any consumer.
+    Stalls {
+        /// Spinning threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// How long each probe spins, ms.
+        #[arg(long, default_value_t = 1000)]
+        ms: u64,
+        /// Probes, one after another.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        /// Pin thread i to core i.
+        #[arg(long)]
+        pin: bool,
+        /// The paced rate the floor is for, events/s.
+        #[arg(long, default_value_t = 1_000_000.0)]
+        rate: f64,
+        /// The ring capacity the floor is for, events (a stall delays at most this many).
+        #[arg(long, default_value_t = 1024)]
+        capacity: usize,
     },
     /// The systems and scenarios known to this build.
     List {
@@ -256,6 +282,7 @@ fn compare(
             cells.push(Cell::prepare(sys.clone(), s, &budget));
             pb.inc(1);
         }
+        let mut probes = Vec::new();
         // One run of every system per round, so that a spell of the machine's slow or fast
         // mode falls on all of them; the order turns each round, so none always runs first.
         for round in 0..rounds {
@@ -271,9 +298,20 @@ fn compare(
                 cell.run_once(&budget);
                 pb.inc(1);
             }
+            if let (Some(rate), false) = (s.workload.rate, budget.stall_probe.is_zero()) {
+                pb.set_message(format!("{} / machine stalls round {}", s.name, round + 1));
+                let threads = s.layout.consumers() + 1;
+                probes.push(stalls::probe(
+                    threads,
+                    budget.stall_probe,
+                    budget.pin,
+                    rate,
+                    budget.capacity,
+                ));
+            }
         }
         let ms: Vec<_> = cells.into_iter().map(|c| c.finish(s, &budget)).collect();
-        reports.push(ScenarioReport::new(s, &ms));
+        reports.push(ScenarioReport::new(s, &ms).with_machine_stalls(probes));
     }
     pb.finish_and_clear();
     let mut report = Report {
@@ -445,6 +483,38 @@ fn run(cli: Cli) -> Result<(), String> {
                     p,
                     &serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?,
                 )?;
+            }
+            Ok(())
+        }
+        Command::Stalls {
+            threads,
+            ms,
+            repeats,
+            pin,
+            rate,
+            capacity,
+        } => {
+            if !(rate > 0.0 && rate.is_finite()) || capacity == 0 {
+                return Err("--rate and --capacity must be positive".into());
+            }
+            let threads = threads.unwrap_or(Machine::detect().cores).max(2);
+            let window = std::time::Duration::from_millis(ms.max(1));
+            println!(
+                "{:>9} {:>9} {:>10} {:>10} {:>10} {:>13}",
+                "stalled %", "shared %", "per s/thr", "median ns", "max ns", "floor p99 ns"
+            );
+            for _ in 0..repeats.max(1) {
+                let p = stalls::probe(threads, window, pin, rate, capacity);
+                println!(
+                    "{:>9.2} {:>9.0} {:>10.0} {:>10} {:>10} {:>13}",
+                    p.stalled_pct,
+                    p.shared_pct,
+                    p.per_sec_per_thread,
+                    p.median_ns,
+                    p.max_ns,
+                    p.floor_p99_ns
+                        .map_or(format!("< {}", stalls::THRESHOLD_NS), |f| f.to_string())
+                );
             }
             Ok(())
         }

@@ -38,6 +38,8 @@ pub struct Budget {
     /// Burst scenarios with pauses: the longest a run may take (a burst of 1 every 10 ms cannot
     /// reach `latency_samples` in any reasonable time; the samples per run are reported).
     pub burst_run_cap: Duration,
+    /// Latency scenarios: how long the stall probe spins after each round ([`crate::stalls`]).
+    pub stall_probe: Duration,
 }
 
 impl Budget {
@@ -55,6 +57,7 @@ impl Budget {
             latency_samples: 20_000,
             latency_run_cap: Duration::from_millis(250),
             burst_run_cap: Duration::from_millis(100),
+            stall_probe: Duration::from_millis(50),
         }
     }
 
@@ -73,6 +76,7 @@ impl Budget {
             latency_samples: 200_000,
             latency_run_cap: Duration::from_secs(2),
             burst_run_cap: Duration::from_secs(1),
+            stall_probe: Duration::from_millis(200),
         }
     }
 

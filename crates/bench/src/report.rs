@@ -6,6 +6,7 @@ use crate::buffering::ChannelBuffer;
 use crate::harness::family;
 use crate::measure::{Budget, Measurement, COLLAPSE_RATIO};
 use crate::scenario::{Focus, Scenario, Shape};
+use crate::stalls::Stalls;
 use crate::stats::{self, Spread};
 use crate::systems::ringbus;
 
@@ -196,6 +197,13 @@ pub struct ScenarioReport {
     pub focus: &'static str,
     /// One row per system.
     pub results: Vec<ResultRow>,
+    /// Latency scenarios: a stall probe after each round ([`crate::stalls`]), one thread per
+    /// thread of the scenario; what the machine took from threads that never wait.
+    pub machine_stalls: Vec<Stalls>,
+    /// Min / median / max over the rounds of `machine_stalls`' `floor_p99_ns`: the p99 of a
+    /// consumer that costs nothing but its thread's stalls (a round whose stalls are too few
+    /// for a floor counts as 0).
+    pub floor_p99_ns_per_round: Option<Spread>,
 }
 
 /// The whole report.
@@ -249,6 +257,9 @@ pub struct Target {
     /// Whether it was met in this run: by the median of `ratio_by_round` if there is one,
     /// else by `ratio`.
     pub met: bool,
+    /// The p99 target: the machine's floor over the scenario's rounds, ns
+    /// ([`ScenarioReport::floor_p99_ns_per_round`]); no consumer on these threads does better.
+    pub machine_floor_ns: Option<Spread>,
 }
 
 /// "1.50x" (throughput vs the best peer) or "0.80x p99" (p99 vs the best peer's) or "-".
@@ -354,7 +365,53 @@ impl ScenarioReport {
                 Focus::Latency => "latency",
             },
             results,
+            machine_stalls: Vec::new(),
+            floor_p99_ns_per_round: None,
         }
+    }
+
+    /// One sentence on `machine_stalls`, or `None` when there are none.
+    pub fn stalls_text(&self) -> Option<String> {
+        let p = &self.machine_stalls;
+        let first = p.first()?;
+        let range = |f: &dyn Fn(&Stalls) -> f64, digits: usize| {
+            let v: Vec<f64> = p.iter().map(f).collect();
+            let s = stats::spread(&v).expect("at least one probe");
+            format!("{:.*} – {:.*}", digits, s.min, digits, s.max)
+        };
+        let floor = self.floor_p99_ns_per_round.expect("set with the probes");
+        Some(format!(
+            "{} threads spinning on the clock for {:.0} ms after each round lost {} % of their \
+             time to stalls over {} ns ({} per second per thread, median {} ns, longest {} ns), \
+             {} % of the consumer's stall time with the producer's thread stalled too; the p99 \
+             of a consumer that costs nothing but these stalls, at {:.0} events/s into a ring of \
+             {}, min / median / max over the rounds (0: under {} ns): {:.0} / {:.0} / {:.0} ns.",
+            first.threads,
+            first.window_ms,
+            range(&|s| s.stalled_pct, 2),
+            crate::stalls::THRESHOLD_NS,
+            range(&|s| s.per_sec_per_thread, 0),
+            range(&|s| s.median_ns as f64, 0),
+            range(&|s| s.max_ns as f64, 0),
+            range(&|s| s.shared_pct, 0),
+            first.rate,
+            first.capacity,
+            crate::stalls::THRESHOLD_NS,
+            floor.min,
+            floor.median,
+            floor.max
+        ))
+    }
+
+    /// Adds the stall probes of the rounds (latency scenarios).
+    pub fn with_machine_stalls(mut self, probes: Vec<Stalls>) -> Self {
+        let floors: Vec<f64> = probes
+            .iter()
+            .map(|p| p.floor_p99_ns.unwrap_or(0) as f64)
+            .collect();
+        self.floor_p99_ns_per_round = stats::spread(&floors);
+        self.machine_stalls = probes;
+        self
     }
 }
 
@@ -479,6 +536,7 @@ impl Report {
                 ratio_by_round,
                 goal,
                 met: judged >= goal,
+                machine_floor_ns: None,
             });
         }
         if let Some(s) = self.scenarios.iter().find(|s| s.name == "latency-1m") {
@@ -501,6 +559,7 @@ impl Report {
                     ratio_by_round: None,
                     goal: 1.0,
                     met: ratio >= 1.0,
+                    machine_floor_ns: s.floor_p99_ns_per_round,
                 });
             }
         }
@@ -523,6 +582,7 @@ impl Report {
                 ratio_by_round: None,
                 goal: 1.0,
                 met: pct < 1.0,
+                machine_floor_ns: None,
             });
         }
         self.targets = out;
@@ -548,7 +608,15 @@ impl Report {
                     format!("{:.2} M/s", v / 1e6)
                 }
             };
-            let verdict = if t.met { "met" } else { "missed" };
+            let verdict = match t.machine_floor_ns {
+                Some(f) => format!(
+                    "{} (machine floor {:.0} – {:.0} ns)",
+                    if t.met { "met" } else { "missed" },
+                    f.min,
+                    f.max
+                ),
+                None => (if t.met { "met" } else { "missed" }).to_string(),
+            };
             let rounds = t.ratio_by_round.map(|r| {
                 if markdown {
                     format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max)
@@ -688,6 +756,9 @@ impl Report {
                     r.note.as_ref().map_or(String::new(), |x| format!(" ({x})"))
                 ));
             }
+            if let Some(line) = s.stalls_text() {
+                out.push_str(&format!("machine stalls: {line}\n"));
+            }
         }
         out.push_str(&self.targets_text(false));
         out
@@ -767,6 +838,9 @@ impl Report {
                     r.status,
                     r.note.as_ref().map_or(String::new(), |x| format!(": {x}"))
                 ));
+            }
+            if let Some(line) = s.stalls_text() {
+                out.push_str(&format!("\nMachine stalls: {line}\n"));
             }
         }
         out.push_str(&self.targets_text(true));
@@ -999,6 +1073,57 @@ mod tests {
             .targets
             .iter()
             .any(|t| t.system == "ringbus-default" && t.reference == "ringbus-keyed"));
+    }
+
+    #[test]
+    fn the_p99_target_carries_the_machine_floor_of_its_rounds() {
+        let sc = scenario::all(None);
+        let lat = sc.iter().find(|s| s.name == "latency-1m").unwrap();
+        let probe = |floor: Option<u64>| Stalls {
+            threads: 2,
+            window_ms: 200.0,
+            stalled_pct: 2.0,
+            shared_pct: 50.0,
+            per_sec_per_thread: 3000.0,
+            median_ns: 400,
+            max_ns: 90_000,
+            rate: 1e6,
+            capacity: 1024,
+            floor_p99_ns: floor,
+        };
+        let mut r = report();
+        r.scenarios.push(
+            ScenarioReport::new(lat, &[meas("ringbus-default", &[1e6, 1e6, 1e6], true)])
+                .with_machine_stalls(vec![probe(Some(4_000)), probe(None), probe(Some(1_500))]),
+        );
+        r.evaluate_targets("ringbus-default");
+        let s = r.scenarios.last().unwrap();
+        let floor = s.floor_p99_ns_per_round.unwrap();
+        // A round under the probe's threshold counts as 0.
+        assert_eq!(
+            (floor.min, floor.median, floor.max),
+            (0.0, 1_500.0, 4_000.0)
+        );
+        let t = r
+            .targets
+            .iter()
+            .find(|t| t.scenario == "latency-1m")
+            .unwrap();
+        assert_eq!(t.machine_floor_ns, Some(floor));
+        // The rows of `meas` have a worst p99 of 310 ns.
+        let md = r.to_markdown();
+        assert!(md.contains("met (machine floor 0 – 4000 ns)"), "{md}");
+        assert!(r.to_table().contains("machine stalls: 2 threads"));
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let js = v["scenarios"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(js["machine_stalls"].as_array().unwrap().len(), 3);
+        assert!(js["machine_stalls"][1]["floor_p99_ns"].is_null());
+        // Throughput scenarios have no probes.
+        assert!(v["scenarios"][0]["machine_stalls"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert!(r.scenarios[0].stalls_text().is_none());
     }
 
     #[test]
