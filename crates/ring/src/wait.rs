@@ -268,6 +268,13 @@ impl Waker {
                 // Relaxed: under the lock.
                 self.sleepers.fetch_sub(1, Relaxed);
             }
+            // Woken (or timed out) to a condition that holds: done, without the heavy barrier
+            // of counting in again, which a wake-up would otherwise pay on the way out. We are
+            // not counted now, so there is nothing to order; if it does not hold, the loop
+            // counts in and re-checks as the first time.
+            if ready() {
+                return;
+            }
         }
     }
 }
