@@ -14,8 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
+
+use crate::check::new_histogram;
 
 /// Gaps between two clock reads shorter than this are the loop's own cost, not a stall.
 pub const THRESHOLD_NS: u64 = 250;
@@ -91,7 +92,7 @@ pub fn probe(threads: usize, window: Duration, pin: bool, rate: f64, capacity: u
             .collect()
     });
     let window_ns = window.as_nanos() as u64;
-    let mut lengths = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    let mut lengths = new_histogram();
     for st in per_thread.iter().flatten() {
         lengths.saturating_record(st.len);
     }
@@ -155,7 +156,8 @@ fn overlap(a: &[Stall], b: &[Stall]) -> u64 {
     total
 }
 
-/// The waits of simulated events: how many waited nothing, and the others.
+/// The waits of simulated events: how many waited nothing, and the others, kept exact (a
+/// few hundred thousand at most) rather than in a 3-digit latency histogram.
 #[derive(Default)]
 struct Delays {
     none: u64,
