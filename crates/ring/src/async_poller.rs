@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 ///
 /// It never blocks its executor's thread. While nothing is readable it yields to the executor
 /// or registers its task's waker with the bus, as its wait strategy says (spinning strategies
-/// only yield; `Blocking` registers at once; the default, `Adaptive`, yields for a millisecond
+/// only yield; `Blocking` registers at once; the default, `Adaptive`, yields for up to 5 ms
 /// and then registers); the producer (or, for a dependent, an upstream's release) wakes it. A
 /// registered task costs the producer what a parked thread costs: nothing until it is
 /// registered.

@@ -541,7 +541,7 @@ fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
     // The first notify clears the sleeper count and wakes both; the waiter whose condition
     // does not hold yet must count itself in again before it re-parks, or the second
     // notify would skip the lock and leave it parked forever (a deadlock loom reports).
-    use crate::wait::{wait_for_until, Waker};
+    use crate::wait::{wait_for_until, ParkHistory, Waker};
     use std::cell::Cell;
     model(|| {
         let waker = Arc::new(Waker::new(crate::barrier::Barriers::available()));
@@ -552,9 +552,13 @@ fn loom_models_a_waker_with_two_sleepers_loses_no_wake_up() {
                 let (waker, level) = (Arc::clone(&waker), Arc::clone(&level));
                 thread::spawn(move || {
                     // Acquire: pairs with the Release stores below.
-                    wait_for_until(WaitStrategy::Blocking, &waker, &Cell::new(None), || {
-                        (level.load(Acquire) >= wanted).then_some(())
-                    })
+                    wait_for_until(
+                        WaitStrategy::Blocking,
+                        &waker,
+                        &mut ParkHistory::default(),
+                        &Cell::new(None),
+                        || (level.load(Acquire) >= wanted).then_some(()),
+                    )
                 })
             })
             .collect();

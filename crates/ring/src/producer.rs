@@ -6,7 +6,7 @@ use crate::key::{Routed, SlotKey};
 use crate::shared::Shared;
 use crate::sync::{self, fence, Arc};
 use crate::topic::Topic;
-use crate::wait::wait_for_until;
+use crate::wait::{wait_for_until, ParkHistory};
 use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -76,6 +76,8 @@ pub struct Producer<T, K: SlotKey = ()> {
     /// When a `try_publish` first found the ring full, until one succeeds: how long the
     /// producer has been held back, for taps with a `max_wait`.
     full_since: Option<Instant>,
+    /// When it last parked for space, for how long its adaptive waits yield.
+    park_history: ParkHistory,
     /// Set by `abort`: the drop that follows ends the stream as failed.
     aborting: bool,
 }
@@ -98,6 +100,7 @@ impl<T, K: SlotKey> Producer<T, K> {
             generation: u64::MAX,
             slowest: None,
             tap_patience_ns: None,
+            park_history: ParkHistory::default(),
             scans: 0,
             full_since: None,
             aborting: false,
@@ -900,9 +903,12 @@ impl<T, K: SlotKey> Producer<T, K> {
         // for it: a parked producer must wake by then even if nothing moves.
         // The caller's own deadline bounds the park too.
         let park_deadline = Cell::new(deadline);
+        // A copy, as the check borrows the whole producer.
+        let mut history = self.park_history;
         let ready = wait_for_until(
             shared.config.strategy,
             &shared.space_waker,
+            &mut history,
             &park_deadline,
             || {
                 let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
@@ -923,6 +929,7 @@ impl<T, K: SlotKey> Producer<T, K> {
                 None
             },
         );
+        self.park_history = history;
         let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         // Relaxed: statistics, written by this thread only, read by metrics snapshots.
         stats.waits.store(stats.waits.load(Relaxed) + 1, Relaxed);

@@ -8,7 +8,7 @@ use crate::shared::Shared;
 use crate::subscription::{ConsumerId, Subscription};
 use crate::sync::Arc;
 use crate::topic::{Topic, TopicSet};
-use crate::wait::{wait_for_until, WaitStrategy, Waker};
+use crate::wait::{wait_for_until, ParkHistory, WaitStrategy, Waker};
 use std::cell::Cell;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -33,6 +33,8 @@ pub(crate) struct Reader<T, K: SlotKey = ()> {
     keys: Option<KeyFilter<K>>,
     /// How this reader waits (its subscription's strategy, or the bus's).
     strategy: WaitStrategy,
+    /// When it last parked, for how long its adaptive waits yield.
+    park_history: ParkHistory,
     upstream: Box<[(usize, String)]>,
     /// How it left the table, once it has.
     gone: Option<Done>,
@@ -109,6 +111,7 @@ impl<T, K: SlotKey> Reader<T, K> {
             // A key filter is never checked on a bus without keys: every `()` passes.
             keys: keys.filter(|_| K::STORED),
             strategy,
+            park_history: ParkHistory::default(),
             topics,
             upstream: joined.upstream.into_boxed_slice(),
             gone: None,
@@ -348,14 +351,22 @@ impl<T, K: SlotKey> Reader<T, K> {
         }
         let shared = Arc::clone(&self.shared);
         let waker = self.waker(&shared);
-        wait_for_until(self.strategy, waker, &Cell::new(deadline), || {
-            match self.try_available() {
+        // A copy, as `check` borrows the whole reader.
+        let mut history = self.park_history;
+        let available = wait_for_until(
+            self.strategy,
+            waker,
+            &mut history,
+            &Cell::new(deadline),
+            || match self.try_available() {
                 Ok(None) if deadline.is_some_and(|at| Instant::now() >= at) => {
                     Some(Err(Idle::Timeout))
                 }
                 other => other.transpose(),
-            }
-        })
+            },
+        );
+        self.park_history = history;
+        available
     }
 
     /// Where this reader waits: on the producer's signal if it has no upstream, else on the

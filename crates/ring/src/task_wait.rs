@@ -10,7 +10,7 @@
 
 use crate::reader::{Idle, Reader};
 use crate::sync::{self, Arc};
-use crate::wait::{still_yielding, WaitStrategy, SPINS, SPINS_BEFORE_YIELD};
+use crate::wait::{still_yielding, ParkHistory, WaitStrategy, SPINS, SPINS_BEFORE_YIELD};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -24,6 +24,9 @@ pub(crate) struct TaskWait {
     step: u32,
     /// Adaptive: when the yield phase of the current wait ends (set by its first yield).
     yield_until: Option<Instant>,
+    /// When the task last registered to be woken, across its waits: as a thread's parks, it
+    /// sets how long the task's adaptive waits yield.
+    park_history: ParkHistory,
 }
 
 /// What a task does after a check that found nothing.
@@ -55,8 +58,15 @@ impl TaskWait {
             WaitStrategy::SpinThenYield if step < SPINS_BEFORE_YIELD => Then::Spin,
             WaitStrategy::SpinThenYield => Then::Yield,
             WaitStrategy::Adaptive if step < SPINS => Then::Spin,
-            WaitStrategy::Adaptive if still_yielding(&mut self.yield_until, step) => Then::Yield,
-            WaitStrategy::Adaptive | WaitStrategy::Blocking => Then::Register,
+            WaitStrategy::Adaptive
+                if still_yielding(&mut self.yield_until, step, self.park_history) =>
+            {
+                Then::Yield
+            }
+            WaitStrategy::Adaptive | WaitStrategy::Blocking => {
+                self.park_history.parked();
+                Then::Register
+            }
         }
     }
 }

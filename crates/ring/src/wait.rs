@@ -38,10 +38,11 @@ pub enum WaitStrategy {
     SpinThenYield,
     /// Park on a condition variable at once; the advancing side wakes parked threads.
     Blocking,
-    /// Spin, then yield for up to a millisecond, then park: as fast as spinning and
-    /// yielding while the bus is busy (nobody parks, so publishing pays nothing for
-    /// parking), no collapse when threads outnumber cores, and no CPU burnt once the bus has
-    /// been quiet for a millisecond. The default.
+    /// Spin, then yield for up to 5 ms (1 ms for a waiter that parked in the last 100 ms),
+    /// then park: as fast as spinning and yielding while the bus is busy (nobody parks, so
+    /// publishing pays nothing for parking), no collapse when threads outnumber cores, a
+    /// stream's hiccups ridden out without a park, and no CPU burnt once the bus has been
+    /// quiet for 5 ms. The default.
     #[default]
     Adaptive,
 }
@@ -95,11 +96,20 @@ pub(crate) const SPINS: u32 = if cfg!(loom) { 1 } else { 64 };
 /// side pays nothing for parking (asymmetric barriers, `barrier.rs`), so parking should be
 /// for a bus gone quiet, not for the gaps of a busy one: a park costs the sleeper a
 /// `membarrier` (an interrupt on every core running the process) and the waker a lock and a
-/// futex call, and a consumer that parked mid-stream lets the ring fill behind it. Measured
-/// on 2 cores (docs/decisions/adaptive-yield-phase.md), 100 µs to 1 ms were alike and 10 µs
-/// lost up to half the throughput with 4 and 8 consumers; 1 ms keeps the idle cost of a quiet
-/// bus at zero after that long.
-const YIELD_FOR: Duration = Duration::from_millis(1);
+/// futex call, a consumer that parked mid-stream lets the ring fill behind it, and the kernel
+/// may wake it onto the CPU of the thread that woke it, where it shares that CPU with a busy
+/// producer until the scheduler moves one of them (tens of milliseconds). Measured on 2 cores
+/// (docs/decisions/adaptive-yield-phase.md): below 100 µs throughput with 4 and 8 consumers
+/// suffers; a stream paced at 1 M events/s, whose producer the machine stops for up to a few
+/// milliseconds now and then, parks and gets millisecond p99 runs several times as often with
+/// a 1 ms or 3 ms phase as with 5 ms. A bus quiet for 5 ms still costs no CPU.
+const YIELD_FOR: Duration = Duration::from_millis(5);
+/// Adaptive: the yield phase of a waiter that parked less than [`PARKED_RECENTLY`] ago. Its
+/// stream has quiet spells, so a wait is more likely one of those than a hiccup of the
+/// producer, and yielding through it would burn a core for nothing.
+const YIELD_FOR_AFTER_PARK: Duration = Duration::from_millis(1);
+/// Adaptive: how long a park counts as recent for [`YIELD_FOR_AFTER_PARK`].
+const PARKED_RECENTLY: Duration = Duration::from_millis(100);
 /// Spins before yielding under `SpinThenYield`.
 pub(crate) const SPINS_BEFORE_YIELD: u32 = if cfg!(loom) { 1 } else { 128 };
 
@@ -282,11 +292,12 @@ impl Waker {
 /// Runs `check` until it returns `Some`, waiting between checks as `strategy` says. A
 /// parked waiter also wakes by `deadline` (if set; `check` may move it), for conditions that
 /// can become true with time alone: a caller's timeout, or the producer detaching a tap
-/// after its `max_wait`.
+/// after its `max_wait`. `history` is the waiter's: a park is recorded in it.
 #[inline]
 pub(crate) fn wait_for_until<R>(
     strategy: WaitStrategy,
     waker: &Waker,
+    history: &mut ParkHistory,
     deadline: &Cell<Option<Instant>>,
     mut check: impl FnMut() -> Option<R>,
 ) -> R {
@@ -301,10 +312,11 @@ pub(crate) fn wait_for_until<R>(
             WaitStrategy::SpinThenYield if step < SPINS_BEFORE_YIELD => sync::spin_loop(),
             WaitStrategy::SpinThenYield => sync::thread::yield_now(),
             WaitStrategy::Adaptive if step < SPINS => sync::spin_loop(),
-            WaitStrategy::Adaptive if still_yielding(&mut yield_until, step) => {
+            WaitStrategy::Adaptive if still_yielding(&mut yield_until, step, *history) => {
                 sync::thread::yield_now()
             }
             WaitStrategy::Adaptive | WaitStrategy::Blocking => {
+                history.parked();
                 let mut result = None;
                 waker.park_until(
                     || {
@@ -322,15 +334,42 @@ pub(crate) fn wait_for_until<R>(
     }
 }
 
-/// Whether an adaptive wait is still in its yield phase (`YIELD_FOR` from its first yield).
+/// When a waiter last parked (or registered its task): it sets how long the waiter's
+/// adaptive waits yield before parking. One per waiter, kept across its waits.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ParkHistory {
+    last_park: Option<Instant>,
+}
+
+impl ParkHistory {
+    /// How long a wait that starts yielding at `now` yields.
+    fn yield_phase(self, now: Instant) -> Duration {
+        match self.last_park {
+            Some(at) if now.saturating_duration_since(at) < PARKED_RECENTLY => YIELD_FOR_AFTER_PARK,
+            _ => YIELD_FOR,
+        }
+    }
+
+    /// The waiter parks now.
+    #[inline]
+    pub(crate) fn parked(&mut self) {
+        // Loom has no clock (and `still_yielding` does not read this under it).
+        if !cfg!(loom) {
+            self.last_park = Some(Instant::now());
+        }
+    }
+}
+
+/// Whether an adaptive wait is still in its yield phase (from its first yield, as long as
+/// `history` says).
 #[inline]
-pub(crate) fn still_yielding(until: &mut Option<Instant>, step: u32) -> bool {
+pub(crate) fn still_yielding(until: &mut Option<Instant>, step: u32, history: ParkHistory) -> bool {
     if cfg!(loom) {
         // Loom has no clock: one yield, then park.
         return step == SPINS;
     }
     let now = Instant::now();
-    now < *until.get_or_insert(now + YIELD_FOR)
+    now < *until.get_or_insert_with(|| now + history.yield_phase(now))
 }
 
 #[cfg(all(test, not(loom)))]
@@ -349,6 +388,58 @@ mod tests {
     }
 
     #[test]
+    fn the_yield_phase_is_short_only_after_a_recent_park() {
+        let now = Instant::now();
+        let never = ParkHistory::default();
+        assert_eq!(never.yield_phase(now), YIELD_FOR);
+        let mut history = ParkHistory::default();
+        history.parked();
+        let parked = history.last_park.expect("a park is recorded");
+        assert_eq!(history.yield_phase(parked), YIELD_FOR_AFTER_PARK);
+        assert_eq!(
+            history.yield_phase(parked + PARKED_RECENTLY - Duration::from_micros(1)),
+            YIELD_FOR_AFTER_PARK
+        );
+        assert_eq!(history.yield_phase(parked + PARKED_RECENTLY), YIELD_FOR);
+        // A clock read before the park (another thread's `now`) counts as recent.
+        assert_eq!(
+            history.yield_phase(parked - Duration::from_millis(1)),
+            YIELD_FOR_AFTER_PARK
+        );
+    }
+
+    #[test]
+    fn an_adaptive_wait_records_its_park() {
+        let waker = Arc::new(Waker::new(Barriers::available()));
+        let flag = Arc::new(AtomicBool::new(false));
+        let t = {
+            let (waker, flag) = (waker.clone(), flag.clone());
+            std::thread::spawn(move || {
+                let mut history = ParkHistory::default();
+                wait_for_until(
+                    WaitStrategy::Adaptive,
+                    &waker,
+                    &mut history,
+                    &Cell::new(None),
+                    || {
+                        flag.load(std::sync::atomic::Ordering::Acquire)
+                            .then_some(())
+                    },
+                );
+                history
+            })
+        };
+        // Set the flag once the waiter has counted itself in to park (after its yield phase).
+        while waker.sleepers.load(Relaxed) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        flag.store(true, std::sync::atomic::Ordering::Release);
+        waker.notify();
+        let history = t.join().unwrap();
+        assert!(history.last_park.is_some(), "the park is recorded");
+    }
+
+    #[test]
     fn a_parked_waiter_is_woken_by_notify() {
         for strategy in WaitStrategy::ALL {
             let waker = Arc::new(Waker::new(Barriers::available()));
@@ -356,9 +447,13 @@ mod tests {
             let t = {
                 let (waker, flag) = (waker.clone(), flag.clone());
                 std::thread::spawn(move || {
-                    wait_for_until(strategy, &waker, &Cell::new(None), || {
-                        flag.load(std::sync::atomic::Ordering::Acquire).then_some(7)
-                    })
+                    wait_for_until(
+                        strategy,
+                        &waker,
+                        &mut ParkHistory::default(),
+                        &Cell::new(None),
+                        || flag.load(std::sync::atomic::Ordering::Acquire).then_some(7),
+                    )
                 })
             };
             std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
