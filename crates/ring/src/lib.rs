@@ -211,9 +211,9 @@ assert_eq!(runtime.block_on(api).unwrap(), [5, 7]);
 //! The default, [`WaitStrategy::Adaptive`], spins, then yields, then parks once the bus has
 //! been quiet for 5 ms (1 ms for a consumer whose stream went quiet in the last 100 ms): it
 //! keeps working with more threads than cores, rides out a producer's hiccup without parking,
-//! and a quiet bus costs no CPU. Publishing and releasing pay nothing for parking while nobody is parked
-//! (on Linux the barrier that makes parking lose no wake-up is paid by the thread about to
-//! park, with `membarrier`), so the default is as fast as the spinning strategies. Each
+//! and a quiet bus costs no CPU. Publishing and releasing pay nothing for parking while nobody
+//! is parked (on Linux the barrier that makes parking lose no wake-up is paid by the thread
+//! about to park, with `membarrier`), so the default is as fast as the spinning strategies. Each
 //! consumer may wait its own way ([`Subscription::wait_strategy`]): a store writer can park
 //! while a latency-critical consumer of the same bus spins.
 //!
