@@ -63,10 +63,11 @@ impl TaskWait {
             {
                 Then::Yield
             }
-            WaitStrategy::Adaptive | WaitStrategy::Blocking => {
+            WaitStrategy::Adaptive => {
                 self.park_history.parked();
                 Then::Register
             }
+            WaitStrategy::Blocking => Then::Register,
         }
     }
 }
